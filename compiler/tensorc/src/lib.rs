@@ -1,0 +1,1 @@
+//! tensorc embedding API.
