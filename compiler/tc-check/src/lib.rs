@@ -1,1 +1,295 @@
-//! Checking and lowering.
+//! Name resolution, modules, checking and specialisation: from parsed files to graph IR.
+//!
+//! `compile` parses the root file and every module it uses, resolves names and checks
+//! every function it can (symbolically, with shape variables unbound). `specialize`
+//! then elaborates one entry point for concrete argument types: every call is
+//! specialised for its argument types and inlined, and the result is a `tc_ir::Graph`.
+
+mod builtins;
+mod elab;
+mod modules;
+mod resolve;
+mod shapes;
+mod value;
+
+use tc_ir::{Graph, Type};
+use tc_syntax::ast::{self, Span};
+use tc_syntax::diag::{Diagnostic, FileId, Loc, SourceMap};
+
+use elab::{Elab, Env};
+use modules::Module;
+use value::Value;
+
+/// Finds the source of a module named in `use NAME;` (the stdlib is one such loader).
+pub trait ModuleLoader {
+    /// The module's display name (a path) and text, or `None` if there is none.
+    /// `from` is the file that says `use`.
+    fn load(&self, name: &str, from: &str) -> Option<(String, String)>;
+}
+
+/// What a caller passes for one entry parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArgValue {
+    /// A runtime tensor of this type (becomes a graph parameter).
+    Tensor(Type),
+    /// A tuple parameter; its leaves become graph parameters depth-first.
+    Tuple(Vec<ArgValue>),
+}
+
+/// The structure of a function's result: tensors are the graph's outputs in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutTree {
+    Tensor,
+    Tuple(Vec<OutTree>),
+}
+
+/// One parameter of a function, as declared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    /// The annotation as written, if any (`f32[B, 784]`).
+    pub annotation: Option<String>,
+    pub has_default: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnInfo {
+    pub name: String,
+    pub params: Vec<ParamInfo>,
+    pub doc: Vec<String>,
+}
+
+/// An entry point elaborated for concrete argument types.
+#[derive(Clone, Debug)]
+pub struct Specialization {
+    pub graph: Graph,
+    pub outputs: OutTree,
+}
+
+/// Why `specialize` failed.
+#[derive(Clone, Debug)]
+pub enum SpecializeError {
+    /// An argument does not fit the parameter's annotation (a runtime input error:
+    /// wrong shape or dtype), or a required argument is missing.
+    Argument { param: String, message: String },
+    /// Compile errors found while elaborating.
+    Diagnostics(Vec<Diagnostic>),
+}
+
+/// A checked program: the root file, every module it uses, and their items.
+pub struct Program {
+    sources: SourceMap,
+    modules: Vec<Module>,
+}
+
+/// Parse `root` (already in `sources`) and every module it uses (added to `sources`),
+/// resolve names and check every function whose parameters are all annotated (with
+/// stand-in sizes for shape variables). All diagnostics are returned, not just the first.
+pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader) -> Result<Program, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let modules = modules::load_all(sources, root, loader, &mut diags);
+    if diags.is_empty() {
+        for (index, module) in modules.iter().enumerate() {
+            if module.is_stdlib {
+                continue;
+            }
+            for item in &module.ast.items {
+                if let ast::Item::Fn(f) = item {
+                    if f.params.iter().all(|p| p.ty.is_some() || p.default.is_some()) {
+                        diags.extend(check_symbolically(&modules, index, f));
+                    } else {
+                        diags.extend(resolve::check_names(&modules, index, f));
+                    }
+                }
+            }
+        }
+    }
+    let diags = dedup(diags);
+    if diags.is_empty() {
+        Ok(Program { sources: sources.clone(), modules })
+    } else {
+        Err(diags)
+    }
+}
+
+/// Elaborate `f` with each shape variable standing for a distinct size.
+fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem) -> Vec<Diagnostic> {
+    let mut e = Elab::new(modules, &f.name.name);
+    let mut env = Env::new(module);
+    let mut stand_ins = StandIns::default();
+    let mut next_param = 0;
+    for p in &f.params {
+        let value = match (&p.ty, &p.default) {
+            (Some(ann), _) => {
+                let v = stand_ins.value(&mut e, ann, &mut next_param);
+                e.check_annotation(&mut env, ann, v, p.span)
+            }
+            (None, Some(d)) => {
+                let mut denv = Env::new(module);
+                e.expr(&mut denv, d)
+            }
+            (None, None) => Value::Error,
+        };
+        env.vars.push((p.name.name.clone(), value));
+    }
+    e.fn_body(&mut env, f);
+    e.diags
+}
+
+/// Stand-in sizes for shape variables in symbolic checking: distinct primes, unlikely
+/// to coincide with sizes written in the program, shown by name in messages.
+#[derive(Default)]
+struct StandIns {
+    by_name: std::collections::HashMap<String, usize>,
+    next: usize,
+}
+
+impl StandIns {
+    fn size(&mut self, e: &mut Elab, name: &str) -> usize {
+        if let Some(&s) = self.by_name.get(name) {
+            return s;
+        }
+        let mut candidate = if self.next == 0 { 1009 } else { self.next + 2 };
+        while (2..candidate).take_while(|d| d * d <= candidate).any(|d| candidate % d == 0) {
+            candidate += 2;
+        }
+        self.next = candidate;
+        self.by_name.insert(name.to_string(), candidate);
+        e.dim_names.insert(candidate, name.to_string());
+        candidate
+    }
+
+    fn value(&mut self, e: &mut Elab, ann: &ast::Type, next_param: &mut usize) -> Value {
+        match ann {
+            ast::Type::Tuple { elems, .. } => Value::Tuple(elems.iter().map(|t| self.value(e, t, next_param)).collect()),
+            ast::Type::Tensor { dtype, dims, .. } => {
+                let Some(dt) = tc_tensor::DType::from_name(&dtype.name) else { return Value::Error };
+                let mut shape = Vec::new();
+                for d in dims.iter().flatten() {
+                    match d {
+                        ast::Dim::Int(n, _) => shape.push(*n as usize),
+                        ast::Dim::Var(id) | ast::Dim::Rest(id) => shape.push(self.size(e, &id.name)),
+                    }
+                }
+                let node = e.graph.param(*next_param, Type::new(dt, shape));
+                *next_param += 1;
+                e.tensor(node)
+            }
+        }
+    }
+}
+
+fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diags.into_iter().filter(|d| seen.insert((d.code, d.primary.loc, d.message.clone()))).collect()
+}
+
+impl Program {
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// The functions of the root file, in source order.
+    pub fn functions(&self) -> Vec<FnInfo> {
+        self.modules[0]
+            .ast
+            .items
+            .iter()
+            .filter_map(|it| match it {
+                ast::Item::Fn(f) => Some(FnInfo {
+                    name: f.name.name.clone(),
+                    params: f
+                        .params
+                        .iter()
+                        .map(|p| ParamInfo { name: p.name.name.clone(), annotation: p.ty.as_ref().map(shapes::type_text), has_default: p.default.is_some() })
+                        .collect(),
+                    doc: f.doc.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Elaborate `entry` for the given arguments (one per parameter, in order; `None`
+    /// takes the parameter's default). Errors: the entry does not exist (E0102), a
+    /// missing argument without default, and every type error of the elaboration.
+    pub fn specialize(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Specialization, SpecializeError> {
+        let root = &self.modules[0];
+        let Some(f) = root.fn_item(entry) else {
+            let names: Vec<String> = self.functions().into_iter().map(|f| format!("`{}`", f.name)).collect();
+            let hint = if names.is_empty() { "the file defines no functions".to_string() } else { format!("functions in this file: {}", names.join(", ")) };
+            let d = Diagnostic::new("E0102", Loc { file: root.file, span: Span::new(0, 0) }, format!("no function named `{entry}` in {}", self.sources.name(root.file)))
+                .with_label("entry point not found")
+                .with_hint(hint);
+            return Err(SpecializeError::Diagnostics(vec![d]));
+        };
+        let mut e = Elab::new(&self.modules, entry);
+        let mut env = Env::new(0);
+        let mut next_param = 0;
+        for (i, p) in f.params.iter().enumerate() {
+            let value = match args.get(i).cloned().flatten() {
+                Some(a) => param_value(&mut e, &a, &mut next_param),
+                None => match &p.default {
+                    Some(d) => {
+                        let mut denv = Env::new(0);
+                        e.expr(&mut denv, d)
+                    }
+                    None => return Err(SpecializeError::Argument { param: p.name.name.clone(), message: "missing argument".to_string() }),
+                },
+            };
+            let value = match &p.ty {
+                Some(ann) => match e.match_type(&mut env, ann, value) {
+                    Ok(v) => v,
+                    Err(found) => {
+                        let message = format!("expected {}, got {found}", shapes::type_text(ann));
+                        return Err(SpecializeError::Argument { param: p.name.name.clone(), message });
+                    }
+                },
+                None => value,
+            };
+            env.vars.push((p.name.name.clone(), value));
+        }
+        let result = e.fn_body(&mut env, f);
+        let outputs = flatten_result(&mut e, &result, f.body.result.span);
+        if !e.diags.is_empty() {
+            return Err(SpecializeError::Diagnostics(dedup(e.diags)));
+        }
+        let mut graph = e.graph;
+        graph.outputs = outputs.1;
+        Ok(Specialization { graph, outputs: outputs.0 })
+    }
+}
+
+fn param_value(e: &mut Elab, a: &ArgValue, next_param: &mut usize) -> Value {
+    match a {
+        ArgValue::Tensor(ty) => {
+            let node = e.graph.param(*next_param, ty.clone());
+            *next_param += 1;
+            e.tensor(node)
+        }
+        ArgValue::Tuple(items) => Value::Tuple(items.iter().map(|a| param_value(e, a, next_param)).collect()),
+    }
+}
+
+/// The result's tensors depth-first, and its structure.
+fn flatten_result(e: &mut Elab, v: &Value, span: Span) -> (OutTree, Vec<tc_ir::NodeId>) {
+    match v {
+        Value::Tensor(t) => (OutTree::Tensor, vec![t.node]),
+        Value::Tuple(vs) => {
+            let mut nodes = Vec::new();
+            let mut trees = Vec::new();
+            for v in vs {
+                let (t, n) = flatten_result(e, v, span);
+                trees.push(t);
+                nodes.extend(n);
+            }
+            (OutTree::Tuple(trees), nodes)
+        }
+        Value::DType(d) => {
+            let loc = Loc { file: e.modules[0].file, span };
+            e.error(Diagnostic::new("E0310", loc, format!("a function cannot return the dtype `{d}`")));
+            (OutTree::Tuple(vec![]), vec![])
+        }
+        Value::Error => (OutTree::Tuple(vec![]), vec![]),
+    }
+}

@@ -1,1 +1,353 @@
-//! tensorc embedding API.
+//! The tensorc embedding API (SPEC §9): compile `.tc` programs and call their functions
+//! on host tensors.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), tensorc::Error> {
+//! let session = tensorc::Session::new(tensorc::Backend::Interp)?;
+//! let module = session.compile_file("mlp.tc")?; // diagnostics on error
+//! let x = tensorc::Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]).expect("4 elements");
+//! let out: Vec<tensorc::Tensor> = module.call("main", &[x])?;
+//! # let _ = out;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`Module`] caches one compiled specialisation per (function, argument types):
+//! calling again with the same types does not compile again ([`Module::compile_count`]).
+//! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
+//! ([`render`]), the cost model of `bench` ([`cost`]) and the REPL ([`repl`]).
+
+pub mod cost;
+mod error;
+mod files;
+mod loader;
+pub mod render;
+pub mod repl;
+mod value;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use error::{Diagnostics, Error};
+pub use files::{load_npy, load_safetensors, save_npy, save_safetensors};
+pub use loader::{FsLoader, STDLIB};
+pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization};
+pub use tc_ir::{Graph, Type};
+pub use tc_tensor::{DType, Data, Tensor};
+pub use value::{arg_type_string, out_type_string, Value};
+
+use tc_check::{Program, SpecializeError};
+use tc_syntax::diag::SourceMap;
+
+/// Where compiled programs run (SPEC §7 `--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The reference interpreter of the graph IR.
+    Interp,
+    /// Cranelift JIT on a thread pool.
+    Cpu,
+    /// WGSL compute shaders through wgpu.
+    Wgpu,
+    /// MLIR through melior.
+    Mlir,
+}
+
+impl Backend {
+    /// Every backend of the specification, built or not.
+    pub const ALL: [Backend; 4] = [Backend::Interp, Backend::Cpu, Backend::Wgpu, Backend::Mlir];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Interp => "interp",
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+            Backend::Mlir => "mlir",
+        }
+    }
+
+    /// The backend called `name`; a usage error lists the known names otherwise.
+    pub fn parse(name: &str) -> Result<Backend, Error> {
+        Backend::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
+            Error::Usage(format!("unknown backend `{name}`; expected one of: {}", names(&Backend::ALL)))
+        })
+    }
+
+    /// The backends this build can run.
+    pub fn available() -> &'static [Backend] {
+        &[Backend::Interp]
+    }
+
+    pub fn is_available(self) -> bool {
+        Backend::available().contains(&self)
+    }
+}
+
+/// The interpreter until the Cranelift JIT lands; then `Cpu`, as SPEC §7 says.
+impl Default for Backend {
+    fn default() -> Backend {
+        Backend::Interp
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn names(backends: &[Backend]) -> String {
+    backends.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Compiles programs for one backend.
+#[derive(Clone, Debug)]
+pub struct Session {
+    backend: Backend,
+    mem_budget: Option<u64>,
+    module_dirs: Vec<PathBuf>,
+}
+
+impl Session {
+    /// A session on `backend`; a usage error if this build lacks it.
+    pub fn new(backend: Backend) -> Result<Session, Error> {
+        if !backend.is_available() {
+            return Err(Error::Usage(format!(
+                "backend `{backend}` is not available in this build; available: {}",
+                names(Backend::available())
+            )));
+        }
+        Ok(Session { backend, mem_budget: None, module_dirs: Vec::new() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Cap the peak memory of compiled programs (`--mem-budget`). Backends that plan
+    /// memory honour it; the interpreter does not plan memory and ignores it.
+    pub fn with_mem_budget(mut self, bytes: Option<u64>) -> Session {
+        self.mem_budget = bytes;
+        self
+    }
+
+    pub fn mem_budget(&self) -> Option<u64> {
+        self.mem_budget
+    }
+
+    /// Search `dir` for `use`d modules after the importing file's own directory and
+    /// before the standard library.
+    pub fn add_module_dir(&mut self, dir: impl Into<PathBuf>) {
+        self.module_dirs.push(dir.into());
+    }
+
+    /// The directories added with [`Session::add_module_dir`].
+    pub fn module_dirs(&self) -> &[PathBuf] {
+        &self.module_dirs
+    }
+
+    /// Read, parse and check the program in `path` and every module it uses.
+    pub fn compile_file(&self, path: impl AsRef<Path>) -> Result<Module, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
+        self.compile_source(path.display().to_string(), text)
+    }
+
+    /// Parse and check `text`, shown in diagnostics as the file `name`.
+    pub fn compile_source(&self, name: impl Into<String>, text: impl Into<String>) -> Result<Module, Error> {
+        let mut sources = SourceMap::new();
+        let root = sources.add(name, text);
+        let loader = FsLoader::new(self.module_dirs.clone());
+        match tc_check::compile(&mut sources, root, &loader) {
+            Ok(program) => Ok(Module {
+                program,
+                backend: self.backend,
+                cache: Mutex::new(HashMap::new()),
+                compiles: AtomicUsize::new(0),
+            }),
+            Err(diagnostics) => Err(Error::Compile(Diagnostics { sources, root, diagnostics })),
+        }
+    }
+}
+
+/// An entry point compiled for one list of argument types: the optimised graph.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The graph after `tc_opt::simplify`.
+    pub graph: Graph,
+    /// How the graph's flat outputs form the function's result.
+    pub outputs: OutTree,
+    /// Time spent specialising and optimising.
+    pub compile_time: Duration,
+}
+
+/// The hashable form of one argument's type, the cache key of a specialisation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ArgKey {
+    Default,
+    Tensor(Type),
+    Tuple(Vec<ArgKey>),
+}
+
+impl ArgKey {
+    fn of(arg: &Option<ArgValue>) -> ArgKey {
+        match arg {
+            None => ArgKey::Default,
+            Some(value) => ArgKey::of_value(value),
+        }
+    }
+
+    fn of_value(value: &ArgValue) -> ArgKey {
+        match value {
+            ArgValue::Tensor(ty) => ArgKey::Tensor(ty.clone()),
+            ArgValue::Tuple(elems) => ArgKey::Tuple(elems.iter().map(ArgKey::of_value).collect()),
+        }
+    }
+}
+
+/// A checked program, ready to call.
+pub struct Module {
+    program: Program,
+    backend: Backend,
+    cache: Mutex<HashMap<(String, Vec<ArgKey>), Arc<Compiled>>>,
+    compiles: AtomicUsize,
+}
+
+impl Module {
+    /// The functions of the root file, in source order.
+    pub fn functions(&self) -> Vec<FnInfo> {
+        self.program.functions()
+    }
+
+    /// The function `name` of the root file; a compile error (E0102, from the checker)
+    /// if there is none.
+    pub fn function(&self, name: &str) -> Result<FnInfo, Error> {
+        match self.functions().into_iter().find(|f| f.name == name) {
+            Some(info) => Ok(info),
+            None => Err(match self.specialize(name, &[]) {
+                Err(error) => error,
+                Ok(_) => Error::Usage(format!("no function `{name}`")),
+            }),
+        }
+    }
+
+    /// The program's source files (the root first), for rendering diagnostics.
+    pub fn sources(&self) -> &SourceMap {
+        self.program.sources()
+    }
+
+    /// Order named arguments as `entry`'s parameters: `None` for a parameter with a
+    /// default that was not given. An unknown or repeated name, or a missing argument
+    /// without default, is a usage error naming it.
+    pub fn bind<T>(&self, entry: &str, named: Vec<(String, T)>) -> Result<Vec<Option<T>>, Error> {
+        let info = self.function(entry)?;
+        let mut bound: Vec<Option<T>> = info.params.iter().map(|_| None).collect();
+        for (name, value) in named {
+            let Some(i) = info.params.iter().position(|p| p.name == name) else {
+                let params: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+                return Err(Error::Usage(format!(
+                    "`{entry}` has no parameter `{name}`; its parameters are: {}",
+                    if params.is_empty() { "(none)".to_string() } else { params.join(", ") }
+                )));
+            };
+            if bound[i].replace(value).is_some() {
+                return Err(Error::Usage(format!("argument `{name}` is given twice")));
+            }
+        }
+        let missing: Vec<&str> = info
+            .params
+            .iter()
+            .zip(&bound)
+            .filter(|(p, b)| b.is_none() && !p.has_default)
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+            let noun = if missing.len() == 1 { "argument" } else { "arguments" };
+            return Err(Error::Usage(format!("missing {noun} {list} of `{entry}` (no default)")));
+        }
+        Ok(bound)
+    }
+
+    /// Elaborate `entry` for argument types (one per parameter; `None` takes the
+    /// default), without optimising and without caching: the `ir` stage.
+    pub fn specialize(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Specialization, Error> {
+        self.program.specialize(entry, args).map_err(|e| match e {
+            SpecializeError::Argument { param, message } => Error::Argument { param, message },
+            SpecializeError::Diagnostics(diagnostics) => Error::Compile(Diagnostics {
+                sources: self.program.sources().clone(),
+                root: tc_syntax::diag::FileId(0),
+                diagnostics,
+            }),
+        })
+    }
+
+    /// The optimised graph of `entry` for these argument types, compiled at most once
+    /// per (function, argument types).
+    pub fn compile(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Arc<Compiled>, Error> {
+        let key = (entry.to_string(), args.iter().map(ArgKey::of).collect::<Vec<_>>());
+        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(compiled) = cache.get(&key) {
+            return Ok(Arc::clone(compiled));
+        }
+        let start = Instant::now();
+        let spec = self.specialize(entry, args)?;
+        let graph = optimize(&spec.graph);
+        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed() });
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        cache.insert(key, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
+    /// How many specialisations this module has compiled (cache misses).
+    pub fn compile_count(&self) -> usize {
+        self.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Run a compiled graph on its flat inputs (the tensors of the arguments, depth-first).
+    pub fn run(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<Vec<Tensor>, Error> {
+        match self.backend {
+            Backend::Interp => tc_interp::run(&compiled.graph, inputs).map_err(|e| Error::Runtime(e.to_string())),
+            other => Err(Error::Usage(format!("backend `{other}` is not available in this build"))),
+        }
+    }
+
+    /// Call `name` with one argument per parameter (`None` takes the default) and
+    /// give the result with its tuple structure.
+    pub fn call_bound(&self, name: &str, args: &[Option<Value>]) -> Result<Value, Error> {
+        let types: Vec<Option<ArgValue>> = args.iter().map(|a| a.as_ref().map(Value::arg_type)).collect();
+        let compiled = self.compile(name, &types)?;
+        let inputs: Vec<Tensor> = args.iter().flatten().flat_map(|v| v.leaves()).cloned().collect();
+        let outputs = self.run(&compiled, &inputs)?;
+        Value::from_outputs(&compiled.outputs, outputs)
+            .ok_or_else(|| Error::Runtime(format!("`{name}` gave a different number of results than its type says")))
+    }
+
+    /// Call `name` with values for its leading parameters (the rest take their
+    /// defaults); the result tensors flattened depth-first.
+    pub fn call_values(&self, name: &str, args: &[Value]) -> Result<Vec<Tensor>, Error> {
+        let params = self.function(name)?.params.len();
+        if args.len() > params {
+            return Err(Error::Usage(format!("`{name}` takes {params} arguments, got {}", args.len())));
+        }
+        let mut bound: Vec<Option<Value>> = args.iter().cloned().map(Some).collect();
+        bound.resize(params, None);
+        Ok(self.call_bound(name, &bound)?.into_leaves())
+    }
+
+    /// Call `name` with tensors for its leading parameters; the result tensors
+    /// flattened depth-first.
+    pub fn call(&self, name: &str, args: &[Tensor]) -> Result<Vec<Tensor>, Error> {
+        let values: Vec<Value> = args.iter().cloned().map(Value::Tensor).collect();
+        self.call_values(name, &values)
+    }
+}
+
+/// The graph after the optimiser: what `emit --stage opt` prints and what runs.
+pub fn optimize(graph: &Graph) -> Graph {
+    tc_opt::simplify(graph)
+}

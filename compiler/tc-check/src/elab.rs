@@ -1,0 +1,1036 @@
+//! The elaborator: evaluates a function body over [`Value`]s, checking types, dtypes
+//! and shapes and building graph IR as it goes. Every call of a user function is
+//! specialised for its argument types and inlined, so the graph of an entry point has
+//! concrete shapes throughout. Errors become diagnostics and the erroneous expression
+//! evaluates to `Value::Error`, so one run reports every independent error.
+
+use std::collections::HashMap;
+
+use tc_ir::{BinaryOp, Graph, NodeId, Type, UnaryOp};
+use tc_syntax::ast::{self, BinOp, Expr, ExprKind, Span, UnOp};
+use tc_syntax::diag::{Diagnostic, Loc};
+use tc_tensor::{DType, Data, Tensor};
+
+use crate::modules::Module;
+use crate::shapes::{broadcast_shapes, DimEnv};
+use crate::value::{Konst, TVal, Value};
+
+/// Inlining deeper than this is reported as (probable) recursion.
+const MAX_CALL_DEPTH: usize = 64;
+
+pub(crate) struct Elab<'a> {
+    pub modules: &'a [Module],
+    pub graph: Graph,
+    pub diags: Vec<Diagnostic>,
+    depth: usize,
+    /// In symbolic checking, shape variables get distinct stand-in sizes; this maps
+    /// them back to their names for messages.
+    pub dim_names: HashMap<usize, String>,
+    /// Constants being evaluated, to report cycles.
+    const_stack: Vec<(usize, String)>,
+}
+
+/// The scope of one function body being elaborated.
+pub(crate) struct Env {
+    pub module: usize,
+    pub vars: Vec<(String, Value)>,
+    pub dims: DimEnv,
+}
+
+impl Env {
+    pub fn new(module: usize) -> Env {
+        Env { module, vars: Vec::new(), dims: DimEnv::default() }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// What a callee path names.
+pub(crate) enum Callee {
+    User { module: usize, name: String },
+    Builtin(String),
+}
+
+/// An evaluated argument list.
+pub(crate) struct Args {
+    pub pos: Vec<(Value, Span)>,
+    pub kw: Vec<(String, Value, Span)>,
+    pub span: Span,
+}
+
+impl<'a> Elab<'a> {
+    pub fn new(modules: &'a [Module], name: &str) -> Elab<'a> {
+        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, dim_names: HashMap::new(), const_stack: Vec::new() }
+    }
+
+    pub fn loc(&self, env: &Env, span: Span) -> Loc {
+        Loc { file: self.modules[env.module].file, span }
+    }
+
+    pub fn error(&mut self, d: Diagnostic) -> Value {
+        self.diags.push(d);
+        Value::Error
+    }
+
+    /// A type as users read it, with stand-in sizes shown by their variable names.
+    pub fn show(&self, ty: &Type) -> String {
+        let dims: Vec<String> = ty.shape.iter().map(|d| self.show_dim(*d)).collect();
+        if dims.is_empty() {
+            ty.dtype.to_string()
+        } else {
+            format!("{}[{}]", ty.dtype, dims.join(", "))
+        }
+    }
+
+    pub fn show_dim(&self, d: usize) -> String {
+        self.dim_names.get(&d).cloned().unwrap_or_else(|| d.to_string())
+    }
+
+    pub fn show_shape(&self, shape: &[usize]) -> String {
+        let dims: Vec<String> = shape.iter().map(|d| self.show_dim(*d)).collect();
+        format!("[{}]", dims.join(", "))
+    }
+
+    pub fn describe(&self, v: &Value) -> String {
+        v.describe(&|t| self.show(t))
+    }
+
+    // ----- tensor value constructors -------------------------------------------------
+
+    pub fn tval(&self, node: NodeId) -> TVal {
+        TVal { node, ty: self.graph.ty(node).clone(), weak: false, konst: None }
+    }
+
+    pub fn tensor(&self, node: NodeId) -> Value {
+        Value::Tensor(self.tval(node))
+    }
+
+    /// A compile-time scalar; `weak` literals adapt to the other operand's dtype.
+    pub fn konst(&mut self, k: Konst, dtype: DType, weak: bool) -> Value {
+        let node = match k {
+            Konst::Int(i) => self.graph.scalar_int(dtype, i),
+            other => self.graph.scalar(dtype, other.as_f64()),
+        };
+        let konst = match (k, dtype.is_float(), dtype) {
+            (_, _, DType::Bool) => Konst::Bool(k.as_f64() != 0.0),
+            (Konst::Int(i), true, _) => Konst::Float(i as f64),
+            (k, true, _) => Konst::Float(self.graph.node(node).ty.dtype.is_float().then(|| const_value(&self.graph, node)).unwrap_or(k.as_f64())),
+            (Konst::Float(f), false, _) => Konst::Int(f as i64),
+            (k, false, _) => k,
+        };
+        Value::Tensor(TVal { node, ty: Type::scalar(dtype), weak, konst: Some(konst) })
+    }
+
+    pub fn int_value(&mut self, i: i64) -> Value {
+        self.konst(Konst::Int(i), DType::I32, true)
+    }
+
+    /// Give a weak value the dtype `dtype` (a constant is re-made, anything else cast).
+    pub fn convert(&mut self, t: &TVal, dtype: DType) -> TVal {
+        if t.ty.dtype == dtype {
+            return TVal { weak: false, ..t.clone() };
+        }
+        if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
+            if let Value::Tensor(v) = self.konst(k, dtype, false) {
+                return v;
+            }
+        }
+        let node = self.graph.cast(t.node, dtype);
+        self.tval(node)
+    }
+
+    /// Fix a weak value to its own dtype (used when a value leaves an expression).
+    pub fn strong(&mut self, t: TVal) -> TVal {
+        TVal { weak: false, ..t }
+    }
+
+    // ----- expressions -----------------------------------------------------------------
+
+    pub fn expr(&mut self, env: &mut Env, e: &Expr) -> Value {
+        match &e.kind {
+            ExprKind::Int(i) => match i64::try_from(*i).ok().filter(|&i| i <= i32::MAX as i64) {
+                Some(i) => self.konst(Konst::Int(i), DType::I32, true),
+                None => {
+                    // Beyond i32 the literal is an i64 unless an operand says otherwise.
+                    match i64::try_from(*i) {
+                        Ok(i) => self.konst(Konst::Int(i), DType::I64, true),
+                        Err(_) => self.error(Diagnostic::new("E0314", self.loc(env, e.span), format!("integer literal {i} does not fit in i64")).with_label("too large")),
+                    }
+                }
+            },
+            ExprKind::Float(f) => self.konst(Konst::Float(*f), DType::F32, true),
+            ExprKind::Bool(b) => self.konst(Konst::Bool(*b), DType::Bool, true),
+            ExprKind::Path(p) => self.path(env, p),
+            ExprKind::Tuple(items) => Value::Tuple(items.iter().map(|x| self.expr(env, x)).collect()),
+            ExprKind::Array(items) => self.array(env, items, e.span),
+            ExprKind::Block(b) => self.block(env, b),
+            ExprKind::Unary(op, x) => {
+                let v = self.expr(env, x);
+                self.unop(env, *op, v, e.span)
+            }
+            ExprKind::Binary(op, a, b) => {
+                let va = self.expr(env, a);
+                let vb = self.expr(env, b);
+                self.binop(env, *op, va, vb, e.span)
+            }
+            ExprKind::Cast(x, dt) => {
+                let v = self.expr(env, x);
+                self.cast(env, v, dt, e.span)
+            }
+            ExprKind::Call { callee, args, kwargs } => self.call_expr(env, callee, args, kwargs, e.span),
+            ExprKind::Index(x, idx) => {
+                let v = self.expr(env, x);
+                self.index(env, v, idx, e.span)
+            }
+            ExprKind::Field(x, n, span) => match self.expr(env, x) {
+                Value::Tuple(vs) => match vs.get(*n as usize) {
+                    Some(v) => v.clone(),
+                    None => self.error(
+                        Diagnostic::new("E0310", self.loc(env, *span), format!("tuple has {} elements, no element {n}", vs.len())).with_label("no such element"),
+                    ),
+                },
+                Value::Error => Value::Error,
+                other => {
+                    let d = self.describe(&other);
+                    self.error(Diagnostic::new("E0310", self.loc(env, e.span), format!("`.{n}` needs a tuple, found {d}")).with_label("not a tuple"))
+                }
+            },
+            ExprKind::TransposeAll(x) => {
+                let v = self.expr(env, x);
+                match self.expect_tensor(env, v, x.span) {
+                    Some(t) => {
+                        let perm: Vec<usize> = (0..t.ty.rank()).rev().collect();
+                        let node = self.graph.transpose(t.node, &perm);
+                        self.tensor(node)
+                    }
+                    None => Value::Error,
+                }
+            }
+            ExprKind::Error => Value::Error,
+        }
+    }
+
+    pub fn expect_tensor(&mut self, env: &Env, v: Value, span: Span) -> Option<TVal> {
+        match v {
+            Value::Tensor(t) => Some(t),
+            Value::Error => None,
+            other => {
+                let d = self.describe(&other);
+                self.error(Diagnostic::new("E0310", self.loc(env, span), format!("expected a tensor, found {d}")).with_label("not a tensor"));
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, env: &mut Env, p: &ast::Path) -> Value {
+        if p.segments.len() == 1 {
+            let name = &p.segments[0].name;
+            if let Some(v) = env.lookup(name) {
+                return v.clone();
+            }
+            let module = &self.modules[env.module];
+            if module.consts.contains_key(name) {
+                return self.const_value(env.module, name, p.span, env);
+            }
+            if let Some((m, item, _)) = module.imports.get(name).cloned() {
+                if self.modules[m].consts.contains_key(&item) {
+                    return self.const_value(m, &item, p.span, env);
+                }
+                if self.modules[m].fns.contains_key(&item) {
+                    return self.not_a_value(env, name, p.span);
+                }
+            }
+            if module.fns.contains_key(name) || crate::builtins::is_builtin(name) {
+                return self.not_a_value(env, name, p.span);
+            }
+            if let Some(d) = DType::from_name(name) {
+                return Value::DType(d);
+            }
+            return self.unknown_name(env, name, p.span);
+        }
+        match self.module_item(env, p) {
+            Some((m, item)) if self.modules[m].consts.contains_key(&item) => self.const_value(m, &item, p.span, env),
+            Some((_, item)) => self.not_a_value(env, &item, p.span),
+            None => Value::Error,
+        }
+    }
+
+    fn not_a_value(&mut self, env: &Env, name: &str, span: Span) -> Value {
+        self.error(
+            Diagnostic::new("E0202", self.loc(env, span), format!("`{name}` is a function, not a value"))
+                .with_label("functions can only be called")
+                .with_hint(format!("call it: `{name}(...)`")),
+        )
+    }
+
+    fn unknown_name(&mut self, env: &Env, name: &str, span: Span) -> Value {
+        let mut d = Diagnostic::new("E0201", self.loc(env, span), format!("cannot find `{name}` in this scope")).with_label("not found");
+        if let Some(similar) = self.similar_name(env, name) {
+            d = d.with_hint(format!("a similar name exists: `{similar}`"));
+        }
+        self.error(d)
+    }
+
+    fn similar_name(&self, env: &Env, name: &str) -> Option<String> {
+        let module = &self.modules[env.module];
+        let candidates = env
+            .vars
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(module.fns.keys().map(String::as_str))
+            .chain(module.consts.keys().map(String::as_str))
+            .chain(crate::builtins::BUILTINS.iter().copied());
+        candidates.filter(|c| edit_distance(c, name) <= 1 + name.len() / 4).min_by_key(|c| edit_distance(c, name)).map(str::to_string)
+    }
+
+    /// Resolve `m::item` to (module index, item name), reporting unknown modules/items.
+    fn module_item(&mut self, env: &Env, p: &ast::Path) -> Option<(usize, String)> {
+        let first = &p.segments[0];
+        let last = p.segments.last().expect("paths are non-empty");
+        let Some(&m) = self.modules[env.module].modules.get(&first.name) else {
+            let hint = format!("add `use {};` at the top of the file", first.name);
+            self.error(Diagnostic::new("E0201", self.loc(env, first.span), format!("unknown module `{}`", first.name)).with_label("not imported").with_hint(hint));
+            return None;
+        };
+        if p.segments.len() > 2 {
+            self.error(Diagnostic::new("E0201", self.loc(env, p.span), "nested module paths are not supported").with_label("use the module's own name"));
+            return None;
+        }
+        let target = &self.modules[m];
+        if target.fns.contains_key(&last.name) || target.consts.contains_key(&last.name) {
+            return Some((m, last.name.clone()));
+        }
+        self.error(Diagnostic::new("E0104", self.loc(env, last.span), format!("module `{}` has no item named `{}`", first.name, last.name)).with_label("not found"));
+        None
+    }
+
+    fn const_value(&mut self, module: usize, name: &str, span: Span, env: &Env) -> Value {
+        if self.const_stack.iter().any(|(m, n)| *m == module && n == name) {
+            return self.error(Diagnostic::new("E0208", self.loc(env, span), format!("constant `{name}` depends on itself")).with_label("cycle"));
+        }
+        let item = self.modules[module].const_item(name).expect("const exists").clone();
+        self.const_stack.push((module, name.to_string()));
+        let mut cenv = Env::new(module);
+        let v = self.expr(&mut cenv, &item.value);
+        let v = match &item.ty {
+            Some(ann) => self.check_annotation(&mut cenv, ann, v, item.value.span),
+            None => v,
+        };
+        self.const_stack.pop();
+        v
+    }
+
+    fn block(&mut self, env: &mut Env, b: &ast::Block) -> Value {
+        let mark = env.vars.len();
+        for l in &b.lets {
+            let v = self.expr(env, &l.value);
+            let v = match &l.ty {
+                Some(ann) => self.check_annotation(env, ann, v, l.value.span),
+                None => v,
+            };
+            self.bind_pattern(env, &l.pattern, v);
+        }
+        let result = self.expr(env, &b.result);
+        env.vars.truncate(mark);
+        result
+    }
+
+    pub fn bind_pattern(&mut self, env: &mut Env, p: &ast::Pattern, v: Value) {
+        match p {
+            ast::Pattern::Name(id) => env.vars.push((id.name.clone(), v)),
+            ast::Pattern::Wildcard(_) => {}
+            ast::Pattern::Tuple(ps, span) => match v {
+                Value::Tuple(vs) if vs.len() == ps.len() => {
+                    for (p, v) in ps.iter().zip(vs) {
+                        self.bind_pattern(env, p, v);
+                    }
+                }
+                Value::Error => {
+                    for p in ps {
+                        self.bind_pattern(env, p, Value::Error);
+                    }
+                }
+                other => {
+                    let d = self.describe(&other);
+                    self.error(
+                        Diagnostic::new("E0311", self.loc(env, *span), format!("a pattern of {} elements cannot match {d}", ps.len())).with_label("pattern arity differs"),
+                    );
+                    for p in ps {
+                        self.bind_pattern(env, p, Value::Error);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Check `v` against an annotation in `env`'s shape-variable scope; a weak literal
+    /// takes the annotated dtype.
+    pub fn check_annotation(&mut self, env: &mut Env, ann: &ast::Type, v: Value, span: Span) -> Value {
+        match self.match_type(env, ann, v) {
+            Ok(v) => v,
+            Err(msg) => {
+                let ann_text = crate::shapes::type_text(ann);
+                self.error(Diagnostic::new("E0303", self.loc(env, span), format!("expected {ann_text}, found {msg}")).with_label("type differs from the annotation"))
+            }
+        }
+    }
+
+    /// Match a value against an annotation, binding shape variables; `Err` holds a
+    /// description of what was found and why it does not fit.
+    pub fn match_type(&mut self, env: &mut Env, ann: &ast::Type, v: Value) -> Result<Value, String> {
+        match (ann, v) {
+            (_, Value::Error) => Ok(Value::Error),
+            (ast::Type::Tuple { elems, .. }, Value::Tuple(vs)) if elems.len() == vs.len() => {
+                let mut out = Vec::new();
+                for (a, v) in elems.iter().zip(vs) {
+                    out.push(self.match_type(env, a, v)?);
+                }
+                Ok(Value::Tuple(out))
+            }
+            (ast::Type::Tensor { dtype, dims, .. }, Value::Tensor(t)) => {
+                let Some(want) = DType::from_name(&dtype.name) else {
+                    return Err(format!("{} (unknown dtype `{}`)", self.show(&t.ty), dtype.name));
+                };
+                let t = if t.ty.dtype != want {
+                    if t.weak && weak_fits(t.ty.dtype, want) {
+                        self.convert(&t, want)
+                    } else {
+                        return Err(self.show(&t.ty));
+                    }
+                } else {
+                    t
+                };
+                let empty = Vec::new();
+                let dims = dims.as_ref().unwrap_or(&empty);
+                if let Err(why) = env.dims.unify(dims, &t.ty.shape, &self.dim_names) {
+                    return Err(format!("{} ({why})", self.show(&t.ty)));
+                }
+                Ok(Value::Tensor(t))
+            }
+            (_, other) => Err(self.describe(&other)),
+        }
+    }
+
+    fn array(&mut self, env: &mut Env, items: &[Expr], span: Span) -> Value {
+        let vals: Vec<(Value, Span)> = items.iter().map(|x| (self.expr(env, x), x.span)).collect();
+        let mut tvals = Vec::new();
+        for (v, s) in vals {
+            match self.expect_tensor(env, v, s) {
+                Some(t) => tvals.push(t),
+                None => return Value::Error,
+            }
+        }
+        let first_shape = tvals[0].ty.shape.clone();
+        if let Some(bad) = tvals.iter().find(|t| t.ty.shape != first_shape) {
+            let (a, b) = (self.show_shape(&first_shape), self.show_shape(&bad.ty.shape));
+            return self.error(Diagnostic::new("E0314", self.loc(env, span), format!("tensor literal rows differ in shape: {a} and {b}")).with_label("ragged literal"));
+        }
+        let Some(dtype) = self.common_dtype(env, &tvals, span) else { return Value::Error };
+        let weak = tvals.iter().all(|t| t.weak);
+        let mut shape = vec![tvals.len()];
+        shape.extend_from_slice(&first_shape);
+        if tvals.iter().all(|t| t.konst.is_some()) {
+            let data = if dtype.is_float() {
+                Data::from_f64(dtype, &tvals.iter().map(|t| t.konst.unwrap().as_f64()).collect::<Vec<_>>())
+            } else {
+                Data::from_i64(dtype, &tvals.iter().map(|t| t.konst.unwrap().as_f64() as i64).collect::<Vec<_>>())
+            };
+            let node = self.graph.constant(Tensor::new(shape, data).expect("one element per row"));
+            return Value::Tensor(TVal { weak, ..self.tval(node) });
+        }
+        if first_shape.iter().product::<usize>() > 0 && tvals.iter().all(|t| matches!(self.graph.node(t.node).op, tc_ir::Op::Const(_))) {
+            // Nested literal: concatenate the constant rows directly.
+            let mut values = Vec::new();
+            for t in &tvals {
+                if let tc_ir::Op::Const(c) = &self.graph.node(t.node).op {
+                    values.extend(c.data().to_f64_vec());
+                }
+            }
+            let node = self.graph.constant(Tensor::new(shape, Data::from_f64(dtype, &values)).expect("sizes multiply"));
+            return Value::Tensor(TVal { weak, ..self.tval(node) });
+        }
+        let rows: Vec<NodeId> = tvals
+            .iter()
+            .map(|t| {
+                let t = self.convert(t, dtype);
+                let mut s = vec![1];
+                s.extend_from_slice(&first_shape);
+                self.graph.reshape(t.node, &s)
+            })
+            .collect();
+        let node = self.graph.concat(rows, 0);
+        Value::Tensor(TVal { weak, ..self.tval(node) })
+    }
+
+    /// The dtype several operands share under the weak-literal rule, or an error.
+    pub fn common_dtype(&mut self, env: &Env, ts: &[TVal], span: Span) -> Option<DType> {
+        let strong: Vec<&TVal> = ts.iter().filter(|t| !t.weak).collect();
+        if let Some(first) = strong.first() {
+            let d = first.ty.dtype;
+            if let Some(other) = strong.iter().find(|t| t.ty.dtype != d) {
+                self.mismatch(env, d, other.ty.dtype, span);
+                return None;
+            }
+            for t in ts.iter().filter(|t| t.weak) {
+                if !weak_fits(t.ty.dtype, d) {
+                    let what = if t.ty.dtype.is_float() { "a float literal" } else { "a literal" };
+                    self.error(
+                        Diagnostic::new("E0302", self.loc(env, span), format!("{what} of dtype {} cannot take dtype {d}", t.ty.dtype))
+                            .with_label("dtypes differ")
+                            .with_hint(format!("write the literal in the dtype {d}, or convert the other operand with `as`")),
+                    );
+                    return None;
+                }
+            }
+            return Some(d);
+        }
+        // All weak: float wins over int, int over bool.
+        let rank = |d: DType| if d.is_float() { 2 } else if d.is_int() { 1 } else { 0 };
+        ts.iter().map(|t| t.ty.dtype).max_by_key(|&d| (rank(d), d == DType::I64))
+    }
+
+    pub fn mismatch(&mut self, env: &Env, a: DType, b: DType, span: Span) {
+        self.error(
+            Diagnostic::new("E0302", self.loc(env, span), format!("mismatched dtypes {a} and {b}"))
+                .with_label(format!("{a} and {b} operands"))
+                .with_hint(format!("dtypes are never promoted implicitly; convert one side, e.g. `x as {a}`")),
+        );
+    }
+
+    fn unop(&mut self, env: &Env, op: UnOp, v: Value, span: Span) -> Value {
+        let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
+        match op {
+            UnOp::Neg => {
+                if t.ty.dtype == DType::Bool {
+                    return self.wrong_dtype(env, "negation", "numbers", t.ty.dtype, span, Some("use `!` for logical not"));
+                }
+                if let Some(k) = t.konst {
+                    let k = match k {
+                        Konst::Int(i) => Konst::Int(i.wrapping_neg()),
+                        Konst::Float(f) => Konst::Float(-f),
+                        b => b,
+                    };
+                    return self.konst(k, t.ty.dtype, t.weak);
+                }
+                let node = self.graph.unary(UnaryOp::Neg, t.node);
+                self.tensor(node)
+            }
+            UnOp::Not => {
+                if t.ty.dtype != DType::Bool {
+                    return self.wrong_dtype(env, "`!`", "bool", t.ty.dtype, span, Some("compare first, e.g. `x != 0`"));
+                }
+                let node = self.graph.unary(UnaryOp::Not, t.node);
+                self.tensor(node)
+            }
+        }
+    }
+
+    pub fn wrong_dtype(&mut self, env: &Env, what: &str, needs: &str, got: DType, span: Span, hint: Option<&str>) -> Value {
+        let mut d = Diagnostic::new("E0305", self.loc(env, span), format!("{what} needs {needs}, found {got}")).with_label(format!("this is {got}"));
+        if let Some(h) = hint {
+            d = d.with_hint(h);
+        }
+        self.error(d)
+    }
+
+    fn cast(&mut self, env: &Env, v: Value, dt: &ast::Ident, span: Span) -> Value {
+        let Some(dtype) = DType::from_name(&dt.name) else {
+            return self.error(
+                Diagnostic::new("E0315", self.loc(env, dt.span), format!("unknown dtype `{}`", dt.name))
+                    .with_label("not a dtype")
+                    .with_hint("dtypes are f64 f32 f16 bf16 i64 i32 u8 bool"),
+            );
+        };
+        let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
+        if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
+            return self.konst(k, dtype, false);
+        }
+        let node = self.graph.cast(t.node, dtype);
+        self.tensor(node)
+    }
+
+    /// Bring operands to one dtype and one broadcast shape.
+    pub fn unify_operands(&mut self, env: &Env, ts: &[TVal], span: Span) -> Option<(Vec<NodeId>, DType, bool)> {
+        let dtype = self.common_dtype(env, ts, span)?;
+        let mut shape: Vec<usize> = Vec::new();
+        for t in ts {
+            match broadcast_shapes(&shape, &t.ty.shape) {
+                Some(s) => shape = s,
+                None => {
+                    let a = format!("{}[{}]", dtype, shape.iter().map(|d| self.show_dim(*d)).collect::<Vec<_>>().join(", "));
+                    let b = self.show(&t.ty);
+                    let (sa, sb) = (self.show_shape(&shape), self.show_shape(&t.ty.shape));
+                    self.error(
+                        Diagnostic::new("E0301", self.loc(env, span), format!("cannot broadcast {a} with {b}"))
+                            .with_label(format!("shapes {sa} and {sb} {}", first_difference(&shape, &t.ty.shape)))
+                            .with_hint("shapes are aligned at the right; each dimension must be equal or 1"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let weak = ts.iter().all(|t| t.weak);
+        let nodes = ts
+            .iter()
+            .map(|t| {
+                let t = self.convert(t, dtype);
+                self.graph.broadcast(t.node, &shape)
+            })
+            .collect();
+        Some((nodes, dtype, weak))
+    }
+
+    /// Bring operands to one dtype without broadcasting them.
+    pub fn unify_operands_no_broadcast(&mut self, env: &Env, ts: &[TVal], span: Span) -> Option<(Vec<NodeId>, DType, bool)> {
+        let dtype = self.common_dtype(env, ts, span)?;
+        let weak = ts.iter().all(|t| t.weak);
+        Some((ts.iter().map(|t| self.convert(t, dtype).node).collect(), dtype, weak))
+    }
+
+    pub fn binop(&mut self, env: &Env, op: BinOp, a: Value, b: Value, span: Span) -> Value {
+        let (Some(a), Some(b)) = (self.expect_tensor(env, a, span), self.expect_tensor(env, b, span)) else {
+            return Value::Error;
+        };
+        if op == BinOp::MatMul {
+            return crate::builtins::matmul(self, env, a, b, span);
+        }
+        let ir_op = match op {
+            BinOp::Or => BinaryOp::Or,
+            BinOp::And => BinaryOp::And,
+            BinOp::Eq => BinaryOp::Eq,
+            BinOp::Ne => BinaryOp::Ne,
+            BinOp::Lt => BinaryOp::Lt,
+            BinOp::Le => BinaryOp::Le,
+            BinOp::Gt => BinaryOp::Gt,
+            BinOp::Ge => BinaryOp::Ge,
+            BinOp::Add => BinaryOp::Add,
+            BinOp::Sub => BinaryOp::Sub,
+            BinOp::Mul => BinaryOp::Mul,
+            BinOp::Div => BinaryOp::Div,
+            BinOp::Rem => BinaryOp::Rem,
+            BinOp::Pow => BinaryOp::Pow,
+            BinOp::MatMul => unreachable!("handled above"),
+        };
+        // Two weak integer literals divided give a weak float, as in Python.
+        let (a, b) = if matches!(op, BinOp::Div | BinOp::Pow) && a.weak && b.weak && !a.ty.dtype.is_float() && !b.ty.dtype.is_float() {
+            (self.convert(&a, DType::F32), self.convert(&b, DType::F32))
+        } else {
+            (a, b)
+        };
+        let (a, b) = (TVal { weak: a.weak, ..a }, TVal { weak: b.weak, ..b });
+        let konsts = (a.konst, b.konst);
+        let Some((nodes, dtype, weak)) = self.unify_operands(env, &[a, b], span) else { return Value::Error };
+        let sym = op.symbol();
+        let ok = match ir_op {
+            BinaryOp::Div | BinaryOp::Pow => dtype.is_float(),
+            BinaryOp::And | BinaryOp::Or => dtype == DType::Bool,
+            BinaryOp::Eq | BinaryOp::Ne => true,
+            _ => dtype != DType::Bool,
+        };
+        if !ok {
+            let (needs, hint) = match ir_op {
+                BinaryOp::Div | BinaryOp::Pow => ("floats", Some("convert first, e.g. `x as f32`")),
+                BinaryOp::And | BinaryOp::Or => ("bool", None),
+                _ => ("numbers", Some("bool values support `==`, `!=`, `&&`, `||` and `!`")),
+            };
+            return self.wrong_dtype(env, &format!("`{sym}`"), needs, dtype, span, hint);
+        }
+        if let (Some(ka), Some(kb)) = konsts {
+            if let Some(k) = fold_binary(ir_op, ka, kb, dtype) {
+                let out_dtype = ir_op.result_dtype(dtype);
+                return self.konst(k, out_dtype, weak && out_dtype == dtype);
+            }
+        }
+        let node = self.graph.binary(ir_op, nodes[0], nodes[1]);
+        let weak = weak && !ir_op.is_comparison();
+        Value::Tensor(TVal { weak, ..self.tval(node) })
+    }
+
+    // ----- calls -----------------------------------------------------------------------
+
+    fn call_expr(&mut self, env: &mut Env, callee: &Expr, args: &[Expr], kwargs: &[ast::KwArg], span: Span) -> Value {
+        let ExprKind::Path(path) = &callee.kind else {
+            // Evaluate for its own errors, then refuse.
+            let v = self.expr(env, callee);
+            if v.is_error() {
+                return Value::Error;
+            }
+            return self.error(Diagnostic::new("E0202", self.loc(env, callee.span), "only named functions can be called").with_label("not a function name"));
+        };
+        let Some(target) = self.resolve_callee(env, path) else { return Value::Error };
+        if let Callee::Builtin(name) = &target {
+            if name == "grad" {
+                return crate::builtins::grad(self, env, args, kwargs, span);
+            }
+        }
+        let evaluated = Args {
+            pos: args.iter().map(|a| (self.expr(env, a), a.span)).collect(),
+            kw: kwargs.iter().map(|k| (k.name.name.clone(), self.expr(env, &k.value), k.name.span.to(k.value.span))).collect(),
+            span,
+        };
+        match target {
+            Callee::Builtin(name) => crate::builtins::call(self, env, &name, evaluated),
+            Callee::User { module, name } => self.call_user(env, module, &name, evaluated),
+        }
+    }
+
+    pub fn resolve_callee(&mut self, env: &Env, path: &ast::Path) -> Option<Callee> {
+        if path.segments.len() == 1 {
+            let name = &path.segments[0].name;
+            if env.lookup(name).is_some() {
+                self.error(Diagnostic::new("E0202", self.loc(env, path.span), format!("`{name}` is a value, not a function")).with_label("not callable"));
+                return None;
+            }
+            let module = &self.modules[env.module];
+            if module.fns.contains_key(name) {
+                return Some(Callee::User { module: env.module, name: name.clone() });
+            }
+            if let Some((m, item, _)) = module.imports.get(name) {
+                if self.modules[*m].fns.contains_key(item) {
+                    return Some(Callee::User { module: *m, name: item.clone() });
+                }
+            }
+            if crate::builtins::is_builtin(name) {
+                return Some(Callee::Builtin(name.clone()));
+            }
+            if module.consts.contains_key(name) {
+                self.error(Diagnostic::new("E0202", self.loc(env, path.span), format!("`{name}` is a constant, not a function")).with_label("not callable"));
+                return None;
+            }
+            self.unknown_name(env, name, path.span);
+            return None;
+        }
+        let (m, item) = self.module_item(env, path)?;
+        if self.modules[m].fns.contains_key(&item) {
+            Some(Callee::User { module: m, name: item })
+        } else {
+            self.error(Diagnostic::new("E0202", self.loc(env, path.span), format!("`{item}` is a constant, not a function")).with_label("not callable"));
+            None
+        }
+    }
+
+    /// Specialise and inline a call of a user function.
+    pub fn call_user(&mut self, env: &Env, module: usize, name: &str, args: Args) -> Value {
+        let f = self.modules[module].fn_item(name).expect("resolved function exists").clone();
+        if self.depth >= MAX_CALL_DEPTH {
+            return self.error(
+                Diagnostic::new("E0207", self.loc(env, args.span), format!("calls nest deeper than {MAX_CALL_DEPTH} levels at `{name}`"))
+                    .with_label("probably recursion")
+                    .with_hint("functions are inlined when specialised, so recursion is not supported"),
+            );
+        }
+        let param_names: Vec<&str> = f.params.iter().map(|p| p.name.name.as_str()).collect();
+        let call_span = args.span;
+        let Some(bound) = self.bind_args(env, name, &param_names, args) else { return Value::Error };
+        let mut callee_env = Env::new(module);
+        for (param, arg) in f.params.iter().zip(bound) {
+            let (value, span, from_caller) = match arg {
+                Some((v, s)) => (v, s, true),
+                None => match &param.default {
+                    Some(d) => {
+                        let mut denv = Env::new(module);
+                        (self.expr(&mut denv, d), d.span, false)
+                    }
+                    None => {
+                        self.error(
+                            Diagnostic::new("E0206", self.loc(env, call_span), format!("missing argument `{}` of `{name}`", param.name.name))
+                                .with_secondary(Loc { file: self.modules[module].file, span: param.name.span }, "parameter declared here"),
+                        );
+                        return Value::Error;
+                    }
+                },
+            };
+            let value = match &param.ty {
+                Some(ann) => match self.match_type(&mut callee_env, ann, value) {
+                    Ok(v) => v,
+                    Err(found) => {
+                        let ann_text = crate::shapes::type_text(ann);
+                        let at = if from_caller { self.loc(env, span) } else { Loc { file: self.modules[module].file, span } };
+                        self.error(
+                            Diagnostic::new("E0303", at, format!("argument `{}` of `{name}` expects {ann_text}, found {found}", param.name.name))
+                                .with_label("argument type differs from the parameter's")
+                                .with_secondary(Loc { file: self.modules[module].file, span: param.span }, "parameter declared here"),
+                        );
+                        Value::Error
+                    }
+                },
+                None => value,
+            };
+            callee_env.vars.push((param.name.name.clone(), value));
+        }
+        self.depth += 1;
+        let result = self.fn_body(&mut callee_env, &f);
+        self.depth -= 1;
+        result
+    }
+
+    /// Elaborate a function body whose parameters are already bound in `env`.
+    pub fn fn_body(&mut self, env: &mut Env, f: &ast::FnItem) -> Value {
+        self.bind_dim_vars(env);
+        let result = self.block(env, &f.body);
+        match &f.ret {
+            Some(ann) => self.check_annotation(env, ann, result, f.body.result.span),
+            None => result,
+        }
+    }
+
+    /// Shape variables bound by the parameters become compile-time ints in the body.
+    pub fn bind_dim_vars(&mut self, env: &mut Env) {
+        let dims: Vec<(String, usize)> = env.dims.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (name, size) in dims {
+            let v = self.int_value(size as i64);
+            env.vars.push((name, v));
+        }
+    }
+
+    /// Match positional and keyword arguments to parameter names.
+    pub fn bind_args(&mut self, env: &Env, fname: &str, params: &[&str], args: Args) -> Option<Vec<Option<(Value, Span)>>> {
+        let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
+        if args.pos.len() > params.len() {
+            let extra = args.pos[params.len()].1;
+            self.error(
+                Diagnostic::new("E0203", self.loc(env, extra), format!("`{fname}` takes {} arguments but {} were given", params.len(), args.pos.len()))
+                    .with_label("unexpected argument"),
+            );
+            return None;
+        }
+        for (i, a) in args.pos.into_iter().enumerate() {
+            out[i] = Some(a);
+        }
+        let mut ok = true;
+        for (name, v, span) in args.kw {
+            match params.iter().position(|p| *p == name) {
+                Some(i) if out[i].is_some() => {
+                    self.error(Diagnostic::new("E0205", self.loc(env, span), format!("argument `{name}` of `{fname}` is given twice")).with_label("given again here"));
+                    ok = false;
+                }
+                Some(i) => out[i] = Some((v, span)),
+                None => {
+                    let list = params.join(", ");
+                    self.error(
+                        Diagnostic::new("E0204", self.loc(env, span), format!("`{fname}` has no parameter named `{name}`"))
+                            .with_label("unknown keyword argument")
+                            .with_hint(format!("parameters: {list}")),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    // ----- indexing --------------------------------------------------------------------
+
+    fn index(&mut self, env: &mut Env, v: Value, idx: &[ast::Index], span: Span) -> Value {
+        let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
+        if idx.len() > t.ty.rank() {
+            let shown = self.show(&t.ty);
+            return self.error(
+                Diagnostic::new("E0309", self.loc(env, span), format!("{} indices for a tensor of rank {} ({shown})", idx.len(), t.ty.rank())).with_label("too many indices"),
+            );
+        }
+        let mut start = vec![0; t.ty.rank()];
+        let mut end = t.ty.shape.clone();
+        let mut dropped = Vec::new();
+        let mut gathers: Vec<(usize, TVal)> = Vec::new();
+        for (axis, ix) in idx.iter().enumerate() {
+            let size = t.ty.shape[axis] as i64;
+            match ix {
+                ast::Index::Expr(e) => {
+                    let iv = self.expr(env, e);
+                    let Some(it) = self.expect_tensor(env, iv, e.span) else { return Value::Error };
+                    if !it.ty.dtype.is_int() || !it.ty.shape.is_empty() {
+                        let shown = self.show(&it.ty);
+                        return self.error(
+                            Diagnostic::new("E0309", self.loc(env, e.span), format!("an index must be an integer scalar, found {shown}"))
+                                .with_hint("use `take(x, idx, axis)` to gather with an index tensor"),
+                        );
+                    }
+                    match it.konst {
+                        Some(Konst::Int(i)) => {
+                            let j = if i < 0 { i + size } else { i };
+                            if j < 0 || j >= size {
+                                let dim = self.show_dim(size as usize);
+                                return self.error(
+                                    Diagnostic::new("E0309", self.loc(env, e.span), format!("index {i} is out of range for axis {axis} of size {dim}")).with_label("out of range"),
+                                );
+                            }
+                            start[axis] = j as usize;
+                            end[axis] = j as usize + 1;
+                            dropped.push(axis);
+                        }
+                        _ => gathers.push((axis, it)),
+                    }
+                }
+                ast::Index::Slice { lo, hi, .. } => {
+                    let mut bound = |this: &mut Self, e: &Option<Expr>, default: i64| -> Option<i64> {
+                        match e {
+                            None => Some(default),
+                            Some(e) => {
+                                let v = this.expr(env, e);
+                                let i = this.const_int(env, v, e.span, "a slice bound")?;
+                                let i = if i < 0 { i + size } else { i };
+                                Some(i.clamp(0, size))
+                            }
+                        }
+                    };
+                    let (Some(l), Some(h)) = (bound(self, lo, 0), bound(self, hi, size)) else { return Value::Error };
+                    start[axis] = l as usize;
+                    end[axis] = h.max(l) as usize;
+                }
+            }
+        }
+        let sliced: Vec<usize> = start.iter().zip(&end).map(|(s, e)| e - s).collect();
+        let mut node = self.graph.slice(t.node, start, end);
+        // Runtime integer indices gather along their axis (a scalar index drops it).
+        for (k, (axis, it)) in gathers.iter().enumerate() {
+            node = self.graph.gather(node, it.node, axis - k);
+        }
+        let shape: Vec<usize> = (0..t.ty.rank())
+            .filter(|a| !dropped.contains(a) && !gathers.iter().any(|(g, _)| g == a))
+            .map(|a| sliced[a])
+            .collect();
+        let node = self.graph.reshape(node, &shape);
+        self.tensor(node)
+    }
+
+    /// A compile-time integer, or a diagnostic saying one was needed.
+    pub fn const_int(&mut self, env: &Env, v: Value, span: Span, what: &str) -> Option<i64> {
+        match v {
+            Value::Tensor(TVal { konst: Some(Konst::Int(i)), .. }) => Some(i),
+            Value::Error => None,
+            other => {
+                let d = self.describe(&other);
+                self.error(
+                    Diagnostic::new("E0208", self.loc(env, span), format!("{what} must be a compile-time integer, found {d}"))
+                        .with_label("not known at compile time")
+                        .with_hint("use a literal, a `const`, a shape variable or `size(x, axis)`"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Whether a weak literal of `from` (value `k`) may take dtype `to`.
+pub(crate) fn weak_fits(from: DType, to: DType) -> bool {
+    if from == to {
+        return true;
+    }
+    match (from.is_float(), to.is_float(), to) {
+        (_, _, DType::Bool) => from == DType::Bool,
+        (false, true, _) => from != DType::Bool,
+        (true, false, _) => false,
+        (true, true, _) => true,
+        (false, false, _) => from != DType::Bool,
+    }
+}
+
+/// Compile-time evaluation of a binary op on scalars, mirroring the IR semantics.
+fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> {
+    if dtype.is_float() {
+        let (x, y) = (a.as_f64(), b.as_f64());
+        let r = match op {
+            BinaryOp::Add => x + y,
+            BinaryOp::Sub => x - y,
+            BinaryOp::Mul => x * y,
+            BinaryOp::Div => x / y,
+            BinaryOp::Rem => {
+                let r = x % y;
+                if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                    r + y
+                } else {
+                    r
+                }
+            }
+            BinaryOp::Pow => x.powf(y),
+            BinaryOp::Max => return None,
+            BinaryOp::Min => return None,
+            BinaryOp::Eq => return Some(Konst::Bool(x == y)),
+            BinaryOp::Ne => return Some(Konst::Bool(x != y)),
+            BinaryOp::Lt => return Some(Konst::Bool(x < y)),
+            BinaryOp::Le => return Some(Konst::Bool(x <= y)),
+            BinaryOp::Gt => return Some(Konst::Bool(x > y)),
+            BinaryOp::Ge => return Some(Konst::Bool(x >= y)),
+            BinaryOp::And | BinaryOp::Or => return None,
+        };
+        return Some(Konst::Float(r));
+    }
+    if dtype == DType::Bool {
+        let (x, y) = (a.as_f64() != 0.0, b.as_f64() != 0.0);
+        return Some(Konst::Bool(match op {
+            BinaryOp::And => x && y,
+            BinaryOp::Or => x || y,
+            BinaryOp::Eq => x == y,
+            BinaryOp::Ne => x != y,
+            _ => return None,
+        }));
+    }
+    let (Konst::Int(x), Konst::Int(y)) = (a, b) else { return None };
+    let r = match op {
+        BinaryOp::Add => x.checked_add(y)?,
+        BinaryOp::Sub => x.checked_sub(y)?,
+        BinaryOp::Mul => x.checked_mul(y)?,
+        BinaryOp::Rem => {
+            if y == 0 {
+                0
+            } else {
+                x.rem_euclid(y) + if y < 0 && x.rem_euclid(y) != 0 { y } else { 0 }
+            }
+        }
+        BinaryOp::Eq => return Some(Konst::Bool(x == y)),
+        BinaryOp::Ne => return Some(Konst::Bool(x != y)),
+        BinaryOp::Lt => return Some(Konst::Bool(x < y)),
+        BinaryOp::Le => return Some(Konst::Bool(x <= y)),
+        BinaryOp::Gt => return Some(Konst::Bool(x > y)),
+        BinaryOp::Ge => return Some(Konst::Bool(x >= y)),
+        _ => return None,
+    };
+    // Only fold when the result is exact in the dtype; otherwise build the op.
+    let fits = match dtype {
+        DType::I32 => i32::try_from(r).is_ok(),
+        DType::U8 => u8::try_from(r).is_ok(),
+        _ => true,
+    };
+    fits.then_some(Konst::Int(r))
+}
+
+/// The value of a scalar constant node, as f64.
+fn const_value(graph: &Graph, node: NodeId) -> f64 {
+    match &graph.node(node).op {
+        tc_ir::Op::Const(t) => t.data().to_f64_vec()[0],
+        _ => f64::NAN,
+    }
+}
+
+/// Words for where two shapes first differ, counting from the right.
+fn first_difference(a: &[usize], b: &[usize]) -> String {
+    let n = a.len().min(b.len());
+    for i in 0..n {
+        let (x, y) = (a[a.len() - 1 - i], b[b.len() - 1 - i]);
+        if x != y && x != 1 && y != 1 {
+            return match i {
+                0 => "differ in the last dimension".to_string(),
+                1 => "differ in the second-to-last dimension".to_string(),
+                _ => format!("differ in dimension {} from the end", i + 1),
+            };
+        }
+    }
+    "differ".to_string()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,112 @@
+//! Shape rules: NumPy broadcasting and the unification of signature dimensions
+//! (`f32[B, N, ..R]`) with concrete shapes.
+
+use std::collections::HashMap;
+
+use tc_syntax::ast;
+
+/// Shape variables bound so far in one function specialisation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DimEnv {
+    pub dims: HashMap<String, usize>,
+    pub rests: HashMap<String, Vec<usize>>,
+}
+
+impl DimEnv {
+    /// Match annotated dims against a concrete shape, binding variables. `Err` says why
+    /// they differ, naming variables by what they were bound to.
+    pub fn unify(&mut self, dims: &[ast::Dim], shape: &[usize], names: &HashMap<usize, String>) -> Result<(), String> {
+        let show = |d: usize| names.get(&d).cloned().unwrap_or_else(|| d.to_string());
+        let rest_at = dims.iter().position(|d| matches!(d, ast::Dim::Rest(_)));
+        let fixed = dims.len() - usize::from(rest_at.is_some());
+        let rank_ok = if rest_at.is_some() { shape.len() >= fixed } else { shape.len() == fixed };
+        if !rank_ok {
+            let want = if rest_at.is_some() { format!("at least {fixed}") } else { fixed.to_string() };
+            return Err(format!("rank {} where {want} is expected", shape.len()));
+        }
+        let mut pairs: Vec<(&ast::Dim, &[usize])> = Vec::new();
+        match rest_at {
+            None => pairs.extend(dims.iter().zip(shape.chunks(1))),
+            Some(r) => {
+                let tail = dims.len() - r - 1;
+                let rest_len = shape.len() - fixed;
+                pairs.extend(dims[..r].iter().zip(shape[..r].chunks(1)));
+                pairs.push((&dims[r], &shape[r..r + rest_len]));
+                pairs.extend(dims[r + 1..].iter().zip(shape[shape.len() - tail..].chunks(1)));
+            }
+        }
+        for (dim, got) in pairs {
+            match dim {
+                ast::Dim::Int(n, _) => {
+                    if got[0] as u64 != *n {
+                        return Err(format!("dimension {} where {n} is expected", show(got[0])));
+                    }
+                }
+                ast::Dim::Var(id) => match self.dims.get(&id.name) {
+                    Some(&bound) if bound != got[0] => {
+                        return Err(format!("`{}` is {} elsewhere but {} here", id.name, show(bound), show(got[0])));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.dims.insert(id.name.clone(), got[0]);
+                    }
+                },
+                ast::Dim::Rest(id) => match self.rests.get(&id.name) {
+                    Some(bound) if bound.as_slice() != got => {
+                        let b: Vec<String> = bound.iter().map(|&d| show(d)).collect();
+                        let g: Vec<String> = got.iter().map(|&d| show(d)).collect();
+                        return Err(format!("`..{}` is [{}] elsewhere but [{}] here", id.name, b.join(", "), g.join(", ")));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.rests.insert(id.name.clone(), got.to_vec());
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// NumPy broadcasting of two shapes, or `None` when they are incompatible.
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for i in 0..rank {
+        let x = if i < a.len() { a[a.len() - 1 - i] } else { 1 };
+        let y = if i < b.len() { b[b.len() - 1 - i] } else { 1 };
+        out[rank - 1 - i] = match (x, y) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// An annotation as written: `f32[B, 784]`, `(f32[N], i32)`.
+pub(crate) fn type_text(t: &ast::Type) -> String {
+    match t {
+        ast::Type::Tensor { dtype, dims: None, .. } => dtype.name.clone(),
+        ast::Type::Tensor { dtype, dims: Some(dims), .. } => {
+            let ds: Vec<String> = dims
+                .iter()
+                .map(|d| match d {
+                    ast::Dim::Int(n, _) => n.to_string(),
+                    ast::Dim::Var(id) => id.name.clone(),
+                    ast::Dim::Rest(id) => format!("..{}", id.name),
+                })
+                .collect();
+            format!("{}[{}]", dtype.name, ds.join(", "))
+        }
+        ast::Type::Tuple { elems, .. } => {
+            let parts: Vec<String> = elems.iter().map(type_text).collect();
+            if parts.len() == 1 {
+                format!("({},)", parts[0])
+            } else {
+                format!("({})", parts.join(", "))
+            }
+        }
+    }
+}

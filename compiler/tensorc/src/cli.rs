@@ -1,0 +1,270 @@
+//! The subcommands of `tensorc` (SPEC §7), their clap definitions and what they do.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tc_syntax::diag::{FileId, SourceMap};
+use tensorc::{optimize, Backend, Diagnostics, Error, Session, Tensor, Value};
+
+use crate::{args, bench};
+
+#[derive(Parser)]
+#[command(name = "tensorc", version, about = "The tensorc compiler: check, run, inspect and time tensor programs")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check files; print diagnostics
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Run a function on inputs; print its results and optionally save them
+    Run(RunArgs),
+    /// Print the text of one compiler stage for a function
+    Emit(EmitArgs),
+    /// Time a function: median and minimum, GB/s and GFLOP/s
+    Bench(BenchArgs),
+    /// Interactive read-eval-print loop
+    Repl {
+        /// Load this file's items first
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+        backend: Backend,
+    },
+}
+
+/// A function of a file and its arguments.
+#[derive(Args)]
+struct Target {
+    file: PathBuf,
+    /// The function to call
+    #[arg(short = 'e', long = "entry", value_name = "ENTRY", default_value = "main")]
+    entry: String,
+    /// Arguments by parameter name: NAME=PATH.npy, NAME=PATH.safetensors or NAME=NUMBER
+    #[arg(value_name = "ARG")]
+    args: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Write the results as DIR/0.npy, DIR/1.npy, ... (nested tuples flattened depth-first)
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+    backend: Backend,
+    /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    mem_budget: Option<u64>,
+}
+
+#[derive(Args)]
+struct EmitArgs {
+    /// ARG may also be a type without data: NAME=f32[2,3]
+    #[command(flatten)]
+    target: Target,
+    /// One of: ast, ir, opt
+    #[arg(long, value_name = "STAGE")]
+    stage: String,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+    backend: Backend,
+    /// Print one JSON object: median_ms, min_ms, compile_ms, bytes, flops, peak_bytes
+    #[arg(long)]
+    json: bool,
+    /// Repetitions after the warm-up (default: as many as fit in about a second, at least 5)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    reps: Option<u64>,
+}
+
+/// The stages `emit` prints today.
+const STAGES: [&str; 3] = ["ast", "ir", "opt"];
+/// Stages of the specification that later backends will add.
+const PLANNED_STAGES: [&str; 4] = ["kernels", "clif", "wgsl", "mlir"];
+
+/// Run the command; the exit status.
+pub fn execute(cli: Cli, color: bool) -> u8 {
+    let result = match cli.command {
+        Command::Check { files } => return check(&files, color),
+        Command::Run(a) => run(a),
+        Command::Emit(a) => emit(a),
+        Command::Bench(a) => bench(a),
+        Command::Repl { file, backend } => tensorc::repl::run(file.as_deref(), backend, color),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            report(&error, color);
+            exit_status(&error)
+        }
+    }
+}
+
+fn exit_status(error: &Error) -> u8 {
+    match error {
+        Error::Compile(_) => 1,
+        Error::Usage(_) => 2,
+        Error::Argument { .. } | Error::Runtime(_) | Error::Io { .. } => 3,
+    }
+}
+
+fn report(error: &Error, color: bool) {
+    let text = match error {
+        Error::Compile(diagnostics) => diagnostics.render(color),
+        other => format!("error: {other}\n"),
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error worth reporting.
+fn print(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+fn parse_backend(name: &str) -> Result<Backend, String> {
+    Backend::parse(name).map_err(|e| e.to_string())
+}
+
+/// `4096`, `64KB`, `64KiB`, `1.5MiB`, `2G` (K, M, G alone are binary).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`; use B, KB, MB, GB, KiB, MiB or GiB")),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a size like 64MiB"))?;
+    Ok((value * scale as f64) as u64)
+}
+
+fn check(files: &[PathBuf], color: bool) -> u8 {
+    let session = match Session::new(Backend::default()) {
+        Ok(session) => session,
+        Err(error) => {
+            report(&error, color);
+            return exit_status(&error);
+        }
+    };
+    let mut status = 0;
+    for file in files {
+        if let Err(error) = session.compile_file(file) {
+            report(&error, color);
+            if status == 0 {
+                status = exit_status(&error);
+            }
+        }
+    }
+    status
+}
+
+fn run(a: RunArgs) -> Result<(), Error> {
+    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
+    let module = session.compile_file(&a.target.file)?;
+    let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
+    let values = args::values(&bound)?;
+    let results = module.call_bound(&a.target.entry, &values)?.into_leaves();
+    let mut text = String::new();
+    for (i, tensor) in results.iter().enumerate() {
+        if results.len() > 1 {
+            text.push_str(&format!("{i}: "));
+        }
+        text.push_str(&format!("{}\n{}\n", tensor.type_string(), tc_tensor::format_tensor(tensor)));
+    }
+    print(&text);
+    if let Some(dir) = &a.out {
+        save_all(dir, &results)?;
+    }
+    Ok(())
+}
+
+fn save_all(dir: &PathBuf, results: &[Tensor]) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::Io { path: dir.clone(), error })?;
+    for (i, tensor) in results.iter().enumerate() {
+        tensorc::save_npy(dir.join(format!("{i}.npy")), tensor)?;
+    }
+    Ok(())
+}
+
+fn emit(a: EmitArgs) -> Result<(), Error> {
+    let stage = a.stage.as_str();
+    if !STAGES.contains(&stage) {
+        let available = STAGES.join(", ");
+        return Err(Error::Usage(if PLANNED_STAGES.contains(&stage) {
+            format!("stage `{stage}` is not available in this build; available stages: {available}")
+        } else {
+            format!("unknown stage `{stage}`; available stages: {available}")
+        }));
+    }
+    let file = &a.target.file;
+    if stage == "ast" {
+        let text = std::fs::read_to_string(file).map_err(|error| Error::Io { path: file.clone(), error })?;
+        let (ast, diagnostics) = tc_syntax::parse_file(FileId(0), &text);
+        if !diagnostics.is_empty() {
+            let mut sources = SourceMap::new();
+            let root = sources.add(file.display().to_string(), text);
+            return Err(Error::Compile(Diagnostics { sources, root, diagnostics }));
+        }
+        print(&tc_syntax::pretty(&ast));
+        return Ok(());
+    }
+    let module = Session::new(Backend::default())?.compile_file(file)?;
+    let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
+    let types = args::types(&bound)?;
+    let spec = module.specialize(&a.target.entry, &types)?;
+    let graph = if stage == "ir" { spec.graph } else { optimize(&spec.graph) };
+    print(&tc_ir::text::print(&graph));
+    Ok(())
+}
+
+fn bench(a: BenchArgs) -> Result<(), Error> {
+    let session = Session::new(a.backend)?;
+    let module = session.compile_file(&a.target.file)?;
+    let entry = &a.target.entry;
+    let bound = args::bind(&module, entry, &a.target.args)?;
+    let values = args::values(&bound)?;
+    let types: Vec<_> = values.iter().map(|v| v.as_ref().map(Value::arg_type)).collect();
+    let compiled = module.compile(entry, &types)?;
+    let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
+    let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let measurement = bench::measure(&module, &compiled, &inputs, reps)?;
+    print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert!(parse_size("64 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

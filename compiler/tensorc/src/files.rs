@@ -1,0 +1,46 @@
+//! Tensors from and to files: `.npy` and safetensors (SPEC §10). Every input is
+//! validated by `tc_tensor` before it can reach compiled code.
+
+use std::path::Path;
+
+use tc_tensor::Tensor;
+
+use crate::Error;
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|error| Error::Io { path: path.to_path_buf(), error })
+}
+
+fn format_error(path: &Path, error: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("{}: {error}", path.display()))
+}
+
+/// Read a `.npy` file (versions 1.0 to 3.0, little-endian, C order).
+pub fn load_npy(path: impl AsRef<Path>) -> Result<Tensor, Error> {
+    let path = path.as_ref();
+    tc_tensor::read_npy(&read(path)?).map_err(|e| format_error(path, e))
+}
+
+/// Write `tensor` as a `.npy` file.
+pub fn save_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), Error> {
+    let path = path.as_ref();
+    let bytes = tc_tensor::write_npy(tensor).map_err(|e| format_error(path, e))?;
+    write(path, &bytes)
+}
+
+/// Read every tensor of a safetensors file, with its name, in file order.
+pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>, Error> {
+    let path = path.as_ref();
+    tc_tensor::read_safetensors(&read(path)?).map_err(|e| format_error(path, e))
+}
+
+/// Write named tensors as a safetensors file.
+pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -> Result<(), Error> {
+    let path = path.as_ref();
+    let bytes = tc_tensor::write_safetensors(tensors).map_err(|e| format_error(path, e))?;
+    write(path, &bytes)
+}
