@@ -64,7 +64,7 @@ pub enum Tok<'s> {
     True,
     #[token("false")]
     False,
-    #[token("_")]
+    #[token("_", priority = 3)]
     Underscore,
 
     #[token("(")]
@@ -209,7 +209,10 @@ impl LexError {
         let loc = Loc { file, span: self.span };
         match self.kind {
             LexErrorKind::InvalidChar => {
-                let shown: String = text.chars().flat_map(char::escape_debug).collect();
+                let shown: String = text
+                    .chars()
+                    .map(|c| if c.is_control() || c.is_whitespace() { c.escape_debug().to_string() } else { c.to_string() })
+                    .collect();
                 let noun = if text.chars().count() == 1 { "character" } else { "characters" };
                 let diag = Diagnostic::new("E0002", loc, format!("unexpected {noun} `{shown}`"))
                     .with_label("not part of any token");

@@ -243,8 +243,9 @@ fn syntax_error(file: FileId, src: &str, error: ParseError<usize, Tok<'_>, LexEr
 const EXPRESSION_START: &[&str] =
     &["IDENT", "INT", "FLOAT", "\"true\"", "\"false\"", "\"(\"", "\"[\"", "\"{\"", "\"-\"", "\"!\""];
 
-/// Binary operators every state after a complete operand expects.
-const OPERATOR_CORE: &[&str] = &["\"||\"", "\"&&\"", "\"+\"", "\"-\"", "\"*\"", "\"/\"", "\"%\"", "\"@\""];
+/// Binary operators that every state after a complete operand of `+` expects (the
+/// tighter ones may have been reduced away already, as after `a < b`).
+const OPERATOR_CORE: &[&str] = &["\"||\"", "\"&&\"", "\"+\"", "\"-\""];
 
 /// Everything that may follow an operand, summed up as "an operator" when the core is
 /// expected.
@@ -311,6 +312,7 @@ fn check_nesting(file: FileId, tokens: &[Token<'_>]) -> Option<Diagnostic> {
     }
     let mut stack = vec![Group::default()];
     for (start, tok, end) in tokens {
+        let depth = stack.len();
         let group = stack.last_mut()?;
         match tok {
             Tok::LParen | Tok::LBracket | Tok::LBrace => {
@@ -321,7 +323,7 @@ fn check_nesting(file: FileId, tokens: &[Token<'_>]) -> Option<Diagnostic> {
                     return Some(too_deep(file, Span::new(*start, *end)));
                 }
             }
-            Tok::RParen | Tok::RBracket | Tok::RBrace if stack.len() > 1 => {
+            Tok::RParen | Tok::RBracket | Tok::RBrace if depth > 1 => {
                 let closed = stack.pop()?;
                 let cost = closed.widest.max(closed.ops + closed.child) + 1;
                 let group = stack.last_mut()?;

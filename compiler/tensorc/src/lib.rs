@@ -209,11 +209,14 @@ impl ArgKey {
     }
 }
 
+/// Compiled specialisations by (function name, argument types).
+type Cache = HashMap<(String, Vec<ArgKey>), Arc<Compiled>>;
+
 /// A checked program, ready to call.
 pub struct Module {
     program: Program,
     backend: Backend,
-    cache: Mutex<HashMap<(String, Vec<ArgKey>), Arc<Compiled>>>,
+    cache: Mutex<Cache>,
     compiles: AtomicUsize,
 }
 

@@ -499,7 +499,7 @@ mod tests {
         // float -> float rounds to nearest even.
         let r = cast(&f64t(&[1.0 + 2f64.powi(-11), 1.0 + 3.0 * 2f64.powi(-11), 70000.0]), DType::F16);
         assert_eq!(f64s(&r), vec![1.0, 1.0 + 2f64.powi(-9), f64::INFINITY]);
-        let r = cast(&f32t(&[1.00390625, 1.01171875]), DType::BF16); // 1 + 2^-8 (tie), 1 + 3*2^-8
+        let r = cast(&f32t(&[1.0 + 2f32.powi(-8), 1.0 + 3.0 * 2f32.powi(-8)]), DType::BF16); // a tie, above a tie
         assert_eq!(f64s(&r), vec![1.0, 1.015625]);
         let r = cast(&f16t(&[65504.0]), DType::BF16);
         assert_eq!(f64s(&r), vec![65536.0]);

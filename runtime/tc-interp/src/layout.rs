@@ -226,7 +226,7 @@ pub fn scatter_add(idx: &Tensor, updates: &Tensor, axis: usize, shape: &[usize])
     if updates.shape() != upd_shape.as_slice() {
         return Err(invalid("scatter_add", format!("updates have shape {:?}, expected {upd_shape:?}", updates.shape())));
     }
-    if size == 0 && updates.len() > 0 {
+    if size == 0 && !updates.is_empty() {
         return Err(invalid("scatter_add", "scattering into an empty axis"));
     }
     // For each update element in C order, its destination.

@@ -201,7 +201,7 @@ mod tests {
     fn float_sum_accumulates_in_f64() {
         // In f32, 2^24 + 1 + 1 + ... stays 2^24; in f64 the ones add up.
         let mut v = vec![16777216.0f32];
-        v.extend(std::iter::repeat(1.0).take(4));
+        v.extend([1.0; 4]);
         let x = t(&[5], Data::F32(v));
         assert_eq!(reduce(ReduceOp::Sum, &[0], &x).unwrap().as_f32().unwrap(), &[16777220.0]);
         // f16: 2048 + 1 + 1 = 2050 (in f16 steps 2048 + 1 would round back to 2048).
@@ -323,8 +323,7 @@ mod tests {
             let out_shape: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).map(|a| shape[a]).collect();
             prop_assert_eq!(got.shape(), &out_shape[..]);
             let mut want = vec![0.0f64; out_shape.iter().product()];
-            let n: usize = shape.iter().product();
-            for flat in 0..n {
+            for (flat, &value) in data.iter().enumerate() {
                 // Decode the multi-index of `flat`.
                 let mut idx = vec![0; shape.len()];
                 let mut r = flat;
@@ -338,7 +337,7 @@ mod tests {
                         o = o * shape[a] + idx[a];
                     }
                 }
-                want[o] += data[flat];
+                want[o] += value;
             }
             // Quarter-integers below 2^40 sum exactly in any order.
             prop_assert_eq!(got.data(), &Data::F64(want));

@@ -1,0 +1,271 @@
+//! The `tensorc` binary end to end (SPEC §7): every subcommand and every exit status
+//! (0 success, 1 compile error, 2 usage error, 3 runtime error).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tensorc::{load_npy, save_npy, save_safetensors, Tensor};
+
+/// A fresh, empty directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tensorc-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write file");
+    path.display().to_string()
+}
+
+fn npy(dir: &Path, name: &str, tensor: &Tensor) -> String {
+    let path = dir.join(format!("{name}.npy"));
+    save_npy(&path, tensor).expect("write npy");
+    path.display().to_string()
+}
+
+struct Outcome {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn tensorc(args: &[&str]) -> Outcome {
+    let out = Command::new(env!("CARGO_BIN_EXE_tensorc")).args(args).output().expect("run tensorc");
+    let outcome = Outcome {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!outcome.stderr.contains("panicked"), "tensorc panicked: {}", outcome.stderr);
+    outcome
+}
+
+/// Assert the exit status, showing the output when it differs.
+fn expect_status(outcome: &Outcome, status: i32) {
+    assert_eq!(outcome.status, status, "stdout:\n{}\nstderr:\n{}", outcome.stdout, outcome.stderr);
+}
+
+fn f32s(shape: &[usize], values: &[f32]) -> Tensor {
+    Tensor::from_f32(shape.to_vec(), values.to_vec()).expect("shape fits")
+}
+
+const ADD: &str = "fn main(x: f32[2, 3], b: f32[3]) -> f32[2, 3] { x + b }\n";
+
+#[test]
+fn check_ok_and_error() {
+    let dir = scratch("check");
+    let good = write(&dir, "good.tc", ADD);
+    expect_status(&tensorc(&["check", &good]), 0);
+
+    let bad = write(&dir, "bad.tc", "fn main(x) {\n  x + y\n}\n");
+    let out = tensorc(&["check", &good, &bad]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("error[E"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.tc:2:7"), "{}", out.stderr);
+    assert!(out.stderr.contains("could not compile"), "{}", out.stderr);
+    assert!(!out.stderr.contains("good.tc"), "{}", out.stderr);
+}
+
+#[test]
+fn check_missing_file_is_a_runtime_error() {
+    let dir = scratch("check-missing");
+    let out = tensorc(&["check", &dir.join("nope.tc").display().to_string()]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("nope.tc"), "{}", out.stderr);
+}
+
+#[test]
+fn run_prints_and_writes_results() {
+    let dir = scratch("run");
+    let prog = write(&dir, "prog.tc", ADD);
+    let x = npy(&dir, "x", &f32s(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+    let b = npy(&dir, "b", &f32s(&[3], &[10.0, 20.0, 30.0]));
+    let out_dir = dir.join("out");
+    let out = tensorc(&["run", &prog, &format!("x={x}"), &format!("b={b}"), "-o", &out_dir.display().to_string()]);
+    expect_status(&out, 0);
+    assert!(out.stdout.starts_with("f32[2, 3]\n"), "{}", out.stdout);
+    let result = load_npy(out_dir.join("0.npy")).expect("0.npy");
+    assert_eq!(result, f32s(&[2, 3], &[10.0, 21.0, 32.0, 13.0, 24.0, 35.0]));
+    assert!(!out_dir.join("1.npy").exists());
+}
+
+#[test]
+fn run_flattens_nested_tuples_depth_first() {
+    let dir = scratch("run-tuples");
+    let prog = write(&dir, "prog.tc", "fn step(x) { (sum(x), (x * 2.0, x + 1.0)) }\n");
+    let x = npy(&dir, "x", &f32s(&[2], &[1.0, 2.0]));
+    let out_dir = dir.join("out");
+    let out = tensorc(&["run", &prog, "-e", "step", &format!("x={x}"), "-o", &out_dir.display().to_string()]);
+    expect_status(&out, 0);
+    assert_eq!(load_npy(out_dir.join("0.npy")).expect("0.npy"), Tensor::scalar_f32(3.0));
+    assert_eq!(load_npy(out_dir.join("1.npy")).expect("1.npy"), f32s(&[2], &[2.0, 4.0]));
+    assert_eq!(load_npy(out_dir.join("2.npy")).expect("2.npy"), f32s(&[2], &[2.0, 3.0]));
+    assert!(!out_dir.join("3.npy").exists());
+}
+
+#[test]
+fn run_scalars_defaults_and_safetensors_tuples() {
+    let dir = scratch("run-args");
+    let prog = write(&dir, "prog.tc", "fn main(p, s: f32, k = 2.0) {\n    let (a, b) = p;\n    (a + b) * s * k\n}\n");
+    let p = dir.join("p.safetensors");
+    let tensors = vec![("p.1".to_string(), f32s(&[2], &[10.0, 20.0])), ("p.0".to_string(), f32s(&[2], &[1.0, 2.0]))];
+    save_safetensors(&p, &tensors).expect("write safetensors");
+    let out_dir = dir.join("out");
+    let out = tensorc(&["run", &prog, &format!("p={}", p.display()), "s=0.5", "-o", &out_dir.display().to_string()]);
+    expect_status(&out, 0);
+    assert_eq!(load_npy(out_dir.join("0.npy")).expect("0.npy"), f32s(&[2], &[11.0, 22.0]));
+}
+
+#[test]
+fn backends() {
+    let dir = scratch("backends");
+    let prog = write(&dir, "prog.tc", "fn main() { 1.0 }\n");
+    expect_status(&tensorc(&["run", &prog, "--backend", "interp"]), 0);
+    let out = tensorc(&["run", &prog, "--backend", "cpu"]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("backend `cpu` is not available in this build; available: interp"), "{}", out.stderr);
+    let out = tensorc(&["run", &prog, "--backend", "tpu"]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("tpu"), "{}", out.stderr);
+}
+
+#[test]
+fn usage_errors_name_the_argument() {
+    let dir = scratch("usage");
+    let prog = write(&dir, "prog.tc", ADD);
+    let x = npy(&dir, "x", &f32s(&[2, 3], &[0.0; 6]));
+    let b = npy(&dir, "b", &f32s(&[3], &[0.0; 3]));
+
+    let out = tensorc(&["run", &prog, &format!("x={x}"), &format!("b={b}"), &format!("bias={b}")]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("`bias`"), "{}", out.stderr);
+
+    let out = tensorc(&["run", &prog, &format!("x={x}")]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("`b`"), "{}", out.stderr);
+
+    let out = tensorc(&["run", &prog, "x"]);
+    expect_status(&out, 2);
+
+    expect_status(&tensorc(&["run", &prog, "--no-such-flag"]), 2);
+    expect_status(&tensorc(&[]), 2);
+    expect_status(&tensorc(&["--help"]), 0);
+}
+
+#[test]
+fn missing_entry_is_a_compile_error() {
+    let dir = scratch("entry");
+    let prog = write(&dir, "prog.tc", ADD);
+    let out = tensorc(&["run", &prog, "-e", "nope"]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_input_files_are_runtime_errors_naming_the_argument() {
+    let dir = scratch("bad-input");
+    let prog = write(&dir, "prog.tc", "fn main(x) { x }\n");
+    let garbage = write(&dir, "garbage.npy", "\u{93}NUMPY garbage");
+    let out = tensorc(&["run", &prog, &format!("x={garbage}")]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("`x`"), "{}", out.stderr);
+
+    let good = dir.join("good.npy");
+    save_npy(&good, &f32s(&[4], &[1.0, 2.0, 3.0, 4.0])).expect("write npy");
+    let bytes = std::fs::read(&good).expect("read npy");
+    let truncated = dir.join("truncated.npy");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 3]).expect("write truncated");
+    let out = tensorc(&["run", &prog, &format!("x={}", truncated.display())]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("`x`"), "{}", out.stderr);
+
+    let out = tensorc(&["run", &prog, &format!("x={}", dir.join("absent.npy").display())]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("`x`"), "{}", out.stderr);
+}
+
+#[test]
+fn shape_mismatch_is_a_runtime_error() {
+    let dir = scratch("mismatch");
+    let prog = write(&dir, "prog.tc", "fn main(x: f32[2, 3]) { x }\n");
+    let x = npy(&dir, "x", &f32s(&[4], &[0.0; 4]));
+    let out = tensorc(&["run", &prog, &format!("x={x}")]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("`x`"), "{}", out.stderr);
+    assert!(out.stderr.contains("f32[4]"), "{}", out.stderr);
+}
+
+#[test]
+fn compile_errors_exit_1_with_location() {
+    let dir = scratch("compile-error");
+    let prog = write(&dir, "prog.tc", "fn main(x: f32[2, 3], b: f32[4]) {\n    x + b\n}\n");
+    let x = npy(&dir, "x", &f32s(&[2, 3], &[0.0; 6]));
+    let b = npy(&dir, "b", &f32s(&[4], &[0.0; 4]));
+    let out = tensorc(&["run", &prog, &format!("x={x}"), &format!("b={b}")]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("error[E"), "{}", out.stderr);
+    assert!(out.stderr.contains(":2:5"), "{}", out.stderr);
+}
+
+#[test]
+fn emit_stages() {
+    let dir = scratch("emit");
+    let prog = write(&dir, "prog.tc", "fn main(x, y) { exp(x) * 1.0 + y }\n");
+
+    let out = tensorc(&["emit", &prog, "--stage", "ast"]);
+    expect_status(&out, 0);
+    assert!(out.stdout.contains("main"), "{}", out.stdout);
+
+    let y = npy(&dir, "y", &f32s(&[3], &[1.0, 2.0, 3.0]));
+    let ir = tensorc(&["emit", &prog, "-e", "main", "--stage", "ir", "x=f32[2,3]", &format!("y={y}")]);
+    expect_status(&ir, 0);
+    assert!(ir.stdout.contains("exp"), "{}", ir.stdout);
+    let opt = tensorc(&["emit", &prog, "-e", "main", "--stage", "opt", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&opt, 0);
+    assert!(opt.stdout.contains("exp"), "{}", opt.stdout);
+
+    expect_status(&tensorc(&["emit", &prog, "--stage", "ir", "x=f32[2,3]"]), 2);
+    let out = tensorc(&["emit", &prog, "--stage", "wgsl", "x=f32[3]", "y=f32[3]"]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("ast, ir, opt"), "{}", out.stderr);
+    expect_status(&tensorc(&["emit", &prog, "--stage", "nonsense"]), 2);
+    let bad = write(&dir, "bad.tc", "fn main( {\n");
+    expect_status(&tensorc(&["emit", &bad, "--stage", "ast"]), 1);
+}
+
+/// The keys and numbers of a flat JSON object of numbers.
+fn parse_flat_json(text: &str) -> Vec<(String, f64)> {
+    let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).expect("a JSON object");
+    inner
+        .split(',')
+        .map(|pair| {
+            let (key, value) = pair.split_once(':').expect("key: value");
+            let key = key.trim().strip_prefix('"').and_then(|k| k.strip_suffix('"')).expect("quoted key");
+            (key.to_string(), value.trim().parse().expect("a number"))
+        })
+        .collect()
+}
+
+#[test]
+fn bench_json() {
+    let dir = scratch("bench");
+    let prog = write(&dir, "prog.tc", "fn main(a, b) { a @ b }\n");
+    let a = npy(&dir, "a", &f32s(&[4, 5], &[1.0; 20]));
+    let b = npy(&dir, "b", &f32s(&[5, 6], &[1.0; 30]));
+    let out = tensorc(&["bench", &prog, "-e", "main", &format!("a={a}"), &format!("b={b}"), "--json", "--reps", "3"]);
+    expect_status(&out, 0);
+    let fields = parse_flat_json(&out.stdout);
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["median_ms", "min_ms", "compile_ms", "bytes", "flops", "peak_bytes"]);
+    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v).expect("key");
+    assert!(get("min_ms") <= get("median_ms"));
+    assert_eq!(get("bytes"), (4.0 * 5.0 + 5.0 * 6.0 + 4.0 * 6.0) * 4.0);
+    assert_eq!(get("flops"), 2.0 * 4.0 * 6.0 * 5.0);
+
+    let text = tensorc(&["bench", &prog, &format!("a={a}"), &format!("b={b}"), "--reps", "2"]);
+    expect_status(&text, 0);
+    assert!(text.stdout.contains("GFLOP/s"), "{}", text.stdout);
+}
