@@ -219,7 +219,15 @@ impl FloatFormat {
             let min = nonzero.iter().copied().fold(f64::MAX, f64::min);
             // NumPy compares in the array's own dtype.
             let round = |x: f64| round_to(dtype, x);
-            f.scientific = max >= round(1e8) || min < round(1e-4) || round(max / min) > round(1000.0);
+            // NumPy >= 2.3: large values switch to scientific notation from 10^(the
+            // dtype's decimal precision), capped at 10^8.
+            let cutoff = match dtype {
+                DType::F16 => 1e3,
+                DType::BF16 => 1e2,
+                DType::F32 => 1e6,
+                _ => 1e8,
+            };
+            f.scientific = max >= round(cutoff) || min < round(1e-4) || round(max / min) > round(1000.0);
         }
         if finite.is_empty() {
             // Only nan and inf: widths come from those alone.
