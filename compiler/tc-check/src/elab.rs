@@ -282,7 +282,11 @@ impl<'a> Elab<'a> {
             .chain(module.fns.keys().map(String::as_str))
             .chain(module.consts.keys().map(String::as_str))
             .chain(crate::builtins::BUILTINS.iter().copied());
-        candidates.filter(|c| edit_distance(c, name) <= 1 + name.len() / 4).min_by_key(|c| edit_distance(c, name)).map(str::to_string)
+        candidates
+            .filter(|c| {
+                let d = edit_distance(c, name);
+                d <= (name.len() / 3).max(1) && d < name.len()
+            }).min_by_key(|c| edit_distance(c, name)).map(str::to_string)
     }
 
     /// Resolve `m::item` to (module index, item name), reporting unknown modules/items.

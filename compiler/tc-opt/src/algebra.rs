@@ -1,6 +1,7 @@
 //! Algebraic identities that remove work without changing any value:
 //!
-//! - `x + 0`, `0 + x`, `x - 0`, `x * 1`, `1 * x`, `x / 1`, `x ** 1` are `x`;
+//! - `x + 0`, `0 + x`, `x - 0`, `x * 1`, `1 * x`, `x / 1`, `x ** 1` are `x` (for floats
+//!   the zero's sign matters, see below);
 //! - `x * 0` and `0 * x` are the zero operand, for integer dtypes only: for floats
 //!   `inf * 0` and `nan * 0` are NaN, so the product is not zero;
 //! - `neg(neg(x))` is `x` (also for wrapping integers);
@@ -13,13 +14,14 @@
 //! - a cast to the input's own dtype, a slice covering the whole input, and a concat
 //!   of one input are the input.
 //!
-//! "0" and "1" are constants whose every element is exactly zero (either sign) or one,
-//! possibly broadcast. A rewrite to an existing value happens only if that value has
-//! exactly the node's type.
+//! "0" and "1" are constants whose every element is exactly zero or one, possibly
+//! broadcast. A rewrite to an existing value happens only if that value has exactly
+//! the node's type.
 //!
-//! One deliberate looseness, shared with XLA: for floats `x + 0.0` and `x - (-0.0)`
-//! turn an `x` of `-0.0` into `+0.0`; the rewrite keeps `-0.0`. The two compare equal
-//! and tensorc does not promise the sign of a zero sum.
+//! Signed zeros: in IEEE arithmetic `-0.0 + 0.0` is `+0.0`, and the difference is
+//! observable (`1 / x` is `-inf` or `inf`). So for floats only `x + (-0.0)` and
+//! `x - (+0.0)` are `x` for every `x`; `x + 0.0` and `x - (-0.0)` stay (as in LLVM
+//! without `nsz`). For integers any zero will do.
 //!
 //! Rewritten nodes leave their old inputs behind unused; `dce` removes them.
 
@@ -49,14 +51,14 @@ fn rewrite(g: &mut Graph, op: &Op, inputs: &[NodeId], ty: &Type) -> Option<NodeI
         Op::Binary(b) => {
             let (x, y) = (inputs[0], inputs[1]);
             match b {
-                BinaryOp::Add if is_all(g, y, 0.0) => same(g, x),
-                BinaryOp::Add if is_all(g, x, 0.0) => same(g, y),
-                BinaryOp::Sub if is_all(g, y, 0.0) => same(g, x),
-                BinaryOp::Mul if is_all(g, y, 1.0) => same(g, x),
-                BinaryOp::Mul if is_all(g, x, 1.0) => same(g, y),
-                BinaryOp::Mul if ty.dtype.is_int() && is_all(g, y, 0.0) => same(g, y),
-                BinaryOp::Mul if ty.dtype.is_int() && is_all(g, x, 0.0) => same(g, x),
-                BinaryOp::Div | BinaryOp::Pow if is_all(g, y, 1.0) => same(g, x),
+                BinaryOp::Add if is_all(g, y, NEG_ZERO) || is_all(g, y, POS_ZERO) => same(g, x),
+                BinaryOp::Add if is_all(g, x, NEG_ZERO) => same(g, y),
+                BinaryOp::Sub if is_all(g, y, POS_ZERO) => same(g, x),
+                BinaryOp::Mul if is_all(g, y, ONE) => same(g, x),
+                BinaryOp::Mul if is_all(g, x, ONE) => same(g, y),
+                BinaryOp::Mul if is_all(g, y, POS_ZERO) => same(g, y),
+                BinaryOp::Mul if ty.dtype.is_int() && is_all(g, x, POS_ZERO) => same(g, x),
+                BinaryOp::Div | BinaryOp::Pow if is_all(g, y, ONE) => same(g, x),
                 _ => None,
             }
         }
@@ -128,15 +130,26 @@ fn is_identity(perm: &[usize]) -> bool {
     perm.iter().enumerate().all(|(i, &p)| i == p)
 }
 
-/// Whether `id` is a constant (possibly broadcast) whose every element equals `v`
-/// (`0.0` matches both zeros). An empty constant has no elements to check and counts.
-fn is_all(g: &Graph, id: NodeId, v: f64) -> bool {
+/// A constant value to look for: the integer, and the float bits (as f64, which holds
+/// every value of the narrower float dtypes exactly).
+struct Value {
+    int: i64,
+    float: f64,
+}
+
+const POS_ZERO: Value = Value { int: 0, float: 0.0 };
+const NEG_ZERO: Value = Value { int: 0, float: -0.0 };
+const ONE: Value = Value { int: 1, float: 1.0 };
+
+/// Whether `id` is a constant (possibly broadcast) whose every element is `v` (floats
+/// bit for bit, so the sign of a zero counts). An empty constant counts.
+fn is_all(g: &Graph, id: NodeId, v: Value) -> bool {
     let node = g.node(id);
     match &node.op {
         Op::Const(t) => match t.data() {
             Data::Bool(_) => false,
-            data if data.dtype().is_int() => data.to_i64_vec().iter().all(|&e| e as f64 == v),
-            data => data.to_f64_vec().iter().all(|&e| e == v),
+            data if data.dtype().is_int() => data.to_i64_vec().iter().all(|&e| e == v.int),
+            data => data.to_f64_vec().iter().all(|&e| e.to_bits() == v.float.to_bits()),
         },
         Op::Broadcast { .. } => is_all(g, node.inputs[0], v),
         _ => false,

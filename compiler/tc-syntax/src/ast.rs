@@ -15,7 +15,10 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -83,8 +86,15 @@ pub struct Param {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
     /// `f32`, `f32[2, N, ..B]`; `dims` is `None` when no brackets were written.
-    Tensor { dtype: Ident, dims: Option<Vec<Dim>>, span: Span },
-    Tuple { elems: Vec<Type>, span: Span },
+    Tensor {
+        dtype: Ident,
+        dims: Option<Vec<Dim>>,
+        span: Span,
+    },
+    Tuple {
+        elems: Vec<Type>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -167,7 +177,11 @@ pub enum UnOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Index {
     Expr(Expr),
-    Slice { lo: Option<Expr>, hi: Option<Expr>, span: Span },
+    Slice {
+        lo: Option<Expr>,
+        hi: Option<Expr>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -196,7 +210,11 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Cast(Box<Expr>, Ident),
-    Call { callee: Box<Expr>, args: Vec<Expr>, kwargs: Vec<KwArg> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+        kwargs: Vec<KwArg>,
+    },
     Index(Box<Expr>, Vec<Index>),
     /// `x.0`: element of a tuple.
     Field(Box<Expr>, u32, Span),

@@ -38,7 +38,10 @@ impl Diagnostic {
         Diagnostic {
             code,
             message: message.into(),
-            primary: Label { loc, message: String::new() },
+            primary: Label {
+                loc,
+                message: String::new(),
+            },
             secondary: Vec::new(),
             hint: None,
         }
@@ -51,7 +54,10 @@ impl Diagnostic {
     }
 
     pub fn with_secondary(mut self, loc: Loc, message: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { loc, message: message.into() });
+        self.secondary.push(Label {
+            loc,
+            message: message.into(),
+        });
         self
     }
 

@@ -206,14 +206,27 @@ impl LexError {
     /// out of range. `src` is the text that was lexed.
     pub fn to_diagnostic(&self, file: FileId, src: &str) -> Diagnostic {
         let text = src.get(self.span.start..self.span.end).unwrap_or_default();
-        let loc = Loc { file, span: self.span };
+        let loc = Loc {
+            file,
+            span: self.span,
+        };
         match self.kind {
             LexErrorKind::InvalidChar => {
                 let shown: String = text
                     .chars()
-                    .map(|c| if c.is_control() || c.is_whitespace() { c.escape_debug().to_string() } else { c.to_string() })
+                    .map(|c| {
+                        if c.is_control() || c.is_whitespace() {
+                            c.escape_debug().to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
                     .collect();
-                let noun = if text.chars().count() == 1 { "character" } else { "characters" };
+                let noun = if text.chars().count() == 1 {
+                    "character"
+                } else {
+                    "characters"
+                };
                 let diag = Diagnostic::new("E0002", loc, format!("unexpected {noun} `{shown}`"))
                     .with_label("not part of any token");
                 match text {
@@ -228,8 +241,12 @@ impl LexError {
                 } else {
                     ("integer", u64::MAX.to_string())
                 };
-                Diagnostic::new("E0004", loc, format!("{kind} literal `{text}` is out of range"))
-                    .with_label(format!("the largest {kind} literal is {limit}"))
+                Diagnostic::new(
+                    "E0004",
+                    loc,
+                    format!("{kind} literal `{text}` is out of range"),
+                )
+                .with_label(format!("the largest {kind} literal is {limit}"))
             }
         }
     }
@@ -241,6 +258,8 @@ pub type Spanned<'s> = Result<(usize, Tok<'s>, usize), LexError>;
 /// The token stream of one source text. See the module documentation.
 pub struct Lexer<'s> {
     inner: logos::SpannedIter<'s, Tok<'s>>,
+    /// A logos item read too far while merging invalid characters.
+    peeked: Option<(Result<Tok<'s>, LexErrorKind>, Span)>,
     src: &'s str,
     /// Items looked at ahead of time (doc comments waiting for their item, split floats,
     /// the token after a run of invalid characters), emitted before `inner` is read again.
@@ -251,7 +270,20 @@ pub struct Lexer<'s> {
 
 impl<'s> Lexer<'s> {
     pub fn new(src: &'s str) -> Lexer<'s> {
-        Lexer { inner: Tok::lexer(src).spanned(), src, pending: VecDeque::new(), after_dot: false }
+        Lexer {
+            inner: Tok::lexer(src).spanned(),
+            peeked: None,
+            src,
+            pending: VecDeque::new(),
+            after_dot: false,
+        }
+    }
+
+    fn logos_next(&mut self) -> Option<(Result<Tok<'s>, LexErrorKind>, Span)> {
+        self.peeked.take().or_else(|| {
+            let (result, range) = self.inner.next()?;
+            Some((result, Span::new(range.start, range.end)))
+        })
     }
 
     /// The next item from logos with neighbouring invalid characters merged into one
@@ -260,32 +292,37 @@ impl<'s> Lexer<'s> {
         if let Some(item) = self.pending.pop_front() {
             return Some(item);
         }
-        let (result, range) = self.inner.next()?;
-        let span = Span::new(range.start, range.end);
+        let (result, span) = self.logos_next()?;
         match result {
             Ok(tok) => Some(Ok((span.start, tok, span.end))),
             Err(LexErrorKind::LiteralOutOfRange) => {
                 let text = &self.src[span.start..span.end];
-                let saturated =
-                    if text.contains(['.', 'e', 'E']) { Tok::Float(f64::MAX) } else { Tok::Int(u64::MAX) };
-                self.pending.push_back(Ok((span.start, saturated, span.end)));
-                Some(Err(LexError { kind: LexErrorKind::LiteralOutOfRange, span }))
+                let saturated = if text.contains(['.', 'e', 'E']) {
+                    Tok::Float(f64::MAX)
+                } else {
+                    Tok::Int(u64::MAX)
+                };
+                self.pending
+                    .push_back(Ok((span.start, saturated, span.end)));
+                Some(Err(LexError {
+                    kind: LexErrorKind::LiteralOutOfRange,
+                    span,
+                }))
             }
             Err(LexErrorKind::InvalidChar) => {
                 let mut end = span.end;
-                while let Some((next, range)) = self.inner.next() {
-                    if next == Err(LexErrorKind::InvalidChar) && range.start == end {
-                        end = range.end;
-                        continue;
+                while let Some((next, next_span)) = self.logos_next() {
+                    if next == Err(LexErrorKind::InvalidChar) && next_span.start == end {
+                        end = next_span.end;
+                    } else {
+                        self.peeked = Some((next, next_span));
+                        break;
                     }
-                    let next_span = Span::new(range.start, range.end);
-                    self.pending.push_back(match next {
-                        Ok(tok) => Ok((range.start, tok, range.end)),
-                        Err(kind) => Err(LexError { kind, span: next_span }),
-                    });
-                    break;
                 }
-                Some(Err(LexError { kind: LexErrorKind::InvalidChar, span: Span::new(span.start, end) }))
+                Some(Err(LexError {
+                    kind: LexErrorKind::InvalidChar,
+                    span: Span::new(span.start, end),
+                }))
             }
         }
     }
@@ -298,8 +335,10 @@ impl<'s> Lexer<'s> {
             return None;
         }
         let (first, second) = (parse_digits(&text[..dot])?, parse_digits(&text[dot + 1..])?);
-        self.pending.push_front(Ok((start + dot + 1, Tok::Int(second), end)));
-        self.pending.push_front(Ok((start + dot, Tok::Dot, start + dot + 1)));
+        self.pending
+            .push_front(Ok((start + dot + 1, Tok::Int(second), end)));
+        self.pending
+            .push_front(Ok((start + dot, Tok::Dot, start + dot + 1)));
         Some(Ok((start, Tok::Int(first), start + dot)))
     }
 }
@@ -346,7 +385,11 @@ fn doc_text<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> &'s str {
 }
 
 fn parse_digits(text: &str) -> Option<u64> {
-    text.chars().filter(|&c| c != '_').collect::<String>().parse().ok()
+    text.chars()
+        .filter(|&c| c != '_')
+        .collect::<String>()
+        .parse()
+        .ok()
 }
 
 fn parse_int<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> Result<u64, LexErrorKind> {
@@ -366,7 +409,9 @@ mod tests {
     use super::*;
 
     fn toks(src: &str) -> Vec<Result<Tok<'_>, LexErrorKind>> {
-        Lexer::new(src).map(|item| item.map(|(_, tok, _)| tok).map_err(|e| e.kind)).collect()
+        Lexer::new(src)
+            .map(|item| item.map(|(_, tok, _)| tok).map_err(|e| e.kind))
+            .collect()
     }
 
     #[test]
@@ -390,12 +435,15 @@ mod tests {
     #[test]
     fn out_of_range_literal_is_reported_then_saturated() {
         assert_eq!(
-            toks("99999999999999999999 1e999"),
+            toks("99999999999999999999 1e999 #99999999999999999999"),
             vec![
                 Err(LexErrorKind::LiteralOutOfRange),
                 Ok(Tok::Int(u64::MAX)),
                 Err(LexErrorKind::LiteralOutOfRange),
                 Ok(Tok::Float(f64::MAX)),
+                Err(LexErrorKind::InvalidChar),
+                Err(LexErrorKind::LiteralOutOfRange),
+                Ok(Tok::Int(u64::MAX)),
             ]
         );
     }
@@ -448,9 +496,15 @@ mod tests {
             items,
             vec![
                 Ok((0, Tok::Ident("a"), 1)),
-                Err(LexError { kind: LexErrorKind::InvalidChar, span: Span::new(2, 7) }),
+                Err(LexError {
+                    kind: LexErrorKind::InvalidChar,
+                    span: Span::new(2, 7)
+                }),
                 Ok((8, Tok::Ident("b"), 9)),
-                Err(LexError { kind: LexErrorKind::InvalidChar, span: Span::new(10, 11) }),
+                Err(LexError {
+                    kind: LexErrorKind::InvalidChar,
+                    span: Span::new(10, 11)
+                }),
                 Ok((12, Tok::Ident("c"), 13)),
             ]
         );

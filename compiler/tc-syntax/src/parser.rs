@@ -27,13 +27,17 @@ type Error<'s> = ParseError<usize, Tok<'s>, LexError>;
 
 /// Parses a whole file; see [`crate::parse_file`].
 pub fn parse_file(file: FileId, src: &str) -> (File, Vec<Diagnostic>) {
-    let (ast, diags) = run(file, src, |sink, tokens| grammar::FileParser::new().parse(sink, tokens));
+    let (ast, diags) = run(file, src, |sink, tokens| {
+        grammar::FileParser::new().parse(sink, tokens)
+    });
     (ast.unwrap_or(File { items: Vec::new() }), diags)
 }
 
 /// Parses one expression; see [`crate::parse_expr`].
 pub fn parse_expr(file: FileId, src: &str) -> Result<Expr, Vec<Diagnostic>> {
-    match run(file, src, |sink, tokens| grammar::ExprParser::new().parse(sink, tokens)) {
+    match run(file, src, |sink, tokens| {
+        grammar::ExprParser::new().parse(sink, tokens)
+    }) {
         (Some(expr), diags) if diags.is_empty() => Ok(expr),
         (_, diags) => Err(diags),
     }
@@ -44,9 +48,9 @@ pub fn parse_expr(file: FileId, src: &str) -> Result<Expr, Vec<Diagnostic>> {
 fn run<'s, T>(
     file: FileId,
     src: &'s str,
-    parse: impl FnOnce(&mut Sink<'s>, std::vec::IntoIter<Token<'s>>) -> Result<T, Error<'s>>,
+    parse: impl FnOnce(&mut Sink, std::vec::IntoIter<Token<'s>>) -> Result<T, Error<'s>>,
 ) -> (Option<T>, Vec<Diagnostic>) {
-    let mut sink = Sink::new(file);
+    let mut sink = Sink::new(file, src.len());
     let mut tokens = Vec::new();
     let mut after_invalid = false;
     for item in Lexer::new(src) {
@@ -71,11 +75,12 @@ fn run<'s, T>(
     }
     if let Some(diag) = check_nesting(file, &tokens) {
         sink.diags.push(diag);
-        return (None, sink.finish(src));
+        return (None, sink.finish());
     }
-    let result = parse(&mut sink, tokens.into_iter());
-    let ast = result.map_err(|error| sink.recovered(ErrorRecovery { error, dropped_tokens: Vec::new() })).ok();
-    (ast, sink.finish(src))
+    let ast = parse(&mut sink, tokens.into_iter())
+        .map_err(|error| sink.parse_error(error))
+        .ok();
+    (ast, sink.finish())
 }
 
 /// One argument of a call as written, before positional and keyword arguments are
@@ -86,36 +91,74 @@ pub enum Arg {
 }
 
 pub fn binary(op: BinOp, a: Expr, b: Expr, start: usize, end: usize) -> Expr {
-    Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span: Span::new(start, end) }
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+        span: Span::new(start, end),
+    }
 }
 
 pub fn unary(op: UnOp, e: Expr, start: usize, end: usize) -> Expr {
-    Expr { kind: ExprKind::Unary(op, Box::new(e)), span: Span::new(start, end) }
+    Expr {
+        kind: ExprKind::Unary(op, Box::new(e)),
+        span: Span::new(start, end),
+    }
 }
 
 /// What the grammar's actions report besides the tree: errors recovered from and
 /// diagnostics of their own checks.
-pub struct Sink<'s> {
+pub struct Sink {
     file: FileId,
-    recovered: Vec<ErrorRecovery<usize, Tok<'s>, LexError>>,
+    /// The length of the text: where errors at its end point.
+    end: usize,
     diags: Vec<Diagnostic>,
     /// Offsets of the first token after invalid characters: a syntax error there is a
     /// consequence of the E0002 already reported, and is not reported again.
     quiet_offsets: HashSet<usize>,
 }
 
-impl<'s> Sink<'s> {
-    fn new(file: FileId) -> Sink<'s> {
-        Sink { file, recovered: Vec::new(), diags: Vec::new(), quiet_offsets: HashSet::new() }
+impl Sink {
+    fn new(file: FileId, end: usize) -> Sink {
+        Sink {
+            file,
+            end,
+            diags: Vec::new(),
+            quiet_offsets: HashSet::new(),
+        }
     }
 
     fn loc(&self, span: Span) -> Loc {
-        Loc { file: self.file, span }
+        Loc {
+            file: self.file,
+            span,
+        }
     }
 
-    /// Records an error the parser recovered from.
-    pub fn recovered(&mut self, error: ErrorRecovery<usize, Tok<'s>, LexError>) {
-        self.recovered.push(error);
+    /// Reports an error the parser recovered from.
+    pub fn recovered(&mut self, recovery: ErrorRecovery<usize, Tok<'_>, LexError>) {
+        self.parse_error(recovery.error);
+    }
+
+    /// Reports a parse error as E0001, or E0003 when the unexpected token is a reserved
+    /// word. Lexer errors are not reported here: they were when lexing.
+    fn parse_error(&mut self, error: Error<'_>) {
+        let (span, found, expected) = match error {
+            ParseError::UnrecognizedToken {
+                token: (start, tok, end),
+                expected,
+            } => (Span::new(start, end), Some(tok), expected),
+            ParseError::ExtraToken {
+                token: (start, tok, end),
+            } => (Span::new(start, end), Some(tok), Vec::new()),
+            ParseError::UnrecognizedEof { expected, .. } => {
+                (Span::new(self.end, self.end), None, expected)
+            }
+            ParseError::InvalidToken { location } => {
+                (Span::new(location, location), None, Vec::new())
+            }
+            ParseError::User { .. } => return,
+        };
+        let diag = syntax_error(self.loc(span), found, &expected);
+        self.diags.push(diag);
     }
 
     /// Reports every `..` dimension after the first of a type (E0001).
@@ -126,9 +169,13 @@ impl<'s> Sink<'s> {
         });
         let Some(first) = rests.next() else { return };
         for extra in rests {
-            let diag = Diagnostic::new("E0001", self.loc(extra), "a type can have at most one `..` dimension")
-                .with_label("second rest dimension")
-                .with_secondary(self.loc(first), "first rest dimension");
+            let diag = Diagnostic::new(
+                "E0001",
+                self.loc(extra),
+                "a type can have at most one `..` dimension",
+            )
+            .with_label("second rest dimension")
+            .with_secondary(self.loc(first), "first rest dimension");
             self.diags.push(diag);
         }
     }
@@ -156,13 +203,23 @@ impl<'s> Sink<'s> {
                 Arg::Keyword(kwarg) => kwargs.push(kwarg),
             }
         }
-        Expr { kind: ExprKind::Call { callee: Box::new(callee), args: positional, kwargs }, span }
+        Expr {
+            kind: ExprKind::Call {
+                callee: Box::new(callee),
+                args: positional,
+                kwargs,
+            },
+            span,
+        }
     }
 
     /// `base.N`; an index beyond `u32` is E0004.
     pub fn field(&mut self, base: Expr, index: u64, index_span: Span, span: Span) -> Expr {
         match u32::try_from(index) {
-            Ok(index) => Expr { kind: ExprKind::Field(Box::new(base), index, index_span), span },
+            Ok(index) => Expr {
+                kind: ExprKind::Field(Box::new(base), index, index_span),
+                span,
+            },
             Err(_) => {
                 let diag = Diagnostic::new(
                     "E0004",
@@ -171,7 +228,10 @@ impl<'s> Sink<'s> {
                 )
                 .with_label(format!("the largest tuple index is {}", u32::MAX));
                 self.diags.push(diag);
-                Expr { kind: ExprKind::Error, span }
+                Expr {
+                    kind: ExprKind::Error,
+                    span,
+                }
             }
         }
     }
@@ -179,69 +239,91 @@ impl<'s> Sink<'s> {
     /// `base.T`; any other name after `.` is E0001.
     pub fn named_field(&mut self, base: Expr, name: Ident, span: Span) -> Expr {
         if name.name == "T" {
-            return Expr { kind: ExprKind::TransposeAll(Box::new(base)), span };
+            return Expr {
+                kind: ExprKind::TransposeAll(Box::new(base)),
+                span,
+            };
         }
         let diag = Diagnostic::new(
             "E0001",
             self.loc(name.span),
-            format!("expected a tuple index or `T` after `.` but found identifier `{}`", name.name),
+            format!(
+                "expected a tuple index or `T` after `.` but found identifier `{}`",
+                name.name
+            ),
         )
         .with_hint("tuple elements are `.0`, `.1`, ...; `.T` reverses the axes of a tensor");
         self.diags.push(diag);
-        Expr { kind: ExprKind::Error, span }
+        Expr {
+            kind: ExprKind::Error,
+            span,
+        }
     }
 
     /// All diagnostics, recovered syntax errors included, sorted by position. Of several
     /// syntax errors at one offset only the first is kept.
-    fn finish(mut self, src: &str) -> Vec<Diagnostic> {
-        for recovery in std::mem::take(&mut self.recovered) {
-            if let Some(diag) = syntax_error(self.file, src, recovery.error) {
-                self.diags.push(diag);
-            }
-        }
+    fn finish(mut self) -> Vec<Diagnostic> {
         self.diags.sort_by_key(|diag| diag.primary.loc.span.start);
         let mut syntax_offsets = self.quiet_offsets;
         self.diags.retain(|diag| {
-            !matches!(diag.code, "E0001" | "E0003") || syntax_offsets.insert(diag.primary.loc.span.start)
+            !matches!(diag.code, "E0001" | "E0003")
+                || syntax_offsets.insert(diag.primary.loc.span.start)
         });
         self.diags
     }
 }
 
-/// The diagnostic for a parse error. `None` for lexer errors, which are reported when
-/// lexing.
-fn syntax_error(file: FileId, src: &str, error: ParseError<usize, Tok<'_>, LexError>) -> Option<Diagnostic> {
-    let (span, found, expected) = match error {
-        ParseError::UnrecognizedToken { token: (start, tok, end), expected } => (Span::new(start, end), Some(tok), expected),
-        ParseError::ExtraToken { token: (start, tok, end) } => (Span::new(start, end), Some(tok), Vec::new()),
-        ParseError::UnrecognizedEof { expected, .. } => (Span::new(src.len(), src.len()), None, expected),
-        ParseError::InvalidToken { location } => (Span::new(location, location), None, Vec::new()),
-        ParseError::User { .. } => return None,
-    };
-    let loc = Loc { file, span };
+/// The diagnostic for an unexpected token (`None`: the end of the text) where one of
+/// `expected` (lalrpop's names of terminals) would have been valid.
+fn syntax_error(loc: Loc, found: Option<Tok<'_>>, expected: &[String]) -> Diagnostic {
     if let Some(Tok::Reserved(word)) = found {
-        let diag = Diagnostic::new("E0003", loc, format!("`{word}` is reserved for a later version"))
-            .with_label("reserved keyword");
-        return Some(match word {
+        let diag = Diagnostic::new(
+            "E0003",
+            loc,
+            format!("`{word}` is reserved for a later version"),
+        )
+        .with_label("reserved keyword");
+        return match word {
             "if" | "else" => diag.with_hint("select between values with `where(cond, a, b)`"),
             "return" => diag.with_hint("a block's value is its last expression"),
             _ => diag,
-        });
+        };
     }
-    let found_text = found.as_ref().map_or_else(|| "end of file".to_string(), Tok::to_string);
-    let diag = Diagnostic::new("E0001", loc, format!("expected {} but found {found_text}", describe_expected(&expected)));
-    let chained = matches!(found, Some(Tok::EqEq | Tok::NotEq | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge))
-        && expected.iter().any(|name| name == "\"&&\"");
-    Some(if chained {
+    let found_text = found
+        .as_ref()
+        .map_or_else(|| "end of file".to_string(), Tok::to_string);
+    let diag = Diagnostic::new(
+        "E0001",
+        loc,
+        format!(
+            "expected {} but found {found_text}",
+            describe_expected(expected)
+        ),
+    );
+    let chained = matches!(
+        found,
+        Some(Tok::EqEq | Tok::NotEq | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge)
+    ) && expected.iter().any(|name| name == "\"&&\"");
+    if chained {
         diag.with_hint("comparisons cannot be chained; combine them with `&&` or add parentheses")
     } else {
         diag
-    })
+    }
 }
 
 /// Tokens that can start an expression, as lalrpop names them.
-const EXPRESSION_START: &[&str] =
-    &["IDENT", "INT", "FLOAT", "\"true\"", "\"false\"", "\"(\"", "\"[\"", "\"{\"", "\"-\"", "\"!\""];
+const EXPRESSION_START: &[&str] = &[
+    "IDENT",
+    "INT",
+    "FLOAT",
+    "\"true\"",
+    "\"false\"",
+    "\"(\"",
+    "\"[\"",
+    "\"{\"",
+    "\"-\"",
+    "\"!\"",
+];
 
 /// Binary operators that every state after a complete operand of `+` expects (the
 /// tighter ones may have been reduced away already, as after `a < b`).
@@ -250,15 +332,15 @@ const OPERATOR_CORE: &[&str] = &["\"||\"", "\"&&\"", "\"+\"", "\"-\""];
 /// Everything that may follow an operand, summed up as "an operator" when the core is
 /// expected.
 const OPERATORS: &[&str] = &[
-    "\"||\"", "\"&&\"", "\"==\"", "\"!=\"", "\"<\"", "\"<=\"", "\">\"", "\">=\"", "\"+\"", "\"-\"", "\"*\"",
-    "\"/\"", "\"%\"", "\"@\"", "\"**\"", "\"as\"", "\".\"", "\"(\"", "\"[\"",
+    "\"||\"", "\"&&\"", "\"==\"", "\"!=\"", "\"<\"", "\"<=\"", "\">\"", "\">=\"", "\"+\"", "\"-\"",
+    "\"*\"", "\"/\"", "\"%\"", "\"@\"", "\"**\"", "\"as\"", "\".\"", "\"(\"", "\"[\"",
 ];
 
 /// The order in which expected tokens are listed: closers and separators first.
 const ORDER: &[&str] = &[
-    ")", "]", "}", ",", ";", ":", "::", "=", "->", "..", "(", "[", "{", "_", "use", "const", "pub", "fn", "let",
-    "true", "false", "as", ".", "||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "@",
-    "**", "!",
+    ")", "]", "}", ",", ";", ":", "::", "=", "->", "..", "(", "[", "{", "_", "use", "const", "pub",
+    "fn", "let", "true", "false", "as", ".", "||", "&&", "==", "!=", "<", "<=", ">", ">=", "+",
+    "-", "*", "/", "%", "@", "**", "!",
 ];
 
 /// "`)`", "one of `)`, `,` or an operator", ... from lalrpop's list of expected
@@ -274,10 +356,17 @@ fn describe_expected(expected: &[String]) -> String {
         names.retain(|name| !OPERATORS.contains(name));
         classes.push("an operator".to_string());
     }
-    let mut fixed: Vec<&str> = names.iter().filter_map(|name| name.strip_prefix('"')?.strip_suffix('"')).collect();
+    let mut fixed: Vec<&str> = names
+        .iter()
+        .filter_map(|name| name.strip_prefix('"')?.strip_suffix('"'))
+        .collect();
     fixed.sort_by_key(|token| ORDER.iter().position(|t| t == token).unwrap_or(ORDER.len()));
     let mut items: Vec<String> = fixed.iter().map(|token| format!("`{token}`")).collect();
-    for (name, class) in [("IDENT", "an identifier"), ("INT", "an integer"), ("FLOAT", "a float")] {
+    for (name, class) in [
+        ("IDENT", "an identifier"),
+        ("INT", "an integer"),
+        ("FLOAT", "a float"),
+    ] {
         if names.contains(&name) {
             items.push(class.to_string());
         }
@@ -296,14 +385,15 @@ fn describe_expected(expected: &[String]) -> String {
 /// stack.
 ///
 /// The measure is computed on tokens: in each bracket group, every comma- or
-/// semicolon-separated element costs its operators and opening brackets plus the cost of
-/// its deepest nested group, and a group costs one more than its dearest element. An
-/// expression tree is at most a small constant times deeper than this, while long flat
-/// lists (a large tensor literal, many items) cost nothing extra.
+/// semicolon-separated element costs its operators (postfix brackets of calls and
+/// indexing included) plus the cost of its dearest nested group, and a group costs one
+/// more than its dearest element. So `((x))` costs 2 and `f(x)(y)` costs 3. An expression
+/// tree is at most a small constant times deeper than this, while long flat lists (a
+/// large tensor literal, many items) cost nothing extra.
 fn check_nesting(file: FileId, tokens: &[Token<'_>]) -> Option<Diagnostic> {
     #[derive(Default)]
     struct Group {
-        /// Operators and opening brackets of the current element.
+        /// Operators and postfix brackets of the current element.
         ops: usize,
         /// Cost of the dearest group nested in the current element.
         child: usize,
@@ -311,12 +401,27 @@ fn check_nesting(file: FileId, tokens: &[Token<'_>]) -> Option<Diagnostic> {
         widest: usize,
     }
     let mut stack = vec![Group::default()];
+    let mut after_operand = false;
     for (start, tok, end) in tokens {
         let depth = stack.len();
         let group = stack.last_mut()?;
+        let postfix = std::mem::replace(
+            &mut after_operand,
+            matches!(
+                tok,
+                Tok::Ident(_)
+                    | Tok::Int(_)
+                    | Tok::Float(_)
+                    | Tok::True
+                    | Tok::False
+                    | Tok::RParen
+                    | Tok::RBracket
+                    | Tok::RBrace
+            ),
+        );
         match tok {
             Tok::LParen | Tok::LBracket | Tok::LBrace => {
-                group.ops += 1;
+                group.ops += usize::from(postfix);
                 let cost = group.ops + group.child;
                 stack.push(Group::default());
                 if stack.len() > MAX_NESTING || cost > MAX_NESTING {

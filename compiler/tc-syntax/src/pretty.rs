@@ -5,7 +5,9 @@
 //! columns is printed on one line; otherwise its children go on their own lines,
 //! indented by two spaces. Types and patterns are printed in source form.
 
-use crate::ast::{Block, Dim, Expr, ExprKind, File, Index, Item, Let, Param, Path, Pattern, Span, Type, UnOp};
+use crate::ast::{
+    Block, Dim, Expr, ExprKind, File, Index, Item, Let, Param, Path, Pattern, Span, Type, UnOp,
+};
 
 /// The line width the layout aims for.
 const WIDTH: usize = 88;
@@ -76,7 +78,10 @@ fn layout(sx: &Sx, indent: usize, out: &mut String) {
         return;
     }
     // The leading atoms (head, names, span) stay on the first line.
-    let split = items.iter().position(|item| matches!(item, Sx::List(_))).unwrap_or(items.len());
+    let split = items
+        .iter()
+        .position(|item| matches!(item, Sx::List(_)))
+        .unwrap_or(items.len());
     out.push('(');
     for (i, item) in items[..split].iter().enumerate() {
         if i > 0 {
@@ -101,11 +106,20 @@ fn item_sx(item: &Item) -> Sx {
                 list.extend(names.iter().map(|name| atom(name.name.as_str())));
                 Sx::List(list)
             });
-            Sx::List([atom("use"), atom(path), span(item.span)].into_iter().chain(names).collect())
+            Sx::List(
+                [atom("use"), atom(path), span(item.span)]
+                    .into_iter()
+                    .chain(names)
+                    .collect(),
+            )
         }
         Item::Const(item) => {
             let ty = item.ty.iter().map(type_sx);
-            let mut list = vec![atom("const"), atom(item.name.name.as_str()), span(item.span)];
+            let mut list = vec![
+                atom("const"),
+                atom(item.name.name.as_str()),
+                span(item.span),
+            ];
             list.extend(ty);
             list.push(expr_sx(&item.value));
             Sx::List(list)
@@ -132,11 +146,19 @@ fn item_sx(item: &Item) -> Sx {
 }
 
 fn path_text(path: &Path) -> String {
-    path.segments.iter().map(|segment| segment.name.as_str()).collect::<Vec<_>>().join("::")
+    path.segments
+        .iter()
+        .map(|segment| segment.name.as_str())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 fn param_sx(param: &Param) -> Sx {
-    let mut list = vec![atom("param"), atom(param.name.name.as_str()), span(param.span)];
+    let mut list = vec![
+        atom("param"),
+        atom(param.name.name.as_str()),
+        span(param.span),
+    ];
     list.extend(param.ty.iter().map(type_sx));
     if let Some(default) = &param.default {
         list.push(Sx::List(vec![atom("default"), expr_sx(default)]));
@@ -154,8 +176,14 @@ fn type_sx(ty: &Type) -> Sx {
 /// A type in source form: `f32[B, ..R]`, `(f32[N], i32)`.
 fn type_text(ty: &Type) -> String {
     match ty {
-        Type::Tensor { dtype, dims: None, .. } => dtype.name.clone(),
-        Type::Tensor { dtype, dims: Some(dims), .. } => {
+        Type::Tensor {
+            dtype, dims: None, ..
+        } => dtype.name.clone(),
+        Type::Tensor {
+            dtype,
+            dims: Some(dims),
+            ..
+        } => {
             let dims: Vec<String> = dims
                 .iter()
                 .map(|dim| match dim {
@@ -194,12 +222,31 @@ fn pattern_span(pattern: &Pattern) -> Span {
 }
 
 fn block_sx(block: &Block) -> Sx {
-    node("block", block.span, block.lets.iter().map(let_sx).chain([expr_sx(&block.result)]))
+    node(
+        "block",
+        block.span,
+        block
+            .lets
+            .iter()
+            .map(let_sx)
+            .chain([expr_sx(&block.result)]),
+    )
 }
 
 fn let_sx(stmt: &Let) -> Sx {
-    let pattern = Sx::List(vec![atom("pat"), atom(pattern_text(&stmt.pattern)), span(pattern_span(&stmt.pattern))]);
-    node("let", stmt.span, [pattern].into_iter().chain(stmt.ty.iter().map(type_sx)).chain([expr_sx(&stmt.value)]))
+    let pattern = Sx::List(vec![
+        atom("pat"),
+        atom(pattern_text(&stmt.pattern)),
+        span(pattern_span(&stmt.pattern)),
+    ]);
+    node(
+        "let",
+        stmt.span,
+        [pattern]
+            .into_iter()
+            .chain(stmt.ty.iter().map(type_sx))
+            .chain([expr_sx(&stmt.value)]),
+    )
 }
 
 fn expr_sx(expr: &Expr) -> Sx {
@@ -217,15 +264,46 @@ fn expr_sx(expr: &Expr) -> Sx {
                 UnOp::Neg => "-",
                 UnOp::Not => "!",
             };
-            Sx::List(vec![atom("unary"), atom(symbol), span(at), expr_sx(operand)])
+            Sx::List(vec![
+                atom("unary"),
+                atom(symbol),
+                span(at),
+                expr_sx(operand),
+            ])
         }
-        ExprKind::Binary(op, a, b) => Sx::List(vec![atom("binary"), atom(op.symbol()), span(at), expr_sx(a), expr_sx(b)]),
-        ExprKind::Cast(operand, dtype) => {
-            Sx::List(vec![atom("as"), atom(dtype.name.as_str()), span(at), expr_sx(operand)])
-        }
-        ExprKind::Call { callee, args, kwargs } => {
-            let kwargs = kwargs.iter().map(|kw| Sx::List(vec![atom("kw"), atom(kw.name.name.as_str()), expr_sx(&kw.value)]));
-            node("call", at, [expr_sx(callee)].into_iter().chain(args.iter().map(expr_sx)).chain(kwargs))
+        ExprKind::Binary(op, a, b) => Sx::List(vec![
+            atom("binary"),
+            atom(op.symbol()),
+            span(at),
+            expr_sx(a),
+            expr_sx(b),
+        ]),
+        ExprKind::Cast(operand, dtype) => Sx::List(vec![
+            atom("as"),
+            atom(dtype.name.as_str()),
+            span(at),
+            expr_sx(operand),
+        ]),
+        ExprKind::Call {
+            callee,
+            args,
+            kwargs,
+        } => {
+            let kwargs = kwargs.iter().map(|kw| {
+                Sx::List(vec![
+                    atom("kw"),
+                    atom(kw.name.name.as_str()),
+                    expr_sx(&kw.value),
+                ])
+            });
+            node(
+                "call",
+                at,
+                [expr_sx(callee)]
+                    .into_iter()
+                    .chain(args.iter().map(expr_sx))
+                    .chain(kwargs),
+            )
         }
         ExprKind::Index(base, indices) => {
             let indices = indices.iter().map(|index| match index {
@@ -237,7 +315,12 @@ fn expr_sx(expr: &Expr) -> Sx {
             });
             node("index", at, [expr_sx(base)].into_iter().chain(indices))
         }
-        ExprKind::Field(base, index, _) => Sx::List(vec![atom("field"), atom(index.to_string()), span(at), expr_sx(base)]),
+        ExprKind::Field(base, index, _) => Sx::List(vec![
+            atom("field"),
+            atom(index.to_string()),
+            span(at),
+            expr_sx(base),
+        ]),
         ExprKind::TransposeAll(base) => node("transpose", at, [expr_sx(base)]),
         ExprKind::Error => node("error", at, []),
     }

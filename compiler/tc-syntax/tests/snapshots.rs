@@ -8,7 +8,11 @@ use tc_syntax::diag::{Diagnostic, FileId, SourceMap};
 /// Parses `src`, asserting that it has no diagnostics, and pretty-prints it.
 fn pretty_ok(src: &str) -> String {
     let (file, diags) = tc_syntax::parse_file(FileId(0), src);
-    assert!(diags.is_empty(), "unexpected diagnostics:\n{}", render(src, &diags));
+    assert!(
+        diags.is_empty(),
+        "unexpected diagnostics:\n{}",
+        render(src, &diags)
+    );
     tc_syntax::pretty(&file)
 }
 
@@ -28,14 +32,20 @@ fn render(src: &str, diags: &[Diagnostic]) -> String {
         let span = diag.primary.loc.span;
         let (line, col) = sources.line_col(file, span.start);
         let text = &src[span.start..span.end];
-        out += &format!("{} {line}:{col} @{}..{} `{text}`: {}\n", diag.code, span.start, span.end, diag.message);
+        out += &format!(
+            "{} {line}:{col} @{}..{} `{text}`: {}\n",
+            diag.code, span.start, span.end, diag.message
+        );
         if !diag.primary.message.is_empty() {
             out += &format!("  label: {}\n", diag.primary.message);
         }
         for label in &diag.secondary {
             let span = label.loc.span;
             let text = &src[span.start..span.end];
-            out += &format!("  secondary @{}..{} `{text}`: {}\n", span.start, span.end, label.message);
+            out += &format!(
+                "  secondary @{}..{} `{text}`: {}\n",
+                span.start, span.end, label.message
+            );
         }
         if let Some(hint) = &diag.hint {
             out += &format!("  hint: {hint}\n");
@@ -78,8 +88,9 @@ fn expressions() {
     ];
     let mut out = String::new();
     for src in exprs {
-        let expr = tc_syntax::parse_expr(FileId(0), src).unwrap_or_else(|diags| panic!("{}", render(src, &diags)));
-        out += &format!("{src}\n  {}\n", tc_syntax::pretty_expr(&expr));
+        let expr = tc_syntax::parse_expr(FileId(0), src)
+            .unwrap_or_else(|diags| panic!("{}", render(src, &diags)));
+        out += &format!("{src}\n{}\n\n", tc_syntax::pretty_expr(&expr));
     }
     insta::assert_snapshot!(out);
 }
@@ -133,7 +144,10 @@ fn error_codes() {
         ("E0001 unclosed block", "fn f(x) {\n    let y = x;"),
         ("E0001 stray token after item", "fn f(x) { x } }"),
         ("E0001 unknown field", "fn f(x) { x.shape }"),
-        ("E0001 two rest dimensions", "fn f(x: f32[..A, N, ..B]) { x }"),
+        (
+            "E0001 two rest dimensions",
+            "fn f(x: f32[..A, N, ..B]) { x }",
+        ),
         ("E0001 empty body", "fn f(x) { }"),
         ("E0002 invalid characters", "fn f(x) { x ## 2 }"),
         ("E0002 single ampersand", "fn f(a, b) { a & b }"),
@@ -143,7 +157,10 @@ fn error_codes() {
         ("E0004 integer", "fn f() { 18446744073709551616 }"),
         ("E0004 float", "fn f() { 1e400 }"),
         ("E0004 tuple index", "fn f(t) { t.4294967296 }"),
-        ("E0005 positional after keyword", "fn f(x) { sum(axis=0, x) }"),
+        (
+            "E0005 positional after keyword",
+            "fn f(x) { sum(axis=0, x) }",
+        ),
     ];
     let mut out = String::new();
     for (name, src) in cases {
@@ -167,7 +184,12 @@ fn nesting_too_deep() {
     }
     insta::assert_snapshot!(diagnostics(&brackets));
     // Deep but not too deep, and long flat lists, are fine.
-    let fine = format!("fn f(x) {{ {}x{} + [{}] }}", "(".repeat(100), ")".repeat(100), "[1.0, -2.0], ".repeat(10_000));
+    let fine = format!(
+        "fn f(x) {{ {}x{} + [{}] }}",
+        "(".repeat(200),
+        ")".repeat(200),
+        "[1.0, -2.0], ".repeat(10_000)
+    );
     assert_eq!(diagnostics(&fine), "");
 }
 
@@ -176,19 +198,34 @@ fn expression_spans_cover_the_whole_expression() {
     let src = "fn f(a, b, c) { (a + b) * g(c, axis=1)[0] }";
     let (file, diags) = tc_syntax::parse_file(FileId(0), src);
     assert!(diags.is_empty());
-    let Item::Fn(f) = &file.items[0] else { panic!("not a function") };
+    let Item::Fn(f) = &file.items[0] else {
+        panic!("not a function")
+    };
     let body = &f.body.result;
-    assert_eq!(&src[body.span.start..body.span.end], "(a + b) * g(c, axis=1)[0]");
-    let ExprKind::Binary(BinOp::Mul, lhs, rhs) = &body.kind else { panic!("not a product") };
+    assert_eq!(
+        &src[body.span.start..body.span.end],
+        "(a + b) * g(c, axis=1)[0]"
+    );
+    let ExprKind::Binary(BinOp::Mul, lhs, rhs) = &body.kind else {
+        panic!("not a product")
+    };
     assert_eq!(&src[lhs.span.start..lhs.span.end], "a + b");
     assert_eq!(&src[rhs.span.start..rhs.span.end], "g(c, axis=1)[0]");
-    let ExprKind::Index(call, _) = &rhs.kind else { panic!("not an index") };
+    let ExprKind::Index(call, _) = &rhs.kind else {
+        panic!("not an index")
+    };
     assert_eq!(&src[call.span.start..call.span.end], "g(c, axis=1)");
 }
 
 #[test]
 fn parse_expr_reports_errors() {
-    for (src, code) in [("1 2", "E0001"), ("a < b < c", "E0001"), ("", "E0001"), ("f(x=1, 2)", "E0005"), ("x $", "E0002")] {
+    for (src, code) in [
+        ("1 2", "E0001"),
+        ("a < b < c", "E0001"),
+        ("", "E0001"),
+        ("f(x=1, 2)", "E0005"),
+        ("x $", "E0002"),
+    ] {
         let diags = tc_syntax::parse_expr(FileId(3), src).expect_err(src);
         assert_eq!(diags[0].code, code, "{src}");
         assert_eq!(diags[0].primary.loc.file, FileId(3));
@@ -200,5 +237,8 @@ fn eof_errors_point_at_the_end_of_the_text() {
     let src = "fn f(x) { x + ";
     let (_, diags) = tc_syntax::parse_file(FileId(0), src);
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0].primary.loc.span, tc_syntax::ast::Span::new(src.len(), src.len()));
+    assert_eq!(
+        diags[0].primary.loc.span,
+        tc_syntax::ast::Span::new(src.len(), src.len())
+    );
 }

@@ -31,7 +31,7 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
         (fit as usize).clamp(MIN_REPS, MAX_REPS)
     })
     .max(1);
-    let mut times = Vec::with_capacity(reps);
+    let mut times = Vec::with_capacity(reps.min(MAX_REPS));
     for _ in 0..reps {
         let start = Instant::now();
         module.run(compiled, inputs)?;
@@ -60,7 +60,7 @@ impl Measurement {
     /// `{"median_ms": .., "min_ms": .., "compile_ms": .., "bytes": .., "flops": .., "peak_bytes": ..}`
     pub fn json(&self) -> String {
         format!(
-            "{{\"median_ms\": {}, \"min_ms\": {}, \"compile_ms\": {}, \"bytes\": {}, \"flops\": {}, \"peak_bytes\": {}}}",
+            "{{\"median_ms\": {:.6}, \"min_ms\": {:.6}, \"compile_ms\": {:.6}, \"bytes\": {}, \"flops\": {}, \"peak_bytes\": {}}}",
             ms(self.median),
             ms(self.min),
             ms(self.compile),

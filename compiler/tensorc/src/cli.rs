@@ -33,7 +33,8 @@ enum Command {
     Repl {
         /// Load this file's items first
         file: Option<PathBuf>,
-        #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+        /// The backend: interp, cpu, wgpu or mlir (those this build has)
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
         backend: Backend,
     },
 }
@@ -41,6 +42,7 @@ enum Command {
 /// A function of a file and its arguments.
 #[derive(Args)]
 struct Target {
+    /// The program (a .tc file)
     file: PathBuf,
     /// The function to call
     #[arg(short = 'e', long = "entry", value_name = "ENTRY", default_value = "main")]
@@ -57,6 +59,7 @@ struct RunArgs {
     /// Write the results as DIR/0.npy, DIR/1.npy, ... (nested tuples flattened depth-first)
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     out: Option<PathBuf>,
+    /// The backend: interp, cpu, wgpu or mlir (those this build has)
     #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
     backend: Backend,
     /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
@@ -78,6 +81,7 @@ struct EmitArgs {
 struct BenchArgs {
     #[command(flatten)]
     target: Target,
+    /// The backend: interp, cpu, wgpu or mlir (those this build has)
     #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
     backend: Backend,
     /// Print one JSON object: median_ms, min_ms, compile_ms, bytes, flops, peak_bytes

@@ -41,7 +41,7 @@ pub use tc_tensor::{DType, Data, Tensor};
 pub use value::{arg_type_string, out_type_string, Value};
 
 use tc_check::{Program, SpecializeError};
-use tc_syntax::diag::SourceMap;
+use tc_syntax::diag::{FileId, SourceMap};
 
 /// Where compiled programs run (SPEC §7 `--backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,6 +165,7 @@ impl Session {
         match tc_check::compile(&mut sources, root, &loader) {
             Ok(program) => Ok(Module {
                 program,
+                root,
                 backend: self.backend,
                 cache: Mutex::new(HashMap::new()),
                 compiles: AtomicUsize::new(0),
@@ -215,6 +216,8 @@ type Cache = HashMap<(String, Vec<ArgKey>), Arc<Compiled>>;
 /// A checked program, ready to call.
 pub struct Module {
     program: Program,
+    /// The compiled file, first of the program's sources.
+    root: FileId,
     backend: Backend,
     cache: Mutex<Cache>,
     compiles: AtomicUsize,
@@ -283,7 +286,7 @@ impl Module {
             SpecializeError::Argument { param, message } => Error::Argument { param, message },
             SpecializeError::Diagnostics(diagnostics) => Error::Compile(Diagnostics {
                 sources: self.program.sources().clone(),
-                root: tc_syntax::diag::FileId(0),
+                root: self.root,
                 diagnostics,
             }),
         })

@@ -7,6 +7,8 @@
 //!   and the results are stored as the new bindings (shadowing older ones);
 //! - `EXPR` becomes `fn __repl_N(<bound names>) { EXPR }`, called and printed.
 //!
+//! Errors in the input are shown against the input alone (`<repl>:1:5`).
+//!
 //! [`Repl`] is the line evaluator, separate from the terminal loop ([`run`]) so that it
 //! can be tested.
 
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use tc_check::ArgValue;
 use tc_syntax::ast;
-use tc_syntax::diag::{FileId, SourceMap};
+use tc_syntax::diag::{FileId, Loc, SourceMap};
 
 use crate::value::{arg_type_string, out_type_string};
 use crate::{optimize, Backend, Diagnostics, Error, Module, Session, Value};
@@ -128,12 +130,11 @@ impl Repl {
         let (name, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
         let rest = rest.trim();
         match name {
-            "type" | "t" => {
-                let (module, function, args) = self.synthetic_expr(rest)?;
+            "type" | "t" => self.with_expr(rest, |module, function, args| {
                 let types: Vec<Option<ArgValue>> = args.iter().map(|v| Some(v.arg_type())).collect();
-                let spec = module.specialize(&function, &types)?;
+                let spec = module.specialize(function, &types)?;
                 Ok(out_type_string(&spec.outputs, &spec.graph.output_types()))
-            }
+            }),
             "emit" => {
                 let (stage, function) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
                 self.emit(stage, function.trim())
@@ -193,15 +194,16 @@ impl Repl {
     /// `let PAT = EXPR`: evaluate and bind every name of the pattern.
     fn bind(&mut self, line: &str) -> Result<String, Error> {
         let stmt = line.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-        let probe = parse(SOURCE_NAME, &format!("fn __repl_probe() {{\n{stmt};\n0\n}}"))?;
+        let header = "fn __repl_probe() {\n";
+        // The `;` goes on a line of its own, after any `//` comment the input ends with.
+        let probe = parse(SOURCE_NAME, &format!("{header}{stmt}\n;\n0\n}}")).map_err(|e| relocate(e, header.len(), stmt))?;
         let names = match probe.items.first() {
             Some(ast::Item::Fn(f)) if f.body.lets.len() == 1 => pattern_names(&f.body.lets[0].pattern),
             _ => return Err(Error::Usage("expected one `let PAT = EXPR` binding".to_string())),
         };
         let result = if names.len() == 1 { format!("({},)", names[0]) } else { format!("({})", names.join(", ")) };
-        let (module, function, args) = self.synthetic(line, &format!("{stmt};\n{result}"))?;
-        let bound: Vec<Option<Value>> = args.into_iter().map(Some).collect();
-        let Value::Tuple(values) = module.call_bound(&function, &bound)? else {
+        let value = self.with_synthetic(stmt, &format!("{stmt}\n;\n{result}"), call)?;
+        let Value::Tuple(values) = value else {
             return Err(Error::Runtime("a `let` gave no tuple of bindings".to_string()));
         };
         let mut shown = Vec::new();
@@ -216,33 +218,41 @@ impl Repl {
     }
 
     fn evaluate(&mut self, expr: &str) -> Result<Value, Error> {
-        let (module, function, args) = self.synthetic_expr(expr)?;
-        let bound: Vec<Option<Value>> = args.into_iter().map(Some).collect();
-        module.call_bound(&function, &bound)
+        self.with_expr(expr, call)
     }
 
-    fn synthetic_expr(&mut self, expr: &str) -> Result<(Module, String, Vec<Value>), Error> {
+    fn with_expr<T>(&mut self, expr: &str, run: impl FnOnce(&Module, &str, &[Value]) -> Result<T, Error>) -> Result<T, Error> {
         if expr.is_empty() {
             return Err(Error::Usage("expected an expression".to_string()));
         }
-        self.synthetic(expr, expr)
+        self.with_synthetic(expr, expr, run)
     }
 
-    /// Compile the items and `fn __repl_N(<bindings mentioned in line>) {\nBODY\n}`;
-    /// give the module, the function's name and its arguments.
-    fn synthetic(&mut self, line: &str, body: &str) -> Result<(Module, String, Vec<Value>), Error> {
+    /// Compile `fn __repl_N(<bindings mentioned in input>) {\nBODY\n}` and the items,
+    /// and `run` it with the module, the function's name and its arguments. `BODY`
+    /// starts with the user's `input`; diagnostics inside it point into the input itself.
+    fn with_synthetic<T>(
+        &mut self,
+        input: &str,
+        body: &str,
+        run: impl FnOnce(&Module, &str, &[Value]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.counter += 1;
         let function = format!("__repl_{}", self.counter);
-        let mentioned = identifiers(line);
+        let mentioned = identifiers(input);
         let (params, args): (Vec<String>, Vec<Value>) = self
             .bindings
             .iter()
             .filter(|(name, _)| mentioned.contains(&name.as_str()))
             .map(|(name, value)| (name.clone(), value.clone()))
             .unzip();
-        let source = format!("{}fn {function}({}) {{\n{body}\n}}\n", items_source(&self.items), params.join(", "));
-        let module = self.session.compile_source(SOURCE_NAME, source)?;
-        Ok((module, function, args))
+        // Items may follow their uses, so the input's line comes first.
+        let header = format!("fn {function}({}) {{\n", params.join(", "));
+        let source = format!("{header}{body}\n}}\n{}", items_source(&self.items));
+        self.session
+            .compile_source(SOURCE_NAME, source)
+            .and_then(|module| run(&module, &function, &args))
+            .map_err(|e| relocate(e, header.len(), input))
     }
 
     /// `:emit STAGE FN`.
@@ -291,6 +301,34 @@ impl Repl {
             _ => Err(Error::Usage(format!("unknown stage `{stage}`; the REPL emits: ast, ir, opt"))),
         }
     }
+}
+
+/// Call a synthetic function with its arguments.
+fn call(module: &Module, function: &str, args: &[Value]) -> Result<Value, Error> {
+    let bound: Vec<Option<Value>> = args.iter().cloned().map(Some).collect();
+    module.call_bound(function, &bound)
+}
+
+/// Move the labels of compile errors that lie in the user's `input` (at byte `start`
+/// of the compiled root file, followed by a newline) into a file of the input alone,
+/// so that they show the input's own lines and columns. A label on the token after
+/// the newline (an unexpected end of the input) goes to the input's end.
+fn relocate(error: Error, start: usize, input: &str) -> Error {
+    let Error::Compile(mut d) = error else {
+        return error;
+    };
+    let input_file = d.sources.add(SOURCE_NAME, input);
+    let end = start + input.len();
+    for diagnostic in &mut d.diagnostics {
+        for label in std::iter::once(&mut diagnostic.primary).chain(&mut diagnostic.secondary) {
+            let span = label.loc.span;
+            if label.loc.file == d.root && start <= span.start && span.start <= end + 1 {
+                let (lo, hi) = (span.start.min(end) - start, span.end.min(end) - start);
+                label.loc = Loc { file: input_file, span: ast::Span::new(lo, hi.max(lo)) };
+            }
+        }
+    }
+    Error::Compile(d)
 }
 
 fn first_word(line: &str) -> &str {
@@ -348,9 +386,12 @@ fn pattern_names(pattern: &ast::Pattern) -> Vec<String> {
 pub fn run(file: Option<&Path>, backend: Backend, color: bool) -> Result<(), Error> {
     let mut repl = Repl::new(backend)?;
     repl.set_color(color);
+    say(&mut std::io::stdout(), "tensorc REPL; :help for help, :quit or Ctrl-D to leave");
     if let Some(path) = file {
-        if let ReplOutput::Error(message) = repl.eval_line(&format!(":load {}", path.display())) {
-            say(&mut std::io::stderr(), &message);
+        match repl.eval_line(&format!(":load {}", path.display())) {
+            ReplOutput::Text(text) => say(&mut std::io::stdout(), &text),
+            ReplOutput::Error(text) => say(&mut std::io::stderr(), &text),
+            ReplOutput::Empty | ReplOutput::Quit => {}
         }
     }
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| Error::Runtime(format!("cannot start the line editor: {e}")))?;
@@ -358,7 +399,6 @@ pub fn run(file: Option<&Path>, backend: Backend, color: bool) -> Result<(), Err
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    say(&mut std::io::stdout(), "tensorc REPL; :help for help, :quit or Ctrl-D to leave");
     let mut buffer = String::new();
     loop {
         let prompt = if buffer.is_empty() { "tc> " } else { "..> " };

@@ -30,7 +30,7 @@ fn broadcast_error_with_label_and_hint() {
     let (s, e) = find(MLP, "x + b");
     let diagnostic = Diagnostic::new("E0301", loc(0, s, e), "cannot broadcast f32[2, 3] with f32[4]")
         .with_label("shapes [2, 3] and [4] differ in the last dimension")
-        .with_hint("`b` was declared f32[H] with H = 4 at mlp.tc:1:29");
+        .with_hint("`b` was declared f32[H] with H = 4 at mlp.tc:1:26");
     let rendered = Diagnostics { sources, root, diagnostics: vec![diagnostic] }.render(false);
     assert!(rendered.contains("  --> mlp.tc:2:13\n"), "{rendered}");
     insta::assert_snapshot!(rendered);

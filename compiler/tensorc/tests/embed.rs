@@ -56,7 +56,7 @@ fn the_second_call_with_the_same_types_does_not_compile() {
 fn tuple_parameters_and_results() {
     let module = session().compile_source("model.tc", MODEL).expect("compiles");
     let p = Value::Tuple(vec![Value::Tensor(Tensor::scalar_f32(1.0)), Value::Tensor(f32s(&[2], &[2.0, 3.0]))]);
-    let flat = module.call_values("swap", &[p.clone()]).expect("runs");
+    let flat = module.call_values("swap", std::slice::from_ref(&p)).expect("runs");
     assert_eq!(flat, vec![f32s(&[2], &[2.0, 3.0]), Tensor::scalar_f32(1.0)]);
     let tree = module.call_bound("swap", &[Some(p)]).expect("runs");
     assert_eq!(tree.type_string(), "(f32[2], f32)");
@@ -66,7 +66,7 @@ fn tuple_parameters_and_results() {
 fn defaults_and_named_binding() {
     let module = session().compile_source("model.tc", MODEL).expect("compiles");
     let x = f32s(&[2], &[1.0, 2.0]);
-    assert_eq!(module.call("scale", &[x.clone()]).expect("runs"), vec![f32s(&[2], &[3.0, 6.0])]);
+    assert_eq!(module.call("scale", std::slice::from_ref(&x)).expect("runs"), vec![f32s(&[2], &[3.0, 6.0])]);
 
     let bound = module.bind("scale", vec![("x".to_string(), Value::Tensor(x))]).expect("binds");
     assert!(bound[0].is_some() && bound[1].is_none());

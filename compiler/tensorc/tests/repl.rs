@@ -83,6 +83,7 @@ fn errors_leave_the_state_alone() {
     ok(&mut r, "let x = [1.0, 2.0]");
     let e = error(&mut r, "x + nope");
     assert!(e.contains("error[E"), "{e}");
+    assert!(e.contains("--> <repl>:1:5"), "errors point into the input itself: {e}");
     error(&mut r, "fn broken(v) { v + nope }");
     error(&mut r, "broken(x)");
     error(&mut r, "let x = ");

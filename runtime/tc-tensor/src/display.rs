@@ -243,7 +243,7 @@ impl FloatFormat {
             f.pad_right = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
         }
         if finite.len() != values.len() {
-            let neg_inf = values.iter().any(|&v| v == f64::NEG_INFINITY) as usize;
+            let neg_inf = values.contains(&f64::NEG_INFINITY) as usize;
             let offset = f.pad_right + 1;
             f.pad_left = f.pad_left.max(3usize.saturating_sub(offset)).max((3 + neg_inf).saturating_sub(offset));
         }
@@ -263,7 +263,9 @@ impl FloatFormat {
             return format!("{word:>width$}");
         }
         if self.scientific {
-            let (int, frac, exp) = scientific(x, self.dtype);
+            // NumPy's second pass (`min_digits = precision`) prints further true digits
+            // of the value rather than padding with zeros.
+            let (int, frac, exp) = scientific_exact(x, self.precision);
             let sign = if exp < 0 { '-' } else { '+' };
             format!(
                 "{int:>pl$}.{frac:0<p$}e{sign}{e:0>es$}",
@@ -293,18 +295,31 @@ fn round_to(dtype: DType, x: f64) -> f64 {
 /// exponent of the first: `|x| = d.ddd × 10^exp`. Zero is `("0", 0)`.
 fn shortest(x: f64, dtype: DType) -> (String, i32) {
     let x = x.abs();
-    let text = match dtype {
-        DType::F64 => format!("{x:e}"),
-        DType::F32 => format!("{:e}", x as f32),
-        _ => {
-            let target = round_to(dtype, x);
-            (0..17)
-                .map(|p| format!("{x:.p$e}"))
-                .find(|s| s.parse::<f64>().map(|v| round_to(dtype, v) == target).unwrap_or(false))
-                .unwrap_or_else(|| format!("{x:e}"))
+    let target = round_to(dtype, x);
+    let round_trips = |s: &str| s.parse::<f64>().map(|v| round_to(dtype, v) == target).unwrap_or(false);
+    match dtype {
+        DType::F64 | DType::F32 => {
+            let text = if dtype == DType::F64 { format!("{x:e}") } else { format!("{:e}", x as f32) };
+            let (digits, exp) = split_exp(&text);
+            // Rust and NumPy agree on the number of digits but not always on the last one
+            // when the value lies exactly halfway: NumPy rounds half to even, as exact
+            // formatting does.
+            let p = digits.len() - 1;
+            let exact = format!("{x:.p$e}");
+            if round_trips(&exact) {
+                split_exp(&exact)
+            } else {
+                (digits, exp)
+            }
         }
-    };
-    split_exp(&text)
+        _ => {
+            let text = (0..17)
+                .map(|p| format!("{x:.p$e}"))
+                .find(|s| round_trips(s))
+                .unwrap_or_else(|| format!("{x:e}"));
+            split_exp(&text)
+        }
+    }
 }
 
 /// `"1.250e-5"` → `("125", -5)` (trailing zeros dropped, at least one digit).
@@ -352,6 +367,15 @@ fn scientific(x: f64, dtype: DType) -> (String, String, i32) {
     (format!("{sign}{first}"), rest.to_string(), exp)
 }
 
+/// Scientific notation with exactly `digits` digits after the point, correctly rounded.
+fn scientific_exact(x: f64, digits: usize) -> (String, String, i32) {
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    let text = format!("{:.digits$e}", x.abs());
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let (first, rest) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    (format!("{sign}{first}"), rest.to_string(), exp.parse().unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,9 +407,9 @@ mod tests {
     fn narrow_float_types_use_their_own_shortest_digits() {
         let t = Tensor::from_slice(vec![2], &[0.1f32, 1.1]).unwrap();
         assert_eq!(show(&t), "[0.1, 1.1]");
-        let t = Tensor::from_slice(vec![2], &[f16::from_f32(0.1), f16::from_f32(3.14159)]).unwrap();
+        let t = Tensor::from_slice(vec![2], &[f16::from_f32(0.1), f16::from_f32(std::f32::consts::PI)]).unwrap();
         assert_eq!(show(&t), "[0.1 , 3.14]");
-        let t = Tensor::from_slice(vec![2], &[bf16::from_f32(0.1), bf16::from_f32(3.14159)]).unwrap();
+        let t = Tensor::from_slice(vec![2], &[bf16::from_f32(0.1), bf16::from_f32(std::f32::consts::PI)]).unwrap();
         assert_eq!(show(&t), "[0.1 , 3.14]");
     }
 

@@ -69,7 +69,7 @@ pub fn write_npy(t: &Tensor) -> Result<Vec<u8>, FileError> {
         out.extend_from_slice(&len.to_le_bytes());
     }
     out.extend_from_slice(dict.as_bytes());
-    out.extend(std::iter::repeat(b' ').take(padlen));
+    out.extend(std::iter::repeat_n(b' ', padlen));
     out.push(b'\n');
     out.extend_from_slice(&payload);
     Ok(out)
@@ -312,6 +312,9 @@ fn parse_descr(descr: &PyValue) -> Result<(DType, bool), FileError> {
                  save a numeric array instead (e.g. np.asarray(x, dtype=np.float32))"
                     .into(),
             ))
+        }
+        (Some(k), None) if "fiucb".contains(k) => {
+            return Err(unsupported(quoted, format!("this is not a NumPy type string ({supported})")));
         }
         (Some(k), n) => {
             let (name, advice) = describe_numpy_type(k, n);
@@ -678,7 +681,7 @@ mod tests {
         let len_field = if major == 1 { 2 } else { 4 };
         let mut h = header.as_bytes().to_vec();
         let total = 8 + len_field + h.len() + 1;
-        h.extend(std::iter::repeat(b' ').take((64 - total % 64) % 64));
+        h.extend(std::iter::repeat_n(b' ', (64 - total % 64) % 64));
         h.push(b'\n');
         let mut out = MAGIC.to_vec();
         out.extend([major, 0]);
@@ -909,6 +912,7 @@ mod tests {
             ("<M8[ns]", "datetime64"),
             ("|O", "object arrays hold Python objects"),
             ("|V8", "void"),
+            ("<f4x", "this is not a NumPy type string"),
         ];
         for (descr, want) in cases {
             let b = npy_bytes(1, &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}"), &[0; 16]);

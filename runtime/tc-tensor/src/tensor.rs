@@ -139,7 +139,7 @@ impl Data {
     /// number of elements or a bool byte is not 0 or 1.
     pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> Option<Data> {
         let size = dtype.size_bytes();
-        if bytes.len() % size != 0 {
+        if !bytes.len().is_multiple_of(size) {
             return None;
         }
         let chunks = bytes.chunks_exact(size);

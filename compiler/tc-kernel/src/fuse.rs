@@ -1,0 +1,531 @@
+//! Fusion: partitions a graph into kernels and writes each fused group as a loop kernel.
+//!
+//! 1. **Materialised values.** Some nodes must live in a buffer: parameters, tensor
+//!    constants, graph outputs, reductions, library-call ops and their operands. Every
+//!    other node — elementwise ops, `iota`, scalar constants and the layout ops
+//!    (`broadcast`, `transpose`, `reverse`, `slice`, `reshape`) — is *inlined* into each
+//!    consumer: elementwise ops are recomputed per use, layout ops become index maps
+//!    (see [`crate::view`]). Two exceptions materialise more: an operand the index maps
+//!    cannot reach (a `reshape` that splits an axis below another layout op or `iota`),
+//!    and an expensive expression (one with a transcendental) broadcast along a leading
+//!    axis, which would otherwise be recomputed for every copy.
+//! 2. **Stages.** Each materialised computed node becomes a stage: a `Reduce` over its
+//!    operand's shape, or a `Store` of its value over its own shape.
+//! 3. **Row kernels.** A stage joins the kernel of an earlier reduction when it runs over
+//!    the same domain (and, for a reduction, the same axes) and reads that kernel's
+//!    values only at the current outer point: a reduction's result broadcast along the
+//!    reduced axes (which becomes [`ExprOp::Slot`]), or a stored value at the same point.
+//!    Everything else it reads must come from earlier kernels. So `softmax` (max, sum of
+//!    exponentials, normalise) and `layernorm` (mean, variance, normalise) are one kernel
+//!    each. Otherwise the stage starts a new kernel.
+//!
+//! Row kernels order their domain as kept axes (outer) then reduced axes (inner).
+//! Buffers are created for the values read outside their kernel (or returned); buffer
+//! offsets are left to memory planning.
+
+use crate::program::{c_strides, Action, Buffer, BufferId, BufferKind, CallKernel, Expr, ExprId, ExprOp, Kernel, KernelProgram, LoopKernel, Scalar, Stage, StoreTo, View};
+use crate::view::{through_op, IndexMap};
+use std::collections::HashMap;
+use tc_ir::{BinaryOp, Graph, NodeId, Op, ReduceOp, UnaryOp};
+use tc_tensor::{DType, Data, Tensor};
+
+/// How the fuser treats a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Param,
+    /// A rank-0 constant: an immediate wherever it is used.
+    Scalar,
+    /// A constant with elements: a buffer.
+    Tensor,
+    Elementwise,
+    Iota,
+    Layout,
+    Reduce,
+    Call,
+}
+
+fn class(graph: &Graph, id: NodeId) -> Class {
+    match &graph.node(id).op {
+        Op::Param(_) => Class::Param,
+        Op::Const(t) if t.rank() == 0 => Class::Scalar,
+        Op::Const(_) => Class::Tensor,
+        Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast => Class::Elementwise,
+        Op::Iota { .. } => Class::Iota,
+        Op::Broadcast { .. } | Op::Transpose { .. } | Op::Reverse { .. } | Op::Slice { .. } | Op::Reshape => Class::Layout,
+        Op::Reduce { .. } => Class::Reduce,
+        _ => Class::Call,
+    }
+}
+
+fn is_transcendental(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Unary(UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Erf) | Op::Binary(BinaryOp::Pow | BinaryOp::Rem)
+    )
+}
+
+/// The immediate of a rank-0 constant.
+fn scalar_of(t: &Tensor) -> Scalar {
+    match t.data() {
+        Data::Bool(v) => Scalar::B(v[0]),
+        d if d.dtype().is_float() => Scalar::F(d.to_f64_vec()[0]),
+        d => Scalar::I(d.to_i64_vec()[0]),
+    }
+}
+
+/// A stage before buffers exist: loads name the node they read (its id in the
+/// `buffer` field) until [`assemble`] resolves them.
+struct Item {
+    node: NodeId,
+    /// `Some((op, axes))` for a reduction.
+    reduce: Option<(ReduceOp, Vec<usize>)>,
+    /// The stage's domain in the graph's axis order.
+    domain: Vec<usize>,
+    exprs: Vec<Expr>,
+    root: ExprId,
+}
+
+impl Item {
+    /// Every (node, flat view) the stage loads.
+    fn loads(&self) -> impl Iterator<Item = (NodeId, &View)> {
+        self.exprs.iter().filter_map(|e| match &e.op {
+            ExprOp::Load { buffer, view } => Some((NodeId(buffer.0), view)),
+            _ => None,
+        })
+    }
+}
+
+enum Pending {
+    /// A loop kernel; `axes` is set for a row kernel (started by a reduction).
+    Loop { domain: Vec<usize>, axes: Option<Vec<usize>>, items: Vec<Item> },
+    Call(NodeId),
+}
+
+/// Builds one stage's expression DAG.
+struct StageBuilder<'a> {
+    graph: &'a Graph,
+    mat: &'a [bool],
+    rank: usize,
+    exprs: Vec<Expr>,
+    memo: HashMap<(NodeId, IndexMap), ExprId>,
+}
+
+impl StageBuilder<'_> {
+    fn push(&mut self, op: ExprOp, dtype: DType) -> ExprId {
+        self.exprs.push(Expr { op, dtype });
+        ExprId(self.exprs.len() as u32 - 1)
+    }
+
+    /// The value of `id` at `map`; `Err(n)` asks for node `n` to be materialised.
+    fn value(&mut self, id: NodeId, map: IndexMap) -> Result<ExprId, NodeId> {
+        let node = self.graph.node(id);
+        if let Op::Const(t) = &node.op {
+            if t.rank() == 0 {
+                let key = (id, IndexMap::Multi(vec![]));
+                if let Some(&e) = self.memo.get(&key) {
+                    return Ok(e);
+                }
+                let e = self.push(ExprOp::Const(scalar_of(t)), node.ty.dtype);
+                self.memo.insert(key, e);
+                return Ok(e);
+            }
+        }
+        if !self.mat[id.index()] {
+            return self.define(id, map);
+        }
+        let view = map.to_flat(&node.ty.shape, self.rank);
+        let key = (id, IndexMap::Flat(view.clone()));
+        if let Some(&e) = self.memo.get(&key) {
+            return Ok(e);
+        }
+        let e = self.push(ExprOp::Load { buffer: BufferId(id.0), view }, node.ty.dtype);
+        self.memo.insert(key, e);
+        Ok(e)
+    }
+
+    /// The value of `id` at `map` from its definition (even if it is materialised).
+    fn define(&mut self, id: NodeId, map: IndexMap) -> Result<ExprId, NodeId> {
+        let key = (id, map);
+        if let Some(&e) = self.memo.get(&key) {
+            return Ok(e);
+        }
+        let (id, map) = key;
+        let node = self.graph.node(id);
+        let dtype = node.ty.dtype;
+        let e = match &node.op {
+            Op::Iota { axis } => match &map {
+                IndexMap::Multi(rows) => {
+                    let index = self.push(ExprOp::Index { view: rows[*axis].clone() }, DType::I64);
+                    if dtype == DType::I64 {
+                        index
+                    } else {
+                        self.push(ExprOp::Cast(index), dtype)
+                    }
+                }
+                IndexMap::Flat(_) => return Err(id),
+            },
+            Op::Unary(u) => {
+                let a = self.value(node.inputs[0], map.clone())?;
+                self.push(ExprOp::Unary(*u, a), dtype)
+            }
+            Op::Binary(b) => {
+                let x = self.value(node.inputs[0], map.clone())?;
+                let y = self.value(node.inputs[1], map.clone())?;
+                self.push(ExprOp::Binary(*b, x, y), dtype)
+            }
+            Op::Select => {
+                let c = self.value(node.inputs[0], map.clone())?;
+                let x = self.value(node.inputs[1], map.clone())?;
+                let y = self.value(node.inputs[2], map.clone())?;
+                self.push(ExprOp::Select(c, x, y), dtype)
+            }
+            Op::Cast => {
+                let a = self.value(node.inputs[0], map.clone())?;
+                if self.exprs[a.index()].dtype == dtype {
+                    a
+                } else {
+                    self.push(ExprOp::Cast(a), dtype)
+                }
+            }
+            op => {
+                // A layout op: only the index map changes.
+                let input = node.inputs[0];
+                let in_shape = &self.graph.ty(input).shape;
+                let inner = through_op(op, &map, in_shape, &node.ty.shape, self.rank).ok_or(id)?;
+                self.value(input, inner)?
+            }
+        };
+        self.memo.insert((id, map), e);
+        Ok(e)
+    }
+}
+
+/// Nodes reachable from the outputs.
+fn live_nodes(graph: &Graph) -> Vec<bool> {
+    let mut live = vec![false; graph.nodes.len()];
+    for o in &graph.outputs {
+        live[o.index()] = true;
+    }
+    for i in (0..graph.nodes.len()).rev() {
+        if live[i] {
+            for input in &graph.nodes[i].inputs {
+                live[input.index()] = true;
+            }
+        }
+    }
+    live
+}
+
+/// The first materialisation decision (step 1 of the module docs, without the
+/// index-map failures, which [`fuse`] discovers while building stages).
+fn initial_materialized(graph: &Graph, live: &[bool]) -> Vec<bool> {
+    let n = graph.nodes.len();
+    let mut mat = vec![false; n];
+    for o in &graph.outputs {
+        mat[o.index()] = true;
+    }
+    for i in 0..n {
+        let id = NodeId(i as u32);
+        match class(graph, id) {
+            Class::Param | Class::Tensor | Class::Reduce => mat[i] = true,
+            Class::Call => {
+                mat[i] = true;
+                for input in &graph.nodes[i].inputs {
+                    mat[input.index()] = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Expensive inlined expressions under a broadcast that repeats them along a leading axis.
+    let mut expensive = vec![false; n];
+    for i in 0..n {
+        let node = &graph.nodes[i];
+        let inlined = matches!(class(graph, NodeId(i as u32)), Class::Elementwise | Class::Layout);
+        expensive[i] = inlined && (is_transcendental(&node.op) || node.inputs.iter().any(|a| !mat[a.index()] && expensive[a.index()]));
+    }
+    for i in 0..n {
+        let node = &graph.nodes[i];
+        if let Op::Broadcast { dims } = &node.op {
+            let x = node.inputs[0];
+            if !live[i] || mat[x.index()] || !expensive[x.index()] {
+                continue;
+            }
+            let in_shape = &graph.ty(x).shape;
+            let kept: Vec<usize> = dims.iter().enumerate().filter(|&(k, _)| in_shape[k] != 1).map(|(_, &d)| d).collect();
+            let repeated = (0..node.ty.rank()).filter(|d| !kept.contains(d) && node.ty.shape[*d] != 1);
+            let last_kept = kept.last().copied();
+            if repeated.into_iter().any(|d| last_kept.is_some_and(|k| d < k)) {
+                mat[x.index()] = true;
+            }
+        }
+    }
+    mat
+}
+
+/// Whether `view` equals `want` on every axis of `domain` that has more than one point.
+fn same_view(view: &View, want: &View, domain: &[usize]) -> bool {
+    view.offset == want.offset && domain.iter().enumerate().all(|(d, &size)| size <= 1 || view.strides[d] == want.strides[d])
+}
+
+/// The view of a reduction's result over its operand's domain: the kept axes with the
+/// result's strides, zero along the reduced axes.
+fn slot_view(domain: &[usize], axes: &[usize]) -> View {
+    let kept: Vec<usize> = (0..domain.len()).filter(|a| !axes.contains(a)).collect();
+    let kept_shape: Vec<usize> = kept.iter().map(|&a| domain[a]).collect();
+    let cs = c_strides(&kept_shape);
+    let mut strides = vec![0isize; domain.len()];
+    for (k, &a) in kept.iter().enumerate() {
+        strides[a] = cs[k] as isize;
+    }
+    View { offset: 0, strides }
+}
+
+/// Group stages into kernels (step 3 of the module docs).
+fn group(items: Vec<Item>, calls: &[NodeId]) -> Vec<Pending> {
+    let mut kernels: Vec<Pending> = Vec::new();
+    // Where each materialised node is computed: (kernel, stage).
+    let mut home: HashMap<NodeId, (usize, usize)> = HashMap::new();
+    let mut items = items.into_iter().peekable();
+    let mut calls = calls.iter().peekable();
+    loop {
+        // Interleave calls and stages in node order.
+        let next_call = calls.peek().map(|c| c.index());
+        let next_item = items.peek().map(|it| it.node.index());
+        let item = match (next_call, next_item) {
+            (None, None) => break,
+            (Some(c), i) if i.is_none_or(|i| c < i) => {
+                let c = *calls.next().expect("peeked");
+                home.insert(c, (kernels.len(), 0));
+                kernels.push(Pending::Call(c));
+                continue;
+            }
+            _ => items.next().expect("peeked"),
+        };
+        let target = merge_target(&item, &kernels, &home);
+        match target {
+            Some(k) => {
+                let Pending::Loop { items, .. } = &mut kernels[k] else { unreachable!("merge targets are loop kernels") };
+                home.insert(item.node, (k, items.len()));
+                items.push(item);
+            }
+            None => {
+                home.insert(item.node, (kernels.len(), 0));
+                let axes = item.reduce.as_ref().map(|(_, a)| a.clone());
+                kernels.push(Pending::Loop { domain: item.domain.clone(), axes, items: vec![item] });
+            }
+        }
+    }
+    kernels
+}
+
+/// The row kernel `item` may join, if any.
+fn merge_target(item: &Item, kernels: &[Pending], home: &HashMap<NodeId, (usize, usize)>) -> Option<usize> {
+    // The latest row kernel whose values the item reads.
+    let k = item.loads().filter_map(|(u, _)| home.get(&u).map(|&(k, _)| k)).max()?;
+    let Pending::Loop { domain, axes: Some(axes), items } = &kernels[k] else {
+        return None;
+    };
+    if *domain != item.domain {
+        return None;
+    }
+    if let Some((_, item_axes)) = &item.reduce {
+        if item_axes != axes {
+            return None;
+        }
+    }
+    let identity = View::contiguous(domain);
+    let slot = slot_view(domain, axes);
+    let fits = item.loads().all(|(u, view)| match home.get(&u) {
+        Some(&(ku, su)) if ku == k => {
+            let want = if items[su].reduce.is_some() { &slot } else { &identity };
+            same_view(view, want, domain)
+        }
+        Some(&(ku, _)) => ku < k,
+        None => true, // parameters and constants
+    });
+    fits.then_some(k)
+}
+
+/// Build the stages of every materialised computed node; `Err(n)` asks for `n` to be
+/// materialised first.
+fn build_items(graph: &Graph, live: &[bool], mat: &[bool]) -> Result<(Vec<Item>, Vec<NodeId>), NodeId> {
+    let mut items = Vec::new();
+    let mut calls = Vec::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let id = NodeId(i as u32);
+        if !live[i] || !mat[i] {
+            continue;
+        }
+        let (reduce, domain, value_of) = match (&node.op, class(graph, id)) {
+            (_, Class::Param | Class::Scalar | Class::Tensor) => continue,
+            (_, Class::Call) => {
+                calls.push(id);
+                continue;
+            }
+            (Op::Reduce { op, axes }, _) => {
+                let input = node.inputs[0];
+                (Some((*op, axes.clone())), graph.ty(input).shape.clone(), input)
+            }
+            _ => (None, node.ty.shape.clone(), id),
+        };
+        let mut b = StageBuilder { graph, mat, rank: domain.len(), exprs: Vec::new(), memo: HashMap::new() };
+        let map = IndexMap::identity(&domain);
+        let root = if value_of == id { b.define(id, map)? } else { b.value(value_of, map)? };
+        items.push(Item { node: id, reduce, domain, exprs: b.exprs, root });
+    }
+    Ok((items, calls))
+}
+
+/// Permute a view's strides to the kernel's axis order.
+fn permuted(view: &View, order: &[usize]) -> View {
+    View { offset: view.offset, strides: order.iter().map(|&a| view.strides[a]).collect() }
+}
+
+/// Turn pending kernels into the program: resolve loads to slots or buffers, create
+/// buffers, order row kernels' axes.
+fn assemble(graph: &Graph, live: &[bool], kernels: Vec<Pending>) -> KernelProgram {
+    let n = graph.nodes.len();
+    let mut needs = vec![false; n];
+    for o in &graph.outputs {
+        needs[o.index()] = true;
+    }
+    // Where each reduction is computed: (kernel, stage).
+    let mut reductions: HashMap<NodeId, (usize, usize)> = HashMap::new();
+    for (k, p) in kernels.iter().enumerate() {
+        match p {
+            Pending::Call(c) => {
+                needs[c.index()] = true;
+                for input in &graph.node(*c).inputs {
+                    needs[input.index()] = true;
+                }
+            }
+            Pending::Loop { items, .. } => {
+                for (s, it) in items.iter().enumerate() {
+                    if it.reduce.is_some() {
+                        reductions.insert(it.node, (k, s));
+                    } else {
+                        needs[it.node.index()] = true;
+                    }
+                }
+            }
+        }
+    }
+    // A load becomes a slot when it reads a reduction of its own kernel.
+    let is_slot = |k: usize, u: NodeId| -> Option<usize> { reductions.get(&u).filter(|&&(ku, _)| ku == k).map(|&(_, su)| su) };
+    for (k, p) in kernels.iter().enumerate() {
+        if let Pending::Loop { items, .. } = p {
+            for it in items {
+                for (u, _) in it.loads() {
+                    if is_slot(k, u).is_none() {
+                        needs[u.index()] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    // Buffers: parameters first (in parameter order), then the rest in node order.
+    let mut buffers = Vec::new();
+    let mut of_node: Vec<Option<BufferId>> = vec![None; n];
+    let mut params: Vec<(usize, NodeId)> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, node)| match node.op {
+            Op::Param(p) => Some((p, NodeId(i as u32))),
+            _ => None,
+        })
+        .collect();
+    params.sort();
+    for &(p, id) in &params {
+        of_node[id.index()] = Some(BufferId(buffers.len() as u32));
+        buffers.push(Buffer { ty: graph.ty(id).clone(), kind: BufferKind::Param(p) });
+    }
+    let is_output: Vec<bool> = (0..n).map(|i| graph.outputs.iter().any(|o| o.index() == i)).collect();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if !live[i] || !needs[i] || of_node[i].is_some() {
+            continue;
+        }
+        let kind = match &node.op {
+            Op::Const(t) => BufferKind::Const(t.clone()),
+            _ if is_output[i] => BufferKind::Output,
+            _ => BufferKind::Temp { offset: 0 },
+        };
+        of_node[i] = Some(BufferId(buffers.len() as u32));
+        buffers.push(Buffer { ty: node.ty.clone(), kind });
+    }
+    let buf = |id: NodeId| of_node[id.index()].expect("every needed node has a buffer");
+
+    let mut out_kernels = Vec::with_capacity(kernels.len());
+    for (k, p) in kernels.into_iter().enumerate() {
+        match p {
+            Pending::Call(c) => {
+                let node = graph.node(c);
+                out_kernels.push(Kernel::Call(CallKernel { op: node.op.clone(), inputs: node.inputs.iter().map(|&i| buf(i)).collect(), output: buf(c) }));
+            }
+            Pending::Loop { domain, axes, items } => {
+                let axes = axes.unwrap_or_default();
+                let order: Vec<usize> = (0..domain.len()).filter(|a| !axes.contains(a)).chain(axes.iter().copied()).collect();
+                // A row kernel's outer space is its kept axes; an elementwise kernel is all inner.
+                let outer = if axes.is_empty() && !items.iter().any(|it| it.reduce.is_some()) { 0 } else { domain.len() - axes.len() };
+                let mut stages = Vec::with_capacity(items.len());
+                for it in items {
+                    let exprs = it
+                        .exprs
+                        .iter()
+                        .map(|e| {
+                            let op = match &e.op {
+                                ExprOp::Load { buffer, view } => {
+                                    let u = NodeId(buffer.0);
+                                    match is_slot(k, u) {
+                                        Some(stage) => ExprOp::Slot { stage },
+                                        None => ExprOp::Load { buffer: buf(u), view: permuted(view, &order) },
+                                    }
+                                }
+                                ExprOp::Index { view } => ExprOp::Index { view: permuted(view, &order) },
+                                other => other.clone(),
+                            };
+                            Expr { op, dtype: e.dtype }
+                        })
+                        .collect();
+                    let action = match it.reduce {
+                        Some((op, _)) => {
+                            let store = needs[it.node.index()].then(|| (buf(it.node), permuted(&slot_view(&domain, &axes), &order)));
+                            Action::Reduce { op, value: it.root, store }
+                        }
+                        None => Action::Store(vec![StoreTo { buffer: buf(it.node), view: permuted(&View::contiguous(&domain), &order), value: it.root }]),
+                    };
+                    stages.push(Stage { exprs, action });
+                }
+                let domain = order.iter().map(|&a| domain[a]).collect();
+                out_kernels.push(Kernel::Loop(LoopKernel { domain, outer, stages }));
+            }
+        }
+    }
+
+    KernelProgram {
+        name: graph.name.clone(),
+        params: params.iter().map(|&(_, id)| buf(id)).collect(),
+        outputs: graph.outputs.iter().map(|&o| buf(o)).collect(),
+        buffers,
+        kernels: out_kernels,
+        arena_bytes: 0,
+    }
+}
+
+/// Fuse a verified graph into a kernel program (buffer offsets not yet planned).
+pub fn fuse(graph: &Graph) -> KernelProgram {
+    let live = live_nodes(graph);
+    let mut mat = initial_materialized(graph, &live);
+    loop {
+        match build_items(graph, &live, &mat) {
+            Ok((items, calls)) => {
+                let kernels = group(items, &calls);
+                return assemble(graph, &live, kernels);
+            }
+            // Each retry materialises one more node, so this terminates.
+            Err(node) => mat[node.index()] = true,
+        }
+    }
+}
