@@ -11,7 +11,11 @@ use tc_tensor::DType;
 /// the bytes of their elements.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OpKey {
-    Const { dtype: DType, shape: Vec<usize>, bytes: Vec<u8> },
+    Const {
+        dtype: DType,
+        shape: Vec<usize>,
+        bytes: Vec<u8>,
+    },
     /// Any other op by its `Debug` form, which spells out every attribute exactly
     /// (these ops hold no floats).
     Other(String),
@@ -44,6 +48,10 @@ impl Graph {
         self.name == other.name
             && self.outputs == other.outputs
             && self.nodes.len() == other.nodes.len()
-            && self.nodes.iter().zip(&other.nodes).all(|(a, b)| a.ty == b.ty && a.inputs == b.inputs && a.op.bitwise_eq(&b.op))
+            && self
+                .nodes
+                .iter()
+                .zip(&other.nodes)
+                .all(|(a, b)| a.ty == b.ty && a.inputs == b.inputs && a.op.bitwise_eq(&b.op))
     }
 }

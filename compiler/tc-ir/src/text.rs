@@ -208,20 +208,43 @@ fn nest(out: &mut String, shape: &[usize], elems: &[String], next: &mut usize) {
 
 fn element_strings(data: &Data) -> Vec<String> {
     match data {
-        Data::F64(v) => v.iter().map(|&x| float_string(x.is_nan(), x, x.to_bits() == f64::NAN.to_bits(), || format!("{:#018x}", x.to_bits()), || format!("{x:?}"))).collect(),
+        Data::F64(v) => v
+            .iter()
+            .map(|&x| {
+                float_string(
+                    x.is_nan(),
+                    x,
+                    x.to_bits() == f64::NAN.to_bits(),
+                    || format!("{:#018x}", x.to_bits()),
+                    || format!("{x:?}"),
+                )
+            })
+            .collect(),
         Data::F32(v) => v.iter().map(|&x| f32_string(x)).collect(),
         Data::F16(v) => v
             .iter()
             .map(|x| {
                 let bits = x.to_bits();
-                float_string(x.is_nan(), x.to_f64(), bits == f16::NAN.to_bits(), || format!("{bits:#06x}"), || format!("{:?}", x.to_f32()))
+                float_string(
+                    x.is_nan(),
+                    x.to_f64(),
+                    bits == f16::NAN.to_bits(),
+                    || format!("{bits:#06x}"),
+                    || format!("{:?}", x.to_f32()),
+                )
             })
             .collect(),
         Data::BF16(v) => v
             .iter()
             .map(|x| {
                 let bits = x.to_bits();
-                float_string(x.is_nan(), x.to_f64(), bits == bf16::NAN.to_bits(), || format!("{bits:#06x}"), || format!("{:?}", x.to_f32()))
+                float_string(
+                    x.is_nan(),
+                    x.to_f64(),
+                    bits == bf16::NAN.to_bits(),
+                    || format!("{bits:#06x}"),
+                    || format!("{:?}", x.to_f32()),
+                )
             })
             .collect(),
         Data::I64(v) => v.iter().map(|x| x.to_string()).collect(),
@@ -232,7 +255,13 @@ fn element_strings(data: &Data) -> Vec<String> {
 }
 
 fn f32_string(x: f32) -> String {
-    float_string(x.is_nan(), x as f64, x.to_bits() == f32::NAN.to_bits(), || format!("{:#010x}", x.to_bits()), || format!("{x:?}"))
+    float_string(
+        x.is_nan(),
+        x as f64,
+        x.to_bits() == f32::NAN.to_bits(),
+        || format!("{:#010x}", x.to_bits()),
+        || format!("{x:?}"),
+    )
 }
 
 fn float_string(
@@ -350,7 +379,14 @@ fn lex(text: &str) -> Result<Vec<(Tok, Pos)>, ParseError> {
             }
             let digits: String = chars[start..j].iter().collect();
             let Ok(n) = digits.parse::<u32>() else {
-                return err(pos, if digits.is_empty() { "expected a number after `%`".to_string() } else { format!("value number %{digits} is too large") });
+                return err(
+                    pos,
+                    if digits.is_empty() {
+                        "expected a number after `%`".to_string()
+                    } else {
+                        format!("value number %{digits} is too large")
+                    },
+                );
             };
             if j < chars.len() && is_word_char(chars[j]) {
                 return err(Pos { line, col: col + (j - i) }, "a value name is `%` and digits");
@@ -366,7 +402,8 @@ fn lex(text: &str) -> Result<Vec<(Tok, Pos)>, ParseError> {
             while j < chars.len() {
                 let d = chars[j];
                 let numeric = chars[start].is_ascii_digit()
-                    || (chars[start] == '-' || chars[start] == '+') && chars.get(start + 1).is_some_and(|c| c.is_ascii_digit() || *c == '.');
+                    || (chars[start] == '-' || chars[start] == '+')
+                        && chars.get(start + 1).is_some_and(|c| c.is_ascii_digit() || *c == '.');
                 if is_word_char(d) || (numeric && (d == '-' || d == '+') && matches!(chars[j - 1], 'e' | 'E')) {
                     j += 1;
                 } else {
@@ -411,7 +448,9 @@ fn lex(text: &str) -> Result<Vec<(Tok, Pos)>, ParseError> {
                                 s.push(ch);
                                 j += k + 1;
                             }
-                            other => return err(Pos { line, col: col + (j - 1 - i) }, format!("unknown escape `\\{other}`")),
+                            other => {
+                                return err(Pos { line, col: col + (j - 1 - i) }, format!("unknown escape `\\{other}`"))
+                            }
                         }
                     }
                     d => {
@@ -448,6 +487,9 @@ struct Parser {
     toks: Vec<(Tok, Pos)>,
     at: usize,
 }
+
+/// One attribute as written: `key=value` (the key with its position) or a value.
+type AttrItem = (Option<(String, Pos)>, Attr);
 
 /// An attribute value before it is interpreted by its op.
 #[derive(Debug)]
@@ -590,7 +632,10 @@ impl Parser {
                     let def = self.line()?;
                     if let Some(prev) = defs[n_header..].last() {
                         if def.id <= prev.id {
-                            return err(def.pos, format!("%{} follows %{}: lines must be in increasing order", def.id, prev.id));
+                            return err(
+                                def.pos,
+                                format!("%{} follows %{}: lines must be in increasing order", def.id, prev.id),
+                            );
                         }
                     }
                     defs.push(def);
@@ -671,7 +716,7 @@ impl Parser {
     }
 
     /// `[item, ...]` where an item is `key=value` or a positional value.
-    fn attrs(&mut self) -> Result<Vec<(Option<(String, Pos)>, Attr)>, ParseError> {
+    fn attrs(&mut self) -> Result<Vec<AttrItem>, ParseError> {
         self.expect_punct('[')?;
         let mut items = Vec::new();
         if self.eat_punct(']') {
@@ -774,7 +819,13 @@ fn assemble(
     for def in defs {
         let id = def.id as usize;
         if id >= n {
-            return err(def.pos, format!("%{id} is out of sequence: the graph has {n} values, so they are %0 to %{}", n.saturating_sub(1)));
+            return err(
+                def.pos,
+                format!(
+                    "%{id} is out of sequence: the graph has {n} values, so they are %0 to %{}",
+                    n.saturating_sub(1)
+                ),
+            );
         }
         if slots[id].is_some() {
             return err(def.pos, format!("%{id} is defined twice"));
@@ -800,7 +851,10 @@ fn assemble(
         graph.nodes.push(Node { op: def.op, inputs, ty: def.ty });
     }
     if outputs.len() != out_types.len() {
-        return err(return_pos, format!("the signature has {} results, `return` has {}", out_types.len(), outputs.len()));
+        return err(
+            return_pos,
+            format!("the signature has {} results, `return` has {}", out_types.len(), outputs.len()),
+        );
     }
     for ((o, pos), (ty, _)) in outputs.into_iter().zip(out_types) {
         let Some(node) = graph.nodes.get(o as usize) else {
@@ -823,12 +877,18 @@ fn assemble(
 struct Attrs {
     op: String,
     pos: Pos,
-    items: Vec<(Option<(String, Pos)>, Attr)>,
+    items: Vec<AttrItem>,
 }
 
 impl Attrs {
     fn take(&mut self, key: &str) -> Result<Attr, ParseError> {
-        let found: Vec<usize> = self.items.iter().enumerate().filter(|(_, (k, _))| k.as_ref().is_some_and(|(k, _)| k == key)).map(|(i, _)| i).collect();
+        let found: Vec<usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, _))| k.as_ref().is_some_and(|(k, _)| k == key))
+            .map(|(i, _)| i)
+            .collect();
         match found.as_slice() {
             [] => err(self.pos, format!("`{}` needs the attribute `{key}`", self.op)),
             [i] => Ok(self.items.remove(*i).1),
@@ -911,7 +971,7 @@ fn attr_pads(a: &Attr) -> Result<[(usize, usize); 2], ParseError> {
     Ok(pads)
 }
 
-fn build_op(mnemonic: &str, pos: Pos, items: Vec<(Option<(String, Pos)>, Attr)>) -> Result<Op, ParseError> {
+fn build_op(mnemonic: &str, pos: Pos, items: Vec<AttrItem>) -> Result<Op, ParseError> {
     let mut a = Attrs { op: mnemonic.to_string(), pos, items };
     let op = match mnemonic {
         "param" => Op::Param(attr_usize(&a.positional("the parameter number")?)?),
@@ -1003,8 +1063,12 @@ fn tensor_from_literal(lit: &Lit, ty: &Type) -> Result<Tensor, ParseError> {
         DType::F32 => Data::F32(collect(&leaves, |w, p| float_value(w, p, 32).map(|b| f32::from_bits(b as u32)))?),
         DType::F16 => Data::F16(collect(&leaves, |w, p| float_value(w, p, 16).map(|b| f16::from_bits(b as u16)))?),
         DType::BF16 => Data::BF16(collect(&leaves, |w, p| float_value(w, p, 8).map(|b| bf16::from_bits(b as u16)))?),
-        DType::I64 => Data::I64(collect(&leaves, |w, p| int_value(w, p, i64::MIN as i128, i64::MAX as i128).map(|v| v as i64))?),
-        DType::I32 => Data::I32(collect(&leaves, |w, p| int_value(w, p, i32::MIN as i128, i32::MAX as i128).map(|v| v as i32))?),
+        DType::I64 => {
+            Data::I64(collect(&leaves, |w, p| int_value(w, p, i64::MIN as i128, i64::MAX as i128).map(|v| v as i64))?)
+        }
+        DType::I32 => {
+            Data::I32(collect(&leaves, |w, p| int_value(w, p, i32::MIN as i128, i32::MAX as i128).map(|v| v as i32))?)
+        }
         DType::U8 => Data::U8(collect(&leaves, |w, p| int_value(w, p, 0, u8::MAX as i128).map(|v| v as u8))?),
         DType::Bool => Data::Bool(collect(&leaves, |w, p| match w {
             "true" => Ok(true),
@@ -1063,12 +1127,20 @@ fn float_value(w: &str, pos: Pos, width: u32) -> Result<u64, ParseError> {
     if let Some(rest) = w.strip_prefix("nan(").or_else(|| w.strip_prefix("-nan(")) {
         let hex = rest.strip_suffix(')').unwrap_or(rest);
         let digits = hex.strip_prefix("0x").unwrap_or("");
-        let bits = u64::from_str_radix(digits, 16).or_else(|_| err(pos, format!("expected hexadecimal bits `0x..`, found `{hex}`")))?;
+        let bits = u64::from_str_radix(digits, 16)
+            .or_else(|_| err(pos, format!("expected hexadecimal bits `0x..`, found `{hex}`")))?;
         let storage = if width == 8 { 16 } else { width };
         let is_nan = match storage {
             64 => f64::from_bits(bits).is_nan(),
             32 => bits <= u32::MAX as u64 && f32::from_bits(bits as u32).is_nan(),
-            _ => bits <= u16::MAX as u64 && (if width == 8 { bf16::from_bits(bits as u16).is_nan() } else { f16::from_bits(bits as u16).is_nan() }),
+            _ => {
+                bits <= u16::MAX as u64
+                    && (if width == 8 {
+                        bf16::from_bits(bits as u16).is_nan()
+                    } else {
+                        f16::from_bits(bits as u16).is_nan()
+                    })
+            }
         };
         if !is_nan {
             return err(pos, format!("`{hex}` is not the bits of a {storage}-bit NaN"));

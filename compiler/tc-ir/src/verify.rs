@@ -53,7 +53,9 @@ pub fn verify(graph: &Graph) -> Result<(), VerifyError> {
                 return Err(node_error(format!("input {input} does not exist")));
             }
             if input.index() >= i {
-                return Err(node_error(format!("input {input} is not defined before this node (nodes must be in topological order)")));
+                return Err(node_error(format!(
+                    "input {input} is not defined before this node (nodes must be in topological order)"
+                )));
             }
             inputs.push(&graph.nodes[input.index()].ty);
         }
@@ -70,10 +72,16 @@ pub fn verify(graph: &Graph) -> Result<(), VerifyError> {
         let (p, id) = *pair;
         if p < expect {
             let first = params[expect - 1].1;
-            return Err(VerifyError { node: Some(id), op: Some("param"), message: format!("parameter {p} is also {first}") });
+            return Err(VerifyError {
+                node: Some(id),
+                op: Some("param"),
+                message: format!("parameter {p} is also {first}"),
+            });
         }
         if p > expect {
-            return Err(graph_error(format!("parameter {expect} is missing (parameters must be numbered 0 to n-1; {id} is parameter {p})")));
+            return Err(graph_error(format!(
+                "parameter {expect} is missing (parameters must be numbered 0 to n-1; {id} is parameter {p})"
+            )));
         }
     }
     for (k, &o) in graph.outputs.iter().enumerate() {
@@ -131,7 +139,10 @@ pub fn check_node(op: &Op, inputs: &[&Type], ty: &Type) -> Result<(), String> {
             for (i, &d) in dims.iter().enumerate() {
                 axis_in_range(d, ty.rank(), "dims entry")?;
                 if x.shape[i] != ty.shape[d] && x.shape[i] != 1 {
-                    return Err(format!("input axis {i} of size {} cannot broadcast to output axis {d} of size {}", x.shape[i], ty.shape[d]));
+                    return Err(format!(
+                        "input axis {i} of size {} cannot broadcast to output axis {d} of size {}",
+                        x.shape[i], ty.shape[d]
+                    ));
                 }
             }
             Ok(())
@@ -154,7 +165,10 @@ pub fn check_node(op: &Op, inputs: &[&Type], ty: &Type) -> Result<(), String> {
             axis_in_range(*axis, ty.rank(), "axis")?;
             let want = gathered_shape(&ty.shape, &idx.shape, *axis);
             if updates.shape != want {
-                return Err(format!("the updates must be {} for indices {idx} into {ty}, found {updates}", Type::new(ty.dtype, want)));
+                return Err(format!(
+                    "the updates must be {} for indices {idx} into {ty}, found {updates}",
+                    Type::new(ty.dtype, want)
+                ));
             }
             if ty.shape[*axis] == 0 && checked_elements(&idx.shape) != Some(0) {
                 return Err(format!("scatters into axis {axis} of size 0"));
@@ -176,7 +190,14 @@ pub fn check_node(op: &Op, inputs: &[&Type], ty: &Type) -> Result<(), String> {
 /// type is carried by its node).
 pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
     match op {
-        Op::Param(_) | Op::Const(_) | Op::Iota { .. } | Op::Random(_) | Op::Cast | Op::Broadcast { .. } | Op::Reshape | Op::ScatterAdd { .. } => {
+        Op::Param(_)
+        | Op::Const(_)
+        | Op::Iota { .. }
+        | Op::Random(_)
+        | Op::Cast
+        | Op::Broadcast { .. }
+        | Op::Reshape
+        | Op::ScatterAdd { .. } => {
             Err(format!("the result type of `{}` is given by its node, not inferred", op.mnemonic()))
         }
         Op::Unary(u) => {
@@ -199,7 +220,9 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             match b {
                 BinaryOp::And | BinaryOp::Or => is_bool(x.dtype, &what)?,
                 BinaryOp::Pow => float(x.dtype, &what)?,
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => number(x.dtype, &what)?,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
+                    number(x.dtype, &what)?
+                }
                 _ => {}
             }
             Ok(x.with_dtype(b.result_dtype(x.dtype)))
@@ -266,7 +289,12 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             arity(inputs, 1)?;
             let x = inputs[0];
             if start.len() != x.rank() || end.len() != x.rank() {
-                return Err(format!("start and end need {} entries for {x}, found {} and {}", x.rank(), start.len(), end.len()));
+                return Err(format!(
+                    "start and end need {} entries for {x}, found {} and {}",
+                    x.rank(),
+                    start.len(),
+                    end.len()
+                ));
             }
             for (i, ((&s, &e), &d)) in start.iter().zip(end).zip(&x.shape).enumerate() {
                 if !(s <= e && e <= d) {
@@ -282,7 +310,12 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
                 return Err(format!("the padding value must be a {} scalar, found {v}", x.dtype));
             }
             if lo.len() != x.rank() || hi.len() != x.rank() {
-                return Err(format!("lo and hi need {} entries for {x}, found {} and {}", x.rank(), lo.len(), hi.len()));
+                return Err(format!(
+                    "lo and hi need {} entries for {x}, found {} and {}",
+                    x.rank(),
+                    lo.len(),
+                    hi.len()
+                ));
             }
             let shape = x
                 .shape
@@ -301,7 +334,8 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             let mut total: usize = 0;
             for (k, x) in inputs.iter().enumerate() {
                 same_dtype(x.dtype, first.dtype)?;
-                let fits = x.rank() == first.rank() && x.shape.iter().zip(&first.shape).enumerate().all(|(i, (a, b))| i == *axis || a == b);
+                let fits = x.rank() == first.rank()
+                    && x.shape.iter().zip(&first.shape).enumerate().all(|(i, (a, b))| i == *axis || a == b);
                 if !fits {
                     return Err(format!("input {k} is {x}, which does not match {first} except along axis {axis}"));
                 }
@@ -382,7 +416,10 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             same_dtype(dy.dtype, x.dtype)?;
             let want = pooled_shape(x, size, stride)?;
             if dy.shape != want {
-                return Err(format!("dy must be shaped like the pool's result {}, found {dy}", Type::new(x.dtype, want)));
+                return Err(format!(
+                    "dy must be shaped like the pool's result {}, found {dy}",
+                    Type::new(x.dtype, want)
+                ));
             }
             Ok(x.clone())
         }

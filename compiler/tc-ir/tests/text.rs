@@ -64,8 +64,30 @@ fn every_op_round_trips() {
     // The structural ops appear with their attributes.
     let mnemonics: Vec<&str> = g.nodes.iter().map(|n| n.op.mnemonic()).collect();
     for m in [
-        "param", "const", "iota", "random", "add", "exp", "lt", "select", "cast", "reduce", "argreduce", "broadcast", "reshape", "transpose",
-        "reverse", "slice", "pad", "concat", "gather", "scatter_add", "matmul", "conv2d", "pool", "pool_grad",
+        "param",
+        "const",
+        "iota",
+        "random",
+        "add",
+        "exp",
+        "lt",
+        "select",
+        "cast",
+        "reduce",
+        "argreduce",
+        "broadcast",
+        "reshape",
+        "transpose",
+        "reverse",
+        "slice",
+        "pad",
+        "concat",
+        "gather",
+        "scatter_add",
+        "matmul",
+        "conv2d",
+        "pool",
+        "pool_grad",
     ] {
         assert!(mnemonics.contains(&m), "{m} is not covered");
     }
@@ -165,15 +187,37 @@ fn const_round_trip(t: Tensor) {
 #[test]
 fn constants_of_every_dtype() {
     use half::{bf16, f16};
-    let specials = [0.0, -0.0, 1.0, -1.5, 0.1, 1e-30, 3.4e38, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 65504.0, 1e-7, 123456789.0];
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.5,
+        0.1,
+        1e-30,
+        3.4e38,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        65504.0,
+        1e-7,
+        123456789.0,
+    ];
     const_round_trip(Tensor::new(vec![specials.len()], Data::F64(specials.to_vec())).unwrap());
     const_round_trip(Tensor::new(vec![3], Data::F64(vec![f64::MIN_POSITIVE, 5e-324, f64::MAX])).unwrap());
-    const_round_trip(Tensor::new(vec![specials.len()], Data::F32(specials.iter().map(|&x| x as f32).collect())).unwrap());
+    const_round_trip(
+        Tensor::new(vec![specials.len()], Data::F32(specials.iter().map(|&x| x as f32).collect())).unwrap(),
+    );
     const_round_trip(Tensor::new(vec![2], Data::F32(vec![f32::from_bits(1), f32::from_bits(0x7fc0_0001)])).unwrap());
-    const_round_trip(Tensor::new(vec![2], Data::F32(vec![f32::from_bits(0xffc0_0000), f32::from_bits(0x7f80_0001)])).unwrap());
-    const_round_trip(Tensor::new(vec![specials.len()], Data::F16(specials.iter().map(|&x| f16::from_f64(x)).collect())).unwrap());
+    const_round_trip(
+        Tensor::new(vec![2], Data::F32(vec![f32::from_bits(0xffc0_0000), f32::from_bits(0x7f80_0001)])).unwrap(),
+    );
+    const_round_trip(
+        Tensor::new(vec![specials.len()], Data::F16(specials.iter().map(|&x| f16::from_f64(x)).collect())).unwrap(),
+    );
     const_round_trip(Tensor::new(vec![2], Data::F16(vec![f16::from_bits(1), f16::from_bits(0x7e01)])).unwrap());
-    const_round_trip(Tensor::new(vec![specials.len()], Data::BF16(specials.iter().map(|&x| bf16::from_f64(x)).collect())).unwrap());
+    const_round_trip(
+        Tensor::new(vec![specials.len()], Data::BF16(specials.iter().map(|&x| bf16::from_f64(x)).collect())).unwrap(),
+    );
     const_round_trip(Tensor::new(vec![2], Data::BF16(vec![bf16::from_bits(1), bf16::from_bits(0xffc1)])).unwrap());
     const_round_trip(Tensor::new(vec![4], Data::I64(vec![i64::MIN, -1, 0, i64::MAX])).unwrap());
     const_round_trip(Tensor::new(vec![2, 2], Data::I32(vec![i32::MIN, -1, 0, i32::MAX])).unwrap());
@@ -191,7 +235,9 @@ fn constants_of_every_dtype() {
 
 #[test]
 fn constant_spellings() {
-    let g = const_graph(Tensor::new(vec![5], Data::F32(vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e20])).unwrap());
+    let g = const_graph(
+        Tensor::new(vec![5], Data::F32(vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e20])).unwrap(),
+    );
     assert!(print(&g).contains("const [nan, inf, -inf, -0.0, 1e20] : f32[5]"), "{}", print(&g));
     let g = const_graph(Tensor::new(vec![], Data::F32(vec![3.0])).unwrap());
     assert!(print(&g).contains("const 3.0 : f32\n"));
@@ -202,7 +248,8 @@ fn constant_spellings() {
 
 #[test]
 fn comments_and_whitespace_are_ignored() {
-    let text = "// leading comment\nfn   f ( %0 : f32 [ ] )->(f32){ // header\n\n  return %0 // the end\n}\n// trailing\n";
+    let text =
+        "// leading comment\nfn   f ( %0 : f32 [ ] )->(f32){ // header\n\n  return %0 // the end\n}\n// trailing\n";
     let g = parse(text).unwrap();
     assert_eq!(print(&g), "fn f(%0: f32) -> (f32) {\n  return %0\n}\n");
 }

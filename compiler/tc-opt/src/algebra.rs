@@ -51,12 +51,12 @@ fn rewrite(g: &mut Graph, op: &Op, inputs: &[NodeId], ty: &Type) -> Option<NodeI
         Op::Binary(b) => {
             let (x, y) = (inputs[0], inputs[1]);
             match b {
-                BinaryOp::Add if is_all(g, y, NEG_ZERO) || is_all(g, y, POS_ZERO) => same(g, x),
+                BinaryOp::Add if is_all(g, y, NEG_ZERO) => same(g, x),
                 BinaryOp::Add if is_all(g, x, NEG_ZERO) => same(g, y),
                 BinaryOp::Sub if is_all(g, y, POS_ZERO) => same(g, x),
                 BinaryOp::Mul if is_all(g, y, ONE) => same(g, x),
                 BinaryOp::Mul if is_all(g, x, ONE) => same(g, y),
-                BinaryOp::Mul if is_all(g, y, POS_ZERO) => same(g, y),
+                BinaryOp::Mul if ty.dtype.is_int() && is_all(g, y, POS_ZERO) => same(g, y),
                 BinaryOp::Mul if ty.dtype.is_int() && is_all(g, x, POS_ZERO) => same(g, x),
                 BinaryOp::Div | BinaryOp::Pow if is_all(g, y, ONE) => same(g, x),
                 _ => None,
@@ -142,14 +142,21 @@ const NEG_ZERO: Value = Value { int: 0, float: -0.0 };
 const ONE: Value = Value { int: 1, float: 1.0 };
 
 /// Whether `id` is a constant (possibly broadcast) whose every element is `v` (floats
-/// bit for bit, so the sign of a zero counts). An empty constant counts.
+/// bit for bit, so the sign of a zero counts). An empty constant counts. Stops at the
+/// first other element, so large weights cost little.
 fn is_all(g: &Graph, id: NodeId, v: Value) -> bool {
     let node = g.node(id);
+    let bits = v.float.to_bits();
     match &node.op {
         Op::Const(t) => match t.data() {
+            Data::F64(x) => x.iter().all(|e| e.to_bits() == bits),
+            Data::F32(x) => x.iter().all(|&e| (e as f64).to_bits() == bits),
+            Data::F16(x) => x.iter().all(|e| e.to_f64().to_bits() == bits),
+            Data::BF16(x) => x.iter().all(|e| e.to_f64().to_bits() == bits),
+            Data::I64(x) => x.iter().all(|&e| e == v.int),
+            Data::I32(x) => x.iter().all(|&e| e as i64 == v.int),
+            Data::U8(x) => x.iter().all(|&e| e as i64 == v.int),
             Data::Bool(_) => false,
-            data if data.dtype().is_int() => data.to_i64_vec().iter().all(|&e| e == v.int),
-            data => data.to_f64_vec().iter().all(|&e| e.to_bits() == v.float.to_bits()),
         },
         Op::Broadcast { .. } => is_all(g, node.inputs[0], v),
         _ => false,

@@ -4,8 +4,9 @@
 //! stay apart and a NaN constant matches its own bits. `Random` is a pure function of
 //! its seed, so identical `Random` nodes merge too. `Param` nodes never merge.
 //!
-//! Commutative ops (`add`, `mul`, `max`, `min`, `eq`, `ne`, `and`, `or`) match with
-//! their operands in either order.
+//! Commutative ops (`add`, `mul`, `eq`, `ne`, `and`, `or`) match with their operands in
+//! either order (a NaN result may then carry the other operand's payload). Not `max`
+//! and `min`: `max(0.0, -0.0)` is `0.0` but `max(-0.0, 0.0)` is `-0.0`.
 
 use crate::rebuild::Rebuild;
 use std::collections::HashMap;
@@ -39,5 +40,5 @@ pub fn cse(graph: &Graph) -> Graph {
 }
 
 fn is_commutative(b: BinaryOp) -> bool {
-    matches!(b, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::And | BinaryOp::Or)
+    matches!(b, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::And | BinaryOp::Or)
 }

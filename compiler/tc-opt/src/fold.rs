@@ -12,12 +12,13 @@
 //! on splats only, or a layout op (`Reshape`, `Transpose`, `Reverse`, `Slice`) of one,
 //! becomes a scalar `Const` broadcast to the node's type, computed on the scalar.
 //!
-//! Any other folded result, and any constant input that has to be materialised for
-//! the interpreter, must have at most [`MAX_FOLD_ELEMENTS`] elements. A folded constant
-//! lives in the IR, in every compiled program and in every `emit` dump; a large one
-//! costs memory and compile time, while the op it replaces runs once per call (often
-//! fused into a neighbouring loop). Small constants are where folding pays: they feed
-//! further folding and the algebraic identities.
+//! Every other fold needs its result, and each constant input that has to be
+//! materialised for the interpreter, to have at most [`MAX_FOLD_ELEMENTS`] elements (a
+//! result whose elements all have the same bits is then emitted as a splat). Why a
+//! limit: a folded constant lives in the IR, in every compiled program and in every
+//! `emit` dump; a large one costs memory and compile time, while the op it replaces
+//! runs once per call (often fused into a neighbouring loop). Small constants are where
+//! folding pays: they feed further folding and the algebraic identities.
 //!
 //! A node whose evaluation fails (the interpreter's error) is left unfolded, so the
 //! error surfaces when the program runs.
@@ -77,6 +78,12 @@ fn fold_node(g: &mut Graph, node: &Node, inputs: &[NodeId]) -> Option<NodeId> {
     // then the node is better left alone than replaced by a constant of another type.
     if value.dtype() != ty.dtype || value.shape() != ty.shape.as_slice() {
         return None;
+    }
+    // A result of one repeated value is kept as a splat, like the splat cases above.
+    if value.len() > 1 {
+        if let Some(v) = uniform_value(&value) {
+            return Some(push_splat(g, v, ty));
+        }
     }
     Some(g.push(Op::Const(value), vec![], ty.clone()))
 }

@@ -92,7 +92,11 @@ fn run_checked(name: &str, graph: &Graph) -> Graph {
             Ok(()) => None,
         };
         if let Some(problem) = problem {
-            panic!("pass `{name}` produced an invalid graph: {problem}\nbefore:\n{}after:\n{}", print(graph), print(&out));
+            panic!(
+                "pass `{name}` produced an invalid graph: {problem}\nbefore:\n{}after:\n{}",
+                print(graph),
+                print(&out)
+            );
         }
     }
     out

@@ -44,7 +44,8 @@ impl<'a> Rebuild<'a> {
     }
 
     pub fn finish(mut self) -> Graph {
-        self.new.outputs = self.old.outputs.iter().map(|&o| self.map[o.index()].expect("an output was dropped")).collect();
+        self.new.outputs =
+            self.old.outputs.iter().map(|&o| self.map[o.index()].expect("an output was dropped")).collect();
         self.new
     }
 }

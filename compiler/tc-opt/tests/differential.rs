@@ -26,7 +26,11 @@ fn value(dtype: DType, pick: u16) -> f64 {
 fn tensor(dtype: DType, shape: Vec<usize>, picks: &[u16]) -> Tensor {
     let n: usize = shape.iter().product();
     let vals: Vec<f64> = (0..n).map(|i| value(dtype, picks[i % picks.len()].wrapping_add(i as u16))).collect();
-    let data = if dtype.is_float() { Data::from_f64(dtype, &vals) } else { Data::from_i64(dtype, &vals.iter().map(|&v| v as i64).collect::<Vec<_>>()) };
+    let data = if dtype.is_float() {
+        Data::from_f64(dtype, &vals)
+    } else {
+        Data::from_i64(dtype, &vals.iter().map(|&v| v as i64).collect::<Vec<_>>())
+    };
     Tensor::new(shape, data).unwrap()
 }
 
@@ -51,7 +55,16 @@ fn build(dtype: DType, n_params: usize, steps: &[Step], max_outputs: usize) -> G
             }
             3 => g.push(Op::Const(tensor(dtype, SHAPE.to_vec(), &[v, a, b])), vec![], ty.clone()),
             4..=7 => {
-                let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Rem, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow];
+                let ops = [
+                    BinaryOp::Add,
+                    BinaryOp::Sub,
+                    BinaryOp::Mul,
+                    BinaryOp::Div,
+                    BinaryOp::Rem,
+                    BinaryOp::Max,
+                    BinaryOp::Min,
+                    BinaryOp::Pow,
+                ];
                 let mut op = ops[v as usize % ops.len()];
                 if op == BinaryOp::Pow && !float {
                     op = BinaryOp::Mul;
@@ -59,7 +72,11 @@ fn build(dtype: DType, n_params: usize, steps: &[Step], max_outputs: usize) -> G
                 g.push(Op::Binary(op), vec![x, y], ty.clone())
             }
             8 | 9 => {
-                let ops = if float { &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Floor][..] } else { &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign][..] };
+                let ops = if float {
+                    &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Floor][..]
+                } else {
+                    &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign][..]
+                };
                 g.push(Op::Unary(ops[v as usize % ops.len()]), vec![x], ty.clone())
             }
             10 => {
