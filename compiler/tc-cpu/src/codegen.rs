@@ -244,7 +244,7 @@ impl Gen<'_, '_> {
         self.b.append_block_param(exit, types::I64);
         self.b.ins().jump(header, &[BlockArg::Value(start)]);
         self.b.switch_to_block(header);
-        let next = self.b.ins().iadd_imm(i, step);
+        let next = self.b.ins().iadd_imm_s(i, step);
         let go = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, next, end);
         self.b.ins().brif(go, body, &[], exit, &[BlockArg::Value(i)]);
         self.b.switch_to_block(body);
@@ -253,7 +253,7 @@ impl Gen<'_, '_> {
 
     /// Close a loop opened by [`Gen::loop_begin`]; returns the index it stopped at.
     fn loop_end(&mut self, i: Value, header: Block, exit: Block, step: i64) -> Value {
-        let next = self.b.ins().iadd_imm(i, step);
+        let next = self.b.ins().iadd_imm_s(i, step);
         self.b.ins().jump(header, &[BlockArg::Value(next)]);
         self.b.switch_to_block(exit);
         self.b.block_params(exit)[0]
@@ -261,7 +261,7 @@ impl Gen<'_, '_> {
 
     fn elem_addr(&mut self, buffer: BufferId, index: Value) -> Value {
         let size = self.program.buffer(buffer).ty.dtype.size_bytes() as i64;
-        let off = self.b.ins().imul_imm(index, size);
+        let off = self.b.ins().imul_imm_s(index, size);
         let base = self.bases[&buffer];
         self.b.ins().iadd(base, off)
     }
@@ -361,7 +361,7 @@ impl Gen<'_, '_> {
 
     fn scalar_unary(&mut self, op: UnaryOp, dtype: DType, x: Value) -> Value {
         if dtype == DType::Bool {
-            return self.b.ins().bxor_imm(x, 1);
+            return self.b.ins().bxor_imm_s(x, 1);
         }
         if !dtype.is_float() {
             let ty = repr(dtype);
@@ -369,7 +369,7 @@ impl Gen<'_, '_> {
                 UnaryOp::Neg => self.b.ins().ineg(x),
                 UnaryOp::Abs if is_signed(dtype) => {
                     let n = self.b.ins().ineg(x);
-                    let lt = self.b.ins().icmp_imm(IntCC::SignedLessThan, x, 0);
+                    let lt = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, x, 0);
                     self.int_select(lt, n, x)
                 }
                 UnaryOp::Abs => x,
@@ -379,12 +379,12 @@ impl Gen<'_, '_> {
                     let zero = self.b.ins().iconst(ty, 0);
                     if is_signed(dtype) {
                         let m1 = self.b.ins().iconst(ty, -1);
-                        let gt = self.b.ins().icmp_imm(IntCC::SignedGreaterThan, x, 0);
-                        let lt = self.b.ins().icmp_imm(IntCC::SignedLessThan, x, 0);
+                        let gt = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, x, 0);
+                        let lt = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, x, 0);
                         let s = self.int_select(lt, m1, zero);
                         self.int_select(gt, one, s)
                     } else {
-                        let nz = self.b.ins().icmp_imm(IntCC::NotEqual, x, 0);
+                        let nz = self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0);
                         self.int_select(nz, one, zero)
                     }
                 }
@@ -434,7 +434,7 @@ impl Gen<'_, '_> {
             UnaryOp::Sin => self.via_f64(dtype, "tc_sin", &[x]),
             UnaryOp::Cos => self.via_f64(dtype, "tc_cos", &[x]),
             UnaryOp::Erf => self.via_f64(dtype, "tc_erf", &[x]),
-            UnaryOp::Not => self.b.ins().bxor_imm(x, 1),
+            UnaryOp::Not => self.b.ins().bxor_imm_s(x, 1),
         }
     }
 
@@ -444,7 +444,7 @@ impl Gen<'_, '_> {
         let ty = repr(dtype);
         let zero = self.b.ins().iconst(ty, 0);
         let one = self.b.ins().iconst(ty, 1);
-        let is_zero = self.b.ins().icmp_imm(IntCC::Equal, b, 0);
+        let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
         if !is_signed(dtype) {
             // u8 and bool: unsigned, computed in i32.
             let a32 = self.b.ins().uextend(types::I32, a);
@@ -454,17 +454,17 @@ impl Gen<'_, '_> {
             let r = self.b.ins().ireduce(ty, r);
             return self.int_select(is_zero, zero, r);
         }
-        let is_m1 = self.b.ins().icmp_imm(IntCC::Equal, b, -1);
+        let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
         let special = self.b.ins().bor(is_zero, is_m1);
         let bs = self.int_select(special, one, b);
         let q = self.b.ins().sdiv(a, bs);
         let r = self.b.ins().srem(a, bs);
-        let r_nz = self.b.ins().icmp_imm(IntCC::NotEqual, r, 0);
+        let r_nz = self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
         let x = self.b.ins().bxor(r, bs);
-        let signs_differ = self.b.ins().icmp_imm(IntCC::SignedLessThan, x, 0);
+        let signs_differ = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, x, 0);
         let adjust = self.b.ins().band(r_nz, signs_differ);
         if op == BinaryOp::Div {
-            let q1 = self.b.ins().iadd_imm(q, -1);
+            let q1 = self.b.ins().iadd_imm_s(q, -1);
             let qf = self.int_select(adjust, q1, q);
             let na = self.b.ins().ineg(a);
             let qf = self.int_select(is_m1, na, qf);
@@ -551,7 +551,7 @@ impl Gen<'_, '_> {
                 let zero = self.fconst(from, 0.0);
                 self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
             } else {
-                self.b.ins().icmp_imm(IntCC::NotEqual, x, 0)
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
             };
         }
         match (from.is_float(), to.is_float()) {
@@ -767,7 +767,7 @@ impl Gen<'_, '_> {
             ss.partial[k + 1][v] = Some(if s == 0 {
                 prev
             } else {
-                let t = self.b.ins().imul_imm(i, s as i64);
+                let t = self.b.ins().imul_imm_s(i, s as i64);
                 self.b.ins().iadd(prev, t)
             });
         }
@@ -1005,7 +1005,7 @@ impl Gen<'_, '_> {
             for d in 0..outer {
                 if view.strides[d] != 0 {
                     let i = self.idx[d].expect("outer index");
-                    let t = self.b.ins().imul_imm(i, view.strides[d] as i64);
+                    let t = self.b.ins().imul_imm_s(i, view.strides[d] as i64);
                     acc = self.b.ins().iadd(acc, t);
                 }
             }
@@ -1098,7 +1098,8 @@ pub fn compile_loop(
         g.outer(0, lo, hi);
         g.b.ins().return_(&[]);
         g.b.seal_all_blocks();
-        g.b.finalize();
+        let config = g.module.target_config();
+        g.b.finalize(config);
     }
     let clif = ctx.func.display().to_string();
     module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;

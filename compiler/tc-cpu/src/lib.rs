@@ -1,1 +1,125 @@
-//! placeholder
+//! The CPU backend: compiles a graph to native code with Cranelift and runs it.
+//!
+//! ```no_run
+//! # fn demo(graph: &tc_ir::Graph, inputs: &[tc_tensor::Tensor]) -> Result<(), tc_cpu::CpuError> {
+//! let program = tc_cpu::compile(graph)?;      // lower, fuse, plan, JIT: once
+//! let outputs = program.run(inputs)?;         // as often as needed, from any thread
+//! println!("{} bytes at peak", program.peak_bytes());
+//! # Ok(()) }
+//! ```
+//!
+//! Pipeline: `tc_kernel::lower` (fusion, coalescing, memory planning), then [`jit`]
+//! compiles each loop kernel with [`codegen`] (inline math from [`math`], f16/bf16 from
+//! [`narrow`], calls to [`externs`]); [`exec`] runs the kernels, library calls through
+//! [`library`], on the rayon thread pool. Semantics are those of `tc_ir::ops`, checked
+//! against `tc_interp` by the tests; see `docs/cpu-backend.md`.
+
+pub mod codegen;
+pub mod exec;
+pub mod externs;
+pub mod jit;
+pub mod library;
+pub mod math;
+pub mod narrow;
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tc_ir::{Graph, Type};
+use tc_kernel::KernelProgram;
+use tc_tensor::Tensor;
+
+/// Why a graph could not be compiled or run.
+#[derive(Debug)]
+pub enum CpuError {
+    /// The graph is not well formed (`tc_ir::verify`).
+    Verify(tc_ir::verify::VerifyError),
+    /// Cranelift could not compile a kernel (a bug, or an unsupported host).
+    Jit(String),
+    /// `run` was given the wrong number of inputs.
+    InputCount { expected: usize, got: usize },
+    /// Input `index` does not have its parameter's type.
+    InputType { index: usize, expected: Type, got: Type },
+    /// A library call failed (an op outside its typing rule).
+    Library(tc_interp::InterpError),
+}
+
+impl fmt::Display for CpuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CpuError::Verify(e) => write!(f, "invalid graph: {e}"),
+            CpuError::Jit(e) => write!(f, "code generation failed: {e}"),
+            CpuError::InputCount { expected, got } => write!(f, "expected {expected} input(s), got {got}"),
+            CpuError::InputType { index, expected, got } => write!(f, "parameter {index}: expected {expected}, got {got}"),
+            CpuError::Library(e) => write!(f, "library call failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CpuError {}
+
+/// A graph compiled for the CPU: reusable, `Send + Sync`.
+pub struct CpuProgram {
+    program: KernelProgram,
+    jitted: jit::Jitted,
+    /// The arena, kept between runs (a concurrent run allocates its own).
+    arena: Mutex<Option<exec::Arena>>,
+    compile_time: Duration,
+}
+
+/// Compile a verified graph: lower it to a kernel program and JIT its loops.
+pub fn compile(graph: &Graph) -> Result<CpuProgram, CpuError> {
+    let start = Instant::now();
+    let program = tc_kernel::lower(graph).map_err(CpuError::Verify)?;
+    let jitted = jit::jit(&program).map_err(CpuError::Jit)?;
+    Ok(CpuProgram { program, jitted, arena: Mutex::new(None), compile_time: start.elapsed() })
+}
+
+impl CpuProgram {
+    /// Run on `inputs` (one per parameter, in order, each exactly of its parameter's
+    /// type) and return the outputs.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
+        let params: Vec<&Type> = self.program.params.iter().map(|&b| &self.program.buffer(b).ty).collect();
+        if inputs.len() != params.len() {
+            return Err(CpuError::InputCount { expected: params.len(), got: inputs.len() });
+        }
+        for (index, (t, &expected)) in inputs.iter().zip(&params).enumerate() {
+            let got = Type::new(t.dtype(), t.shape().to_vec());
+            if &got != expected {
+                return Err(CpuError::InputType { index, expected: expected.clone(), got });
+            }
+        }
+        let cached = self.arena.lock().ok().and_then(|mut a| a.take());
+        let mut arena = cached.unwrap_or_else(|| exec::Arena::new(self.program.arena_bytes));
+        let result = exec::execute(&self.program, &self.jitted.fns, inputs, &mut arena).map_err(CpuError::Library);
+        if let Ok(mut slot) = self.arena.lock() {
+            *slot = Some(arena);
+        }
+        result
+    }
+
+    /// Bytes of the program's own buffers at peak: the arena plus the outputs.
+    pub fn peak_bytes(&self) -> usize {
+        self.program.peak_bytes()
+    }
+
+    /// Time spent lowering and compiling.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// The Cranelift IR of the compiled loop kernels (`tensorc emit --stage clif`).
+    pub fn clif_text(&self) -> &str {
+        &self.jitted.clif
+    }
+
+    /// The kernel program's text form (`tensorc emit --stage kernels`).
+    pub fn kernels_text(&self) -> String {
+        tc_kernel::print(&self.program)
+    }
+
+    /// The kernel program this was compiled from.
+    pub fn kernel_program(&self) -> &KernelProgram {
+        &self.program
+    }
+}

@@ -141,7 +141,7 @@ impl Fx<'_, '_> {
     fn pow2(&mut self, n: Value) -> Value {
         let bias = self.ci(127);
         let b = self.b.ins().iadd(n, bias);
-        let b = self.b.ins().ishl_imm(b, 23);
+        let b = self.b.ins().ishl_imm_s(b, 23);
         self.from_bits(b)
     }
 
@@ -169,7 +169,7 @@ impl Fx<'_, '_> {
         let y = self.add(p, one);
         let ity = self.int_ty();
         let n = self.b.ins().fcvt_to_sint_sat(ity, fx);
-        let n1 = self.b.ins().sshr_imm(n, 1);
+        let n1 = self.b.ins().sshr_imm_s(n, 1);
         let n2 = self.b.ins().isub(n, n1);
         let s1 = self.pow2(n1);
         let s2 = self.pow2(n2);
@@ -190,7 +190,7 @@ impl Fx<'_, '_> {
         let adj_i = self.ci(-23);
         let e_adj = self.select(is_sub, adj_i, zero_i);
         let bits = self.bits(x);
-        let e = self.b.ins().ushr_imm(bits, 23);
+        let e = self.b.ins().ushr_imm_s(bits, 23);
         let mask = self.ci(0xff);
         let e = self.b.ins().band(e, mask);
         let bias = self.ci(126);

@@ -1,0 +1,145 @@
+//! Running a compiled program: memory for every buffer, then the kernels in order.
+//!
+//! Parameters are read in place from the caller's tensors and constants from the
+//! program; temps live in one arena of `arena_bytes` (kept by the program between
+//! runs, so its pages are not faulted in again); each output is allocated as the
+//! `Vec` of the tensor handed back, so results are never copied. A loop kernel whose
+//! first axis may be split runs on the rayon pool in chunks of that axis when it is
+//! big enough to pay for the fork.
+
+use crate::jit::KernelFn;
+use crate::library::{self, Buf};
+use rayon::prelude::*;
+use tc_kernel::{Buffer, BufferKind, Kernel, KernelProgram, LoopKernel};
+use tc_tensor::{DType, Data, Tensor};
+
+/// Loops with fewer domain points than this run on the calling thread.
+const PARALLEL_MIN_POINTS: usize = 1 << 15;
+
+/// How a loop kernel may be split over threads: the extent of axis 0, if splittable.
+pub fn split_extent(k: &LoopKernel) -> Option<usize> {
+    let single_store = k.stages.len() == 1 && matches!(k.stages[0].action, tc_kernel::Action::Store(_));
+    if k.domain.is_empty() || (k.outer == 0 && !single_store) {
+        None
+    } else {
+        Some(k.domain[0])
+    }
+}
+
+/// Storage of `n` zeroed elements of `dtype` (calloc'd: pages are mapped lazily).
+fn zeros(dtype: DType, n: usize) -> Data {
+    match dtype {
+        DType::F64 => Data::F64(vec![0.0; n]),
+        DType::F32 => Data::F32(vec![0.0; n]),
+        DType::F16 => Data::F16(vec![half::f16::ZERO; n]),
+        DType::BF16 => Data::BF16(vec![half::bf16::ZERO; n]),
+        DType::I64 => Data::I64(vec![0; n]),
+        DType::I32 => Data::I32(vec![0; n]),
+        DType::U8 => Data::U8(vec![0; n]),
+        DType::Bool => Data::Bool(vec![false; n]),
+    }
+}
+
+fn data_ptr(d: &Data) -> *mut u8 {
+    match d {
+        Data::F64(v) => v.as_ptr() as *mut u8,
+        Data::F32(v) => v.as_ptr() as *mut u8,
+        Data::F16(v) => v.as_ptr() as *mut u8,
+        Data::BF16(v) => v.as_ptr() as *mut u8,
+        Data::I64(v) => v.as_ptr() as *mut u8,
+        Data::I32(v) => v.as_ptr() as *mut u8,
+        Data::U8(v) => v.as_ptr() as *mut u8,
+        Data::Bool(v) => v.as_ptr() as *mut u8,
+    }
+}
+
+/// Buffer base addresses, shared with worker threads.
+struct Ptrs(Vec<*mut u8>);
+// SAFETY: kernels split over threads write disjoint elements (distinct chunks of axis
+// 0) and only read what earlier kernels finished writing.
+unsafe impl Sync for Ptrs {}
+unsafe impl Send for Ptrs {}
+
+/// A 64-byte-aligned arena.
+pub struct Arena {
+    words: Vec<u64>,
+}
+
+impl Arena {
+    pub fn new(bytes: usize) -> Arena {
+        Arena { words: vec![0u64; bytes.div_ceil(8) + 8] }
+    }
+
+    fn base(&mut self) -> *mut u8 {
+        let p = self.words.as_mut_ptr() as *mut u8;
+        // SAFETY: 64 spare bytes were allocated for the alignment.
+        unsafe { p.add(p.align_offset(64)) }
+    }
+}
+
+fn call_loop(f: KernelFn, args: &[*mut u8], lo: usize, hi: usize) {
+    // SAFETY: `f` was compiled for exactly these buffers, whose memory is live and
+    // sized by their types; `[lo, hi)` is within axis 0.
+    unsafe { f(args.as_ptr(), lo as i64, hi as i64) };
+}
+
+fn run_loop(f: KernelFn, args: Vec<*mut u8>, k: &LoopKernel) {
+    let points: usize = k.domain.iter().product::<usize>() * k.stages.len().max(1);
+    let threads = rayon::current_num_threads();
+    match split_extent(k) {
+        Some(d0) if points >= PARALLEL_MIN_POINTS && threads > 1 && d0 > 1 => {
+            let chunks = (threads * 4).min(d0);
+            let args = Ptrs(args);
+            (0..chunks).into_par_iter().for_each(|c| {
+                let args = &args;
+                call_loop(f, &args.0, d0 * c / chunks, d0 * (c + 1) / chunks);
+            });
+        }
+        _ => call_loop(f, &args, 0, k.domain.first().copied().unwrap_or(1)),
+    }
+}
+
+/// Run every kernel; returns the outputs.
+pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], inputs: &[Tensor], arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
+    let base = arena.base();
+    let mut outputs: Vec<Option<Data>> = program
+        .buffers
+        .iter()
+        .map(|b| (b.kind == BufferKind::Output).then(|| zeros(b.ty.dtype, b.ty.num_elements())))
+        .collect();
+    let ptrs: Vec<*mut u8> = program
+        .buffers
+        .iter()
+        .zip(&outputs)
+        .map(|(b, out): (&Buffer, &Option<Data>)| match &b.kind {
+            BufferKind::Param(p) => data_ptr(inputs[*p].data()),
+            BufferKind::Const(t) => data_ptr(t.data()),
+            // SAFETY: planning keeps every temp within `arena_bytes`.
+            BufferKind::Temp { offset } => unsafe { base.add(*offset) },
+            BufferKind::Output => data_ptr(out.as_ref().expect("outputs are allocated")),
+        })
+        .collect();
+    for (kernel, f) in program.kernels.iter().zip(fns) {
+        match (kernel, f) {
+            (Kernel::Loop(k), Some((f, bufs))) => run_loop(*f, bufs.iter().map(|b| ptrs[b.index()]).collect(), k),
+            (Kernel::Call(c), _) => {
+                let ins: Vec<Buf> = c.inputs.iter().map(|b| Buf { ptr: ptrs[b.index()], ty: &program.buffer(*b).ty }).collect();
+                let out = Buf { ptr: ptrs[c.output.index()], ty: &program.buffer(c.output).ty };
+                library::call(&c.op, &ins, out)?;
+            }
+            (Kernel::Loop(_), None) => return Err(tc_interp::InterpError::Internal("a loop kernel was not compiled".into())),
+        }
+    }
+    Ok(program
+        .outputs
+        .iter()
+        .map(|&b| {
+            let buf = program.buffer(b);
+            match outputs[b.index()].take() {
+                Some(data) => Tensor::new(buf.ty.shape.clone(), data).expect("output sized by its type"),
+                // A parameter, a constant, or an output listed twice: copy it.
+                None => library::read(Buf { ptr: ptrs[b.index()], ty: &buf.ty }),
+            }
+        })
+        .collect())
+}
