@@ -9,7 +9,7 @@ if ! python3 -c 'import numpy' 2>/dev/null; then
     python3 -m pip install --quiet numpy
 fi
 
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 conformance=../shared/conformance
 if [ -f "$conformance/runner.py" ]; then

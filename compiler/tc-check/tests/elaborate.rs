@@ -154,8 +154,8 @@ fn error_codes_of_common_mistakes() {
     let cases = [
         ("fn main(x: f32[3], y: f16[3]) { x + y }", "E0302 1:33"),
         ("fn f(a: f32[N], b: f32[N]) { a + b }\nfn main(x: f32[3], y: f32[4]) { f(x, y) }", "E0303 2:38"),
-        ("fn main(x: f32[2, 3]) { sum(x, axis = 2) }", "E0306 1:39"),
-        ("fn main(x: f32[2, 3]) { reshape(x, (4, 2)) }", "E0307 1:38"),
+        ("fn main(x: f32[2, 3]) { sum(x, axis = 2) }", "E0306 1:32"),
+        ("fn main(x: f32[2, 3]) { reshape(x, (4, 2)) }", "E0307 1:36"),
         ("fn main(a: f32[2, 3], b: f32[4, 5]) { a @ b }", "E0308 1:39"),
         ("fn main(x: f32[2, 3]) { x[2] }", "E0309 1:27"),
         ("fn f(x: f32[3]) { f(x) }\nfn main(x: f32[3]) { f(x) }", "E0207 1:19"),

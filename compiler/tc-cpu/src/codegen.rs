@@ -608,12 +608,12 @@ impl Gen<'_, '_> {
         match &e.op {
             ExprOp::Load { buffer, .. } => {
                 let v = ss.info.view_of[i].expect("load has a view");
-                let index = ss.partial[ss.info.depth[i]][v].expect("partial index");
+                let index = ss.partial[ss.info.depth[i].max(self.kernel.outer)][v].expect("partial index");
                 self.load_elem(*buffer, index)
             }
             ExprOp::Index { .. } => {
                 let v = ss.info.view_of[i].expect("index has a view");
-                ss.partial[ss.info.depth[i]][v].expect("partial index")
+                ss.partial[ss.info.depth[i].max(self.kernel.outer)][v].expect("partial index")
             }
             ExprOp::Const(s) => self.scalar_const(e.dtype, *s),
             ExprOp::Slot { stage } => self.slots[*stage].expect("slot of an earlier stage"),
@@ -879,7 +879,7 @@ impl Gen<'_, '_> {
         let r = self.kernel.domain.len();
         match &stage.action {
             Action::Store(stores) => {
-                for (s, &vid) in stores.iter().zip(&ss.info.store_views) {
+                for (s, vid) in stores.iter().zip(ss.info.store_views.clone()) {
                     let index = ss.partial[r][vid].expect("store index");
                     let v = self.vec_operand(stage, ss, s.value);
                     let addr = self.elem_addr(s.buffer, index);

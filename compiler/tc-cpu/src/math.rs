@@ -280,12 +280,18 @@ impl Fx<'_, '_> {
         self.select(small, small_v, big_v)
     }
 
-    /// `1 / (1 + e^{-x})`.
+    /// `1 / (1 + e^{-x})`, as `e / (1 + e)` with `e = e^x` for negative `x` so tiny
+    /// results keep their precision.
     pub fn sigmoid(&mut self, x: Value) -> Value {
-        let n = self.b.ins().fneg(x);
+        let a = self.b.ins().fabs(x);
+        let n = self.b.ins().fneg(a);
         let e = self.exp(n);
         let one = self.c(1.0);
         let d = self.add(one, e);
-        self.div(one, d)
+        let pos = self.div(one, d);
+        let neg = self.div(e, d);
+        let zero = self.c(0.0);
+        let nonneg = self.fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        self.select(nonneg, pos, neg)
     }
 }

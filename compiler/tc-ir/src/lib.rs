@@ -1,6 +1,7 @@
 //! The graph IR of tensorc: a small set of primitive ops (`ops`), graphs of them with
-//! concrete types (`graph`), a text form that prints and parses (`text`), and a
-//! verifier of every op's typing rule (`verify`).
+//! concrete types (`graph`), a text form that prints and parses (`text`), a
+//! verifier of every op's typing rule (`verify`), and bitwise identity of ops and
+//! graphs (`identity`: constants compared by their bits, hashable op keys for CSE).
 
 mod builder;
 mod graph;

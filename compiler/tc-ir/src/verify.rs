@@ -9,14 +9,14 @@
 //!   consistency by [`check_node`].
 //!
 //! Dtype rules beyond ops.rs, stated once here: "numbers" are the int and float dtypes
-//! (not bool). Arithmetic (`add`..`rem`, `neg`, `abs`, `sign`, sum and prod reductions,
-//! `matmul`, `conv2d`, `scatter_add`, `iota`, max pooling) is on numbers; `max`/`min`
-//! (binary and reductions), comparisons, `select`, shape ops, `gather` and arg-reductions
-//! take any dtype; `pow`, the float-only unary ops, average pooling and `pool_grad` take
-//! floats; `and`/`or`/`not` take bool.
+//! (not bool). Elementwise arithmetic (`add`..`rem`, `neg`, `abs`, `sign`), `matmul`,
+//! `conv2d`, `scatter_add` and max pooling are on numbers; binary `max`/`min` (on bool:
+//! or/and), comparisons, `select`, reductions (as the interpreter defines them on bool),
+//! `iota`, shape ops, `gather` and arg-reductions take any dtype; `pow`, the float-only
+//! unary ops, average pooling and `pool_grad` take floats; `and`/`or`/`not` take bool.
 
 use crate::graph::{Graph, NodeId, Type};
-use crate::ops::{BinaryOp, Op, PoolKind, ReduceOp, UnaryOp};
+use crate::ops::{BinaryOp, Op, PoolKind, UnaryOp};
 use tc_tensor::DType;
 
 /// What is wrong with a graph: the node (if the problem is in one), its mnemonic, and
@@ -105,7 +105,6 @@ pub fn check_node(op: &Op, inputs: &[&Type], ty: &Type) -> Result<(), String> {
         }
         Op::Iota { axis } => {
             arity(inputs, 0)?;
-            number(ty.dtype, "iota's dtype")?;
             axis_in_range(*axis, ty.rank(), "axis")
         }
         Op::Random(_) => {
@@ -239,12 +238,9 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             }
             Ok(a.clone())
         }
-        Op::Reduce { op, axes } => {
+        Op::Reduce { axes, .. } => {
             arity(inputs, 1)?;
             let x = inputs[0];
-            if matches!(op, ReduceOp::Sum | ReduceOp::Prod) {
-                number(x.dtype, &format!("a {} reduction", op.name()))?;
-            }
             if axes.windows(2).any(|w| w[0] >= w[1]) {
                 return Err(format!("axes {axes:?} must be sorted and distinct"));
             }

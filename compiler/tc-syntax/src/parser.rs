@@ -19,7 +19,7 @@ lalrpop_util::lalrpop_mod!(
 );
 
 /// The deepest nesting accepted, counting each bracket and each operator of an
-/// expression as one level (see [`check_nesting`]).
+/// expression as one level; deeper input is E0006.
 pub const MAX_NESTING: usize = 256;
 
 type Token<'s> = (usize, Tok<'s>, usize);
@@ -69,10 +69,6 @@ fn run<'s, T>(
             }
         }
     }
-    if after_invalid {
-        // An error at the end of the text right after invalid characters is theirs too.
-        sink.quiet_offsets.insert(src.len());
-    }
     if let Some(diag) = check_nesting(file, &tokens) {
         sink.diags.push(diag);
         return (None, sink.finish());
@@ -90,6 +86,7 @@ pub enum Arg {
     Keyword(KwArg),
 }
 
+/// The node of `a op b`, spanning `start..end`.
 pub fn binary(op: BinOp, a: Expr, b: Expr, start: usize, end: usize) -> Expr {
     Expr {
         kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
@@ -97,6 +94,7 @@ pub fn binary(op: BinOp, a: Expr, b: Expr, start: usize, end: usize) -> Expr {
     }
 }
 
+/// The node of `op e`, spanning `start..end`.
 pub fn unary(op: UnOp, e: Expr, start: usize, end: usize) -> Expr {
     Expr {
         kind: ExprKind::Unary(op, Box::new(e)),
@@ -261,13 +259,16 @@ impl Sink {
     }
 
     /// All diagnostics, recovered syntax errors included, sorted by position. Of several
-    /// syntax errors at one offset only the first is kept.
+    /// syntax errors (E0001, E0003) at one offset only the first is kept, and so is only
+    /// the first of several diagnostics with one code at one offset.
     fn finish(mut self) -> Vec<Diagnostic> {
         self.diags.sort_by_key(|diag| diag.primary.loc.span.start);
         let mut syntax_offsets = self.quiet_offsets;
+        let mut seen = HashSet::new();
         self.diags.retain(|diag| {
-            !matches!(diag.code, "E0001" | "E0003")
-                || syntax_offsets.insert(diag.primary.loc.span.start)
+            let start = diag.primary.loc.span.start;
+            seen.insert((diag.code, start))
+                && (!matches!(diag.code, "E0001" | "E0003") || syntax_offsets.insert(start))
         });
         self.diags
     }

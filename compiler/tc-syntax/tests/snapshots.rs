@@ -158,6 +158,10 @@ fn error_codes() {
         ("E0004 float", "fn f() { 1e400 }"),
         ("E0004 tuple index", "fn f(t) { t.4294967296 }"),
         (
+            "E0004 huge tuple index",
+            "fn f(t) { t.99999999999999999999 }",
+        ),
+        (
             "E0005 positional after keyword",
             "fn f(x) { sum(axis=0, x) }",
         ),

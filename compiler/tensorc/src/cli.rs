@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use tc_syntax::diag::{FileId, SourceMap};
 use tensorc::{optimize, Backend, Diagnostics, Error, Session, Tensor, Value};
 
-use crate::{args, bench};
+use crate::{args, bench, train_cli};
 
 #[derive(Parser)]
 #[command(name = "tensorc", version, about = "The tensorc compiler: check, run, inspect and time tensor programs")]
@@ -29,6 +29,8 @@ enum Command {
     Emit(EmitArgs),
     /// Time a function: median and minimum, GB/s and GFLOP/s
     Bench(BenchArgs),
+    /// Train a model file (init, loss, predict) on a data set
+    Train(TrainArgs),
     /// Interactive read-eval-print loop
     Repl {
         /// Load this file's items first
@@ -92,6 +94,39 @@ struct BenchArgs {
     reps: Option<u64>,
 }
 
+#[derive(Args)]
+struct TrainArgs {
+    /// The model: a .tc file with `fn init(seed)`, `fn loss(p, x, y)`, `fn predict(p, x)`
+    file: PathBuf,
+    /// fashion-mnist, fashion-mnist:DIR (IDX files, gzipped or not) or synthetic:N
+    #[arg(long, value_name = "DATA")]
+    data: String,
+    /// Passes over the training set
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    epochs: usize,
+    /// Examples per step (the last partial batch of an epoch is dropped)
+    #[arg(long, value_name = "B", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
+    /// Learning rate, passed to the step
+    #[arg(long, value_name = "LR", default_value_t = 0.1)]
+    lr: f64,
+    /// Seed of `init` and of the shuffling
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Write the trained parameters as safetensors (`p.0`, `p.1`, ...)
+    #[arg(long, value_name = "PATH")]
+    save: Option<PathBuf>,
+    /// The backend: interp, cpu, wgpu or mlir (those this build has)
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+    backend: Backend,
+    /// Cap the peak memory of the compiled step (64MiB, 1GB, 4096)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    mem_budget: Option<u64>,
+    /// Print one JSON object at the end: epochs, final_loss, test_accuracy, examples_per_s
+    #[arg(long)]
+    json: bool,
+}
+
 /// The stages `emit` prints today.
 const STAGES: [&str; 3] = ["ast", "ir", "opt"];
 /// Stages of the specification that later backends will add.
@@ -104,6 +139,7 @@ pub fn execute(cli: Cli, color: bool) -> u8 {
         Command::Run(a) => run(a),
         Command::Emit(a) => emit(a),
         Command::Bench(a) => bench(a),
+        Command::Train(a) => train(a),
         Command::Repl { file, backend } => tensorc::repl::run(file.as_deref(), backend, color),
     };
     match result {
@@ -250,6 +286,19 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let measurement = bench::measure(&module, &compiled, &inputs, reps)?;
     print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));
     Ok(())
+}
+
+fn train(a: TrainArgs) -> Result<(), Error> {
+    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
+    let options = tensorc::train::TrainOptions {
+        epochs: a.epochs,
+        batch: usize::try_from(a.batch).unwrap_or(usize::MAX),
+        lr: a.lr,
+        seed: a.seed,
+    };
+    let request =
+        train_cli::Request { file: &a.file, data: &a.data, options, save: a.save.as_deref(), json: a.json };
+    train_cli::run(&session, &request)
 }
 
 #[cfg(test)]

@@ -15,14 +15,18 @@
 //! A [`Module`] caches one compiled specialisation per (function, argument types):
 //! calling again with the same types does not compile again ([`Module::compile_count`]).
 //! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
-//! ([`render`]), the cost model of `bench` ([`cost`]) and the REPL ([`repl`]).
+//! ([`render`]), the cost model of `bench` ([`cost`]), the REPL ([`repl`]) and training
+//! ([`train`], on the data sets of [`data`], read by [`idx`]).
 
 pub mod cost;
+pub mod data;
 mod error;
 mod files;
+pub mod idx;
 mod loader;
 pub mod render;
 pub mod repl;
+pub mod train;
 mod value;
 
 use std::collections::HashMap;

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod cli;
+mod train_cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
