@@ -307,12 +307,24 @@ impl Builtin<'_, '_, '_> {
     /// A non-negative compile-time count.
     fn count(&mut self, i: usize) -> Option<usize> {
         let n = self.int(i, "a size")?;
+        let s = self.arg_span(i);
         if n < 0 {
-            let s = self.arg_span(i);
             self.err("E0307", s, format!("a size must not be negative, found {n}"));
             return None;
         }
+        // Squared so that `eye(n)` fits as well.
+        self.fits(&[n as usize, n as usize], s)?;
         Some(n as usize)
+    }
+
+    /// A diagnostic unless a tensor of `shape` is within the size limit.
+    fn fits(&mut self, shape: &[usize], s: Span) -> Option<()> {
+        if crate::shapes::size_ok(shape) {
+            return Some(());
+        }
+        let shown = self.e.show_shape(shape);
+        self.err("E0307", s, format!("a tensor of shape {shown} has more than 2^40 elements"));
+        None
     }
 
     /// An int or a tuple of ints, all compile-time.
@@ -361,7 +373,9 @@ impl Builtin<'_, '_, '_> {
             self.err("E0307", s, format!("a shape cannot have the negative dimension {d}"));
             return None;
         }
-        Some(dims.into_iter().map(|d| d as usize).collect())
+        let shape: Vec<usize> = dims.into_iter().map(|d| d as usize).collect();
+        self.fits(&shape, s)?;
+        Some(shape)
     }
 
     fn dtype_or(&mut self, i: usize, default: DType) -> Option<DType> {
@@ -640,6 +654,8 @@ impl Builtin<'_, '_, '_> {
         if lohi.len() != rank {
             return Some(self.err("E0307", s, format!("padding has {} pairs for a tensor of rank {rank}", lohi.len())));
         }
+        let padded: Vec<usize> = x.ty.shape.iter().zip(&lohi).map(|(d, (lo, hi))| d.saturating_add(*lo).saturating_add(*hi)).collect();
+        self.fits(&padded, s)?;
         let value = match self.bound[2].is_some() {
             true => self.tensor(2)?,
             false => match self.e.int_value(0) {

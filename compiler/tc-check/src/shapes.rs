@@ -68,6 +68,15 @@ impl DimEnv {
     }
 }
 
+/// The most elements one tensor may have (2^40); larger shapes are compile errors, so
+/// no size computation downstream can overflow.
+pub(crate) const MAX_ELEMENTS: u128 = 1 << 40;
+
+/// Whether a shape's element count stays within [`MAX_ELEMENTS`].
+pub(crate) fn size_ok(shape: &[usize]) -> bool {
+    shape.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128)).is_some_and(|n| n <= MAX_ELEMENTS)
+}
+
 /// NumPy broadcasting of two shapes, or `None` when they are incompatible.
 pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
