@@ -8,6 +8,7 @@ mod element;
 mod error;
 mod npy;
 mod safetensors;
+pub mod rounding;
 mod tensor;
 
 pub use display::format_tensor;

@@ -1,6 +1,6 @@
 //! The host tensor: a dtype, a shape and row-major (C order) storage.
 
-use crate::DType;
+use crate::{rounding, DType};
 use half::{bf16, f16};
 
 /// Typed element storage, one variant per dtype, always C order.
@@ -100,8 +100,8 @@ impl Data {
         match dtype {
             DType::F64 => Data::F64(v.to_vec()),
             DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
-            DType::F16 => Data::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
-            DType::BF16 => Data::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
+            DType::F16 => Data::F16(v.iter().map(|&x| rounding::f64_to_f16(x)).collect()),
+            DType::BF16 => Data::BF16(v.iter().map(|&x| rounding::f64_to_bf16(x)).collect()),
             DType::I64 => Data::I64(v.iter().map(|&x| x as i64).collect()),
             DType::I32 => Data::I32(v.iter().map(|&x| x as i32).collect()),
             DType::U8 => Data::U8(v.iter().map(|&x| x as u8).collect()),
@@ -117,7 +117,10 @@ impl Data {
             DType::I32 => Data::I32(v.iter().map(|&x| x as i32).collect()),
             DType::U8 => Data::U8(v.iter().map(|&x| x as u8).collect()),
             DType::Bool => Data::Bool(v.iter().map(|&x| x != 0).collect()),
-            float => Data::from_f64(float, &v.iter().map(|&x| x as f64).collect::<Vec<_>>()),
+            DType::F64 => Data::F64(v.iter().map(|&x| x as f64).collect()),
+            DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
+            // Round to odd first so the second rounding cannot err (see `rounding`).
+            narrow => Data::from_f64(narrow, &v.iter().map(|&x| rounding::i64_to_f64_round_odd(x)).collect::<Vec<_>>()),
         }
     }
 
