@@ -1,9 +1,9 @@
 //! Shared helpers: C-order strides and strided offset iteration, packing of f64/i64
-//! values into every dtype (rounded once, by `tc_tensor`'s correctly rounded conversions), the widened value representation the op families compute
-//! in, and dtype-generic gathering of elements by flat index.
+//! values into every dtype (rounded once, by `tc_tensor`'s correctly rounded
+//! conversions), the widened value representation the op families compute in, and
+//! dtype-generic gathering of elements by flat index.
 
 use crate::InterpError;
-
 use tc_tensor::{DType, Data, Tensor};
 
 /// Row-major (C order) strides of `shape`, in elements.
