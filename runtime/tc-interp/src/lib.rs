@@ -72,10 +72,23 @@ fn type_of(t: &Tensor) -> Type {
     Type::new(t.dtype(), t.shape().to_vec())
 }
 
+/// Measurements of one [`run_with_stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// The most bytes of the program's own buffers (intermediates and outputs, not the
+    /// caller's inputs) alive at once.
+    pub peak_bytes: usize,
+}
+
 /// Evaluate `graph` on `inputs` (one per parameter, in parameter order) and return its
 /// outputs. Inputs must match `graph.param_types()` exactly in count, dtype and shape.
 /// Nodes are evaluated in order; each intermediate is dropped right after its last use.
 pub fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError> {
+    run_with_stats(graph, inputs).map(|(outputs, _)| outputs)
+}
+
+/// [`run`], also measuring the peak memory of the program's own buffers.
+pub fn run_with_stats(graph: &Graph, inputs: &[Tensor]) -> Result<(Vec<Tensor>, RunStats), InterpError> {
     let params = graph.param_types();
     if inputs.len() != params.len() {
         return Err(InterpError::InputCount { expected: params.len(), got: inputs.len() });
@@ -106,6 +119,11 @@ pub fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError>
     }
 
     let mut values: Vec<Option<Cow<'_, Tensor>>> = (0..n).map(|_| None).collect();
+    let owned_bytes = |v: &Cow<'_, Tensor>| match v {
+        Cow::Owned(t) => t.len() * t.dtype().size_bytes(),
+        Cow::Borrowed(_) => 0,
+    };
+    let (mut live, mut peak) = (0usize, 0usize);
     for (i, node) in graph.nodes.iter().enumerate() {
         let id = NodeId(i as u32);
         let at = |error: InterpError| InterpError::AtNode { node: id, op: node.op.mnemonic(), error: Box::new(error) };
@@ -132,18 +150,24 @@ pub fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError>
                 message: format!("value has type {got}, node has type {}", node.ty),
             }));
         }
+        live += owned_bytes(&value);
+        peak = peak.max(live);
         values[i] = Some(value);
         for input in &node.inputs {
             if last_use[input.index()] == i {
-                values[input.index()] = None;
+                if let Some(v) = values[input.index()].take() {
+                    live -= owned_bytes(&v);
+                }
             }
         }
         if last_use[i] == i {
-            values[i] = None;
+            if let Some(v) = values[i].take() {
+                live -= owned_bytes(&v);
+            }
         }
     }
 
-    graph
+    let outputs = graph
         .outputs
         .iter()
         .map(|out| {
@@ -152,7 +176,8 @@ pub fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, InterpError>
                 .cloned()
                 .ok_or_else(|| InterpError::Internal(format!("output {out} was freed")))
         })
-        .collect()
+        .collect::<Result<Vec<Tensor>, InterpError>>()?;
+    Ok((outputs, RunStats { peak_bytes: peak }))
 }
 
 /// Evaluate one op on `inputs`; `ty` is the node's type (the result's type, which some
