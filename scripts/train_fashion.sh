@@ -21,4 +21,4 @@ if [ "$missing" = 1 ]; then
 fi
 
 cargo build --release --locked -p tensorc
-exec target/release/tensorc train examples/fashion_mlp.tc --data fashion-mnist --epochs 5 --lr 0.05 "$@"
+exec target/release/tensorc train examples/fashion_mlp.tc --data fashion-mnist --epochs 5 --lr 0.001 "$@"

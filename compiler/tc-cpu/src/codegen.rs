@@ -18,7 +18,8 @@
 //! for those ints; `i8` for u8 and bool (0 or 1). Float sums and products accumulate in
 //! f64 and round once, as the interpreter does.
 //!
-//! The innermost loop of a stage is vectorised (4 lanes of f32, with a scalar tail)
+//! The innermost loop of a stage is vectorised (4 lanes of f32, unrolled, with a
+//! scalar tail)
 //! when everything varying along it is f32 (or a bool computed from f32 comparisons, as
 //! a lane mask), loads and stores along it are contiguous, and a reduction folds an f32
 //! value. Everything else runs as scalar code with the same semantics.
@@ -44,6 +45,10 @@ pub struct LoopFn {
     /// The function's Cranelift IR, before optimisation.
     pub clif: String,
 }
+
+/// Vectors per iteration of an unrolled vector loop (independent work for the
+/// out-of-order core to overlap).
+const UNROLL: usize = 4;
 
 /// How many lanes a value has where it is emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -975,11 +980,17 @@ impl Gen<'_, '_> {
                     vec![var]
                 };
             }
-            let (i, header, exit) = self.loop_begin(start, end, 4);
-            self.idx[k] = Some(i);
-            self.enter_level(stage, ss, k, Lanes::Vector);
-            self.point_vector(stage, ss);
-            start = self.loop_end(i, header, exit, 4);
+            // UNROLL vectors per iteration, then single vectors, then scalars.
+            for copies in [UNROLL, 1] {
+                let step = 4 * copies as i64;
+                let (i, header, exit) = self.loop_begin(start, end, step);
+                for c in 0..copies {
+                    self.idx[k] = Some(if c == 0 { i } else { self.b.ins().iadd_imm_s(i, 4 * c as i64) });
+                    self.enter_level(stage, ss, k, Lanes::Vector);
+                    self.point_vector(stage, ss);
+                }
+                start = self.loop_end(i, header, exit, step);
+            }
             self.fold_vector_acc(stage, ss);
         }
         let (i, header, exit) = self.loop_begin(start, end, 1);
@@ -1102,7 +1113,9 @@ pub fn compile_loop(
         g.b.finalize(config);
     }
     let clif = ctx.func.display().to_string();
+    ctx.set_disasm(std::env::var("TC_DISASM").is_ok());
     module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
+    if let Some(v) = ctx.compiled_code().and_then(|c| c.vcode.clone()) { eprintln!("{v}"); }
     module.clear_context(ctx);
     Ok(LoopFn { id, buffers, clif })
 }

@@ -145,16 +145,26 @@ impl Fx<'_, '_> {
         self.from_bits(b)
     }
 
+    /// `x` clamped to `[lo, hi]` with compares and selects; NaN stays NaN.
+    fn clamp(&mut self, x: Value, lo: f32, hi: f32) -> Value {
+        let lo = self.c(lo);
+        let hi = self.c(hi);
+        let below = self.fcmp(FloatCC::LessThan, x, lo);
+        let x = self.select(below, lo, x);
+        let above = self.fcmp(FloatCC::GreaterThan, x, hi);
+        self.select(above, hi, x)
+    }
+
     /// `e^x` (Cephes `expf`): `x = n ln2 + r`, a degree-7 polynomial for `e^r`, and a
-    /// two-step scaling by `2^n` so subnormal results round once.
+    /// two-step scaling by `2^n` so subnormal results round once. `n` is rounded with
+    /// the magic-number trick (adding `1.5 * 2^23` leaves `n` in the low mantissa bits).
     pub fn exp(&mut self, x: Value) -> Value {
-        let lo = self.c(-104.0);
-        let hi = self.c(89.0);
-        let x = self.b.ins().fmax(x, lo);
-        let x = self.b.ins().fmin(x, hi);
+        let x = self.clamp(x, -104.0, 89.0);
         let log2e = self.c(std::f32::consts::LOG2_E);
+        let magic = self.c(12_582_912.0);
         let t = self.mul(x, log2e);
-        let fx = self.b.ins().nearest(t);
+        let t = self.add(t, magic);
+        let fx = self.sub(t, magic);
         let c1 = self.c(0.693_359_4);
         let c2 = self.c(-2.121_944_4e-4);
         let a = self.mul(fx, c1);
@@ -167,8 +177,9 @@ impl Fx<'_, '_> {
         let p = self.add(p, r);
         let one = self.c(1.0);
         let y = self.add(p, one);
-        let ity = self.int_ty();
-        let n = self.b.ins().fcvt_to_sint_sat(ity, fx);
+        let tb = self.bits(t);
+        let mb = self.ci(0x4b40_0000); // bits of 1.5 * 2^23
+        let n = self.b.ins().isub(tb, mb);
         let n1 = self.b.ins().sshr_imm_s(n, 1);
         let n2 = self.b.ins().isub(n, n1);
         let s1 = self.pow2(n1);

@@ -61,7 +61,7 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
             }
             let progress = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
             progress.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {per_sec}  eta {eta}")
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  eta {eta}")
                     .expect("a valid template")
                     .progress_chars("=> "),
             );
@@ -70,8 +70,8 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
         }
         Event::Step { step, loss } => {
             if let Some(progress) = &bar {
-                progress.set_position(step as u64);
                 progress.set_message(format!("loss {loss:.4}"));
+                progress.set_position(step as u64);
             }
         }
         Event::Evaluating => {

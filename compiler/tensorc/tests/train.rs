@@ -385,3 +385,20 @@ fn tensorc_value_nested() -> tensorc::Value {
     let f64s = Value::Tensor(Tensor::new(vec![], tensorc::Data::F64(vec![1.0])).unwrap());
     Value::Tuple(vec![f32s.clone(), Value::Tuple(vec![f32s.clone(), f32s]), f64s])
 }
+
+/// The shipped examples keep following the convention: one short epoch each on
+/// synthetic data (the real runs are in the README).
+#[test]
+fn the_fashion_examples_train_on_synthetic_data() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for (file, layout) in [("fashion_mlp.tc", data::Layout::Flat), ("fashion_cnn.tc", data::Layout::Image)] {
+        let path = examples.join(file);
+        let session = Session::new(Backend::Interp).unwrap();
+        let model = Model::compile_file(&session, &path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(model.layout, layout, "{file}");
+        assert!(model.has_step(), "{file}");
+        let out = tensorc(&["train", &path.display().to_string(), "--data", "synthetic:32", "--epochs", "1", "--batch", "8", "--lr", "0.001", "--json"]);
+        expect_status(&out, 0);
+        assert!(json_number(&out.stdout, "final_loss") > 0.0, "{file}: {}", out.stdout);
+    }
+}
