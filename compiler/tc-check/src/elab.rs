@@ -113,12 +113,16 @@ impl<'a> Elab<'a> {
             Konst::Int(i) => self.graph.scalar_int(dtype, i),
             other => self.graph.scalar(dtype, other.as_f64()),
         };
-        let konst = match (k, dtype.is_float(), dtype) {
-            (_, _, DType::Bool) => Konst::Bool(k.as_f64() != 0.0),
-            (Konst::Int(i), true, _) => Konst::Float(i as f64),
-            (k, true, _) => Konst::Float(self.graph.node(node).ty.dtype.is_float().then(|| const_value(&self.graph, node)).unwrap_or(k.as_f64())),
-            (Konst::Float(f), false, _) => Konst::Int(f as i64),
-            (k, false, _) => k,
+        // The known value is what the constant node holds, after rounding to `dtype`.
+        let konst = if dtype == DType::Bool {
+            Konst::Bool(k.as_f64() != 0.0)
+        } else if dtype.is_float() {
+            Konst::Float(scalar_const_value(&self.graph, node))
+        } else {
+            match k {
+                Konst::Float(f) => Konst::Int(f as i64),
+                other => other,
+            }
         };
         Value::Tensor(TVal { node, ty: Type::scalar(dtype), weak, konst: Some(konst) })
     }
@@ -232,11 +236,11 @@ impl<'a> Elab<'a> {
             }
             let module = &self.modules[env.module];
             if module.consts.contains_key(name) {
-                return self.const_value(env.module, name, p.span, env);
+                return self.const_item_value(env.module, name, p.span, env);
             }
             if let Some((m, item, _)) = module.imports.get(name).cloned() {
                 if self.modules[m].consts.contains_key(&item) {
-                    return self.const_value(m, &item, p.span, env);
+                    return self.const_item_value(m, &item, p.span, env);
                 }
                 if self.modules[m].fns.contains_key(&item) {
                     return self.not_a_value(env, name, p.span);
@@ -251,7 +255,7 @@ impl<'a> Elab<'a> {
             return self.unknown_name(env, name, p.span);
         }
         match self.module_item(env, p) {
-            Some((m, item)) if self.modules[m].consts.contains_key(&item) => self.const_value(m, &item, p.span, env),
+            Some((m, item)) if self.modules[m].consts.contains_key(&item) => self.const_item_value(m, &item, p.span, env),
             Some((_, item)) => self.not_a_value(env, &item, p.span),
             None => Value::Error,
         }
@@ -310,7 +314,7 @@ impl<'a> Elab<'a> {
         None
     }
 
-    fn const_value(&mut self, module: usize, name: &str, span: Span, env: &Env) -> Value {
+    fn const_item_value(&mut self, module: usize, name: &str, span: Span, env: &Env) -> Value {
         if self.const_stack.iter().any(|(m, n)| *m == module && n == name) {
             return self.error(Diagnostic::new("E0208", self.loc(env, span), format!("constant `{name}` depends on itself")).with_label("cycle"));
         }
@@ -1002,7 +1006,7 @@ fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> 
 }
 
 /// The value of a scalar constant node, as f64.
-fn const_value(graph: &Graph, node: NodeId) -> f64 {
+fn scalar_const_value(graph: &Graph, node: NodeId) -> f64 {
     match &graph.node(node).op {
         tc_ir::Op::Const(t) => t.data().to_f64_vec()[0],
         _ => f64::NAN,
