@@ -13,7 +13,7 @@ use tc_tensor::{DType, Data, Tensor};
 
 use crate::modules::Module;
 use crate::shapes::{broadcast_shapes, DimEnv};
-use crate::value::{Konst, TVal, Value};
+use crate::value::{Konst, Origin, TVal, Value};
 
 /// Inlining deeper than this is reported as (probable) recursion.
 const MAX_CALL_DEPTH: usize = 64;
@@ -100,7 +100,7 @@ impl<'a> Elab<'a> {
     // ----- tensor value constructors -------------------------------------------------
 
     pub fn tval(&self, node: NodeId) -> TVal {
-        TVal { node, ty: self.graph.ty(node).clone(), weak: false, konst: None }
+        TVal { node, ty: self.graph.ty(node).clone(), weak: false, konst: None, origin: None }
     }
 
     pub fn tensor(&self, node: NodeId) -> Value {
@@ -124,7 +124,7 @@ impl<'a> Elab<'a> {
                 other => other,
             }
         };
-        Value::Tensor(TVal { node, ty: Type::scalar(dtype), weak, konst: Some(konst) })
+        Value::Tensor(TVal { node, ty: Type::scalar(dtype), weak, konst: Some(konst), origin: None })
     }
 
     pub fn int_value(&mut self, i: i64) -> Value {
@@ -570,11 +570,10 @@ impl<'a> Elab<'a> {
                     let a = format!("{}[{}]", dtype, shape.iter().map(|d| self.show_dim(*d)).collect::<Vec<_>>().join(", "));
                     let b = self.show(&t.ty);
                     let (sa, sb) = (self.show_shape(&shape), self.show_shape(&t.ty.shape));
-                    self.error(
-                        Diagnostic::new("E0301", self.loc(env, span), format!("cannot broadcast {a} with {b}"))
-                            .with_label(format!("shapes {sa} and {sb} {}", first_difference(&shape, &t.ty.shape)))
-                            .with_hint("shapes are aligned at the right; each dimension must be equal or 1"),
-                    );
+                    let d = Diagnostic::new("E0301", self.loc(env, span), format!("cannot broadcast {a} with {b}"))
+                        .with_label(format!("shapes {sa} and {sb} {}", first_difference(&shape, &t.ty.shape)))
+                        .with_hint("shapes are aligned at the right; each dimension must be equal or 1");
+                    self.error(with_origins(d, ts));
                     return None;
                 }
             }
@@ -627,7 +626,6 @@ impl<'a> Elab<'a> {
         } else {
             (a, b)
         };
-        let (a, b) = (TVal { weak: a.weak, ..a }, TVal { weak: b.weak, ..b });
         let konsts = (a.konst, b.konst);
         let Some((nodes, dtype, weak)) = self.unify_operands(env, &[a, b], span) else { return Value::Error };
         let sym = op.symbol();
@@ -752,7 +750,7 @@ impl<'a> Elab<'a> {
             };
             let value = match &param.ty {
                 Some(ann) => match self.match_type(&mut callee_env, ann, value) {
-                    Ok(v) => v,
+                    Ok(v) => self.declared(v, &callee_env, param, module),
                     Err(found) => {
                         let ann_text = crate::shapes::type_text(ann);
                         let at = if from_caller { self.loc(env, span) } else { Loc { file: self.modules[module].file, span } };
@@ -772,6 +770,17 @@ impl<'a> Elab<'a> {
         let result = self.fn_body(&mut callee_env, &f);
         self.depth -= 1;
         result
+    }
+
+    /// Mark a parameter's value with where and how it was declared (for hints).
+    pub fn declared(&self, v: Value, env: &Env, param: &ast::Param, module: usize) -> Value {
+        let (Value::Tensor(t), Some(ann)) = (&v, &param.ty) else { return v };
+        let bound: Vec<String> = crate::shapes::dim_vars(ann).into_iter().filter_map(|n| env.dims.dims.get(&n).filter(|d| !self.dim_names.contains_key(d)).map(|d| format!("{n} = {d}")))
+            .collect();
+        let with = if bound.is_empty() { String::new() } else { format!(" with {}", bound.join(", ")) };
+        let text = format!("`{}` was declared {}{with}", param.name.name, crate::shapes::type_text(ann));
+        let loc = Loc { file: self.modules[module].file, span: param.span };
+        Value::Tensor(TVal { origin: Some(Origin { loc, text }), ..t.clone() })
     }
 
     /// Elaborate a function body whose parameters are already bound in `env`.
@@ -920,6 +929,14 @@ impl<'a> Elab<'a> {
             }
         }
     }
+}
+
+/// Point at the declarations of annotated parameters among `operands`.
+pub(crate) fn with_origins(mut d: Diagnostic, operands: &[TVal]) -> Diagnostic {
+    for o in operands.iter().filter_map(|t| t.origin.as_ref()) {
+        d = d.with_secondary(o.loc, o.text.clone());
+    }
+    d
 }
 
 /// Whether a weak literal of `from` (value `k`) may take dtype `to`.

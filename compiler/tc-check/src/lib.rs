@@ -122,7 +122,8 @@ fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem) -> Vec
         let value = match (&p.ty, &p.default) {
             (Some(ann), _) => {
                 let v = stand_ins.value(&mut e, ann, &mut next_param);
-                e.check_annotation(&mut env, ann, v, p.span)
+                let v = e.check_annotation(&mut env, ann, v, p.span);
+                e.declared(v, &env, p, module)
             }
             (None, Some(d)) => {
                 let mut denv = Env::new(module);
@@ -239,7 +240,7 @@ impl Program {
             };
             let value = match &p.ty {
                 Some(ann) => match e.match_type(&mut env, ann, value) {
-                    Ok(v) => v,
+                    Ok(v) => e.declared(v, &env, p, 0),
                     Err(found) => {
                         let message = format!("expected {}, got {found}", shapes::type_text(ann));
                         return Err(SpecializeError::Argument { param: p.name.name.clone(), message });

@@ -119,3 +119,18 @@ pub(crate) fn type_text(t: &ast::Type) -> String {
         }
     }
 }
+
+/// The shape variables named in an annotation, in order.
+pub(crate) fn dim_vars(t: &ast::Type) -> Vec<String> {
+    match t {
+        ast::Type::Tensor { dims, .. } => dims
+            .iter()
+            .flatten()
+            .filter_map(|d| match d {
+                ast::Dim::Var(id) => Some(id.name.clone()),
+                _ => None,
+            })
+            .collect(),
+        ast::Type::Tuple { elems, .. } => elems.iter().flat_map(dim_vars).collect(),
+    }
+}

@@ -3,6 +3,7 @@
 //! time (its type, whether it is a weakly typed literal, its constant value).
 
 use tc_ir::{NodeId, Type};
+use tc_syntax::diag::Loc;
 use tc_tensor::DType;
 
 /// A scalar known at compile time.
@@ -40,6 +41,16 @@ pub(crate) struct TVal {
     pub weak: bool,
     /// The value, when it is a scalar known at compile time.
     pub konst: Option<Konst>,
+    /// Where an annotated parameter declared this value, for hints in shape errors.
+    pub origin: Option<Origin>,
+}
+
+/// An annotated parameter: its declaration and a description such as
+/// "`b` was declared f32[H] with H = 4".
+#[derive(Clone, Debug)]
+pub(crate) struct Origin {
+    pub loc: Loc,
+    pub text: String,
 }
 
 #[derive(Clone, Debug)]
