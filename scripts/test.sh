@@ -13,7 +13,7 @@ cargo test --workspace --locked --no-fail-fast
 
 conformance=../shared/conformance
 if [ -f "$conformance/runner.py" ]; then
-    for backend in interp; do
+    for backend in interp cpu; do
         echo "conformance, --backend $backend"
         python3 "$conformance/runner.py" target/debug/tensorc "$conformance/cases_public.py" --backend "$backend"
     done

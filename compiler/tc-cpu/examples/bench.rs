@@ -4,7 +4,8 @@
 //! "flops", "peak_bytes"}`, plus `{"name": "triad", "gbps"}`, the measured bandwidth
 //! of a two-array-read, one-write loop on all threads (the memory-bandwidth floor).
 //!
-//! `cargo run --release -p tc-cpu --example bench [-- REPS]`
+//! `cargo run --release -p tc-cpu --example bench [-- REPS [NAME...]]` (NAME: `triad`,
+//! `gelu`, `softmax`, `layernorm`, `matmul`, `mlp_step`; all by default).
 
 use std::time::Instant;
 use tc_check::{ArgValue, ModuleLoader};
@@ -128,9 +129,14 @@ fn triad(reps: usize) -> f64 {
 }
 
 fn main() {
-    let reps: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
-    println!("{{\"name\": \"triad\", \"gbps\": {:.2}, \"threads\": {}}}", triad(reps), rayon::current_num_threads());
-    for case in cases() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let reps: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20);
+    let only = &args[args.len().min(1)..];
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("triad") {
+        println!("{{\"name\": \"triad\", \"gbps\": {:.2}, \"threads\": {}}}", triad(reps), rayon::current_num_threads());
+    }
+    for case in cases().into_iter().filter(|c| wanted(c.name)) {
         let g = graph(case.src, &case.args);
         let t = Instant::now();
         let program = tc_cpu::compile(&g).unwrap();

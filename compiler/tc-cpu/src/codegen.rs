@@ -195,6 +195,8 @@ struct Gen<'a, 'b> {
     frefs: HashMap<&'static str, FuncRef>,
     program: &'a KernelProgram,
     kernel: &'a LoopKernel,
+    /// Whether the host has FMA.
+    fma: bool,
     /// Base address of each buffer.
     bases: HashMap<BufferId, Value>,
     /// The current index of each domain axis (valid inside its loop).
@@ -212,9 +214,10 @@ struct StageState {
     vals: Vec<Option<Value>>,
     /// Vector values (lane-varying expressions, or splats of scalars).
     vvals: Vec<Option<Value>>,
-    /// The reduction accumulator, and the vector ones.
+    /// The reduction accumulator, and the vector ones: one set per unrolled copy (so
+    /// the copies' additions do not wait on each other), each one or two vectors.
     acc: Option<Variable>,
-    vacc: Vec<Variable>,
+    vacc: Vec<Vec<Variable>>,
 }
 
 impl Gen<'_, '_> {
@@ -317,7 +320,7 @@ impl Gen<'_, '_> {
     }
 
     /// A float value (in its repr) widened to f64, exactly.
-    fn to_f64(&mut self, dtype: DType, v: Value) -> Value {
+    fn widen_f64(&mut self, dtype: DType, v: Value) -> Value {
         if dtype == DType::F64 {
             v
         } else {
@@ -326,7 +329,7 @@ impl Gen<'_, '_> {
     }
 
     /// An f64 rounded once to float `dtype`, in its repr.
-    fn from_f64(&mut self, dtype: DType, v: Value) -> Value {
+    fn round_f64(&mut self, dtype: DType, v: Value) -> Value {
         match dtype {
             DType::F64 => v,
             DType::F32 => self.b.ins().fdemote(types::F32, v),
@@ -339,9 +342,9 @@ impl Gen<'_, '_> {
 
     /// `f(x)` computed in f64 by an extern and rounded once to `dtype`.
     fn via_f64(&mut self, dtype: DType, name: &'static str, args: &[Value]) -> Value {
-        let wide: Vec<Value> = args.iter().map(|&a| self.to_f64(dtype, a)).collect();
+        let wide: Vec<Value> = args.iter().map(|&a| self.widen_f64(dtype, a)).collect();
         let r = self.call(name, &wide);
-        self.from_f64(dtype, r)
+        self.round_f64(dtype, r)
     }
 
     fn fconst(&mut self, dtype: DType, v: f64) -> Value {
@@ -417,14 +420,14 @@ impl Gen<'_, '_> {
                 self.quantize(dtype, s)
             }
             UnaryOp::Rsqrt => {
-                let w = self.to_f64(dtype, x);
+                let w = self.widen_f64(dtype, x);
                 let s = self.b.ins().sqrt(w);
                 let one = self.b.ins().f64const(1.0);
                 let r = self.b.ins().fdiv(one, s);
-                self.from_f64(dtype, r)
+                self.round_f64(dtype, r)
             }
             UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid if dtype == DType::F32 => {
-                let mut fx = Fx { b: &mut self.b, ty: types::F32 };
+                let mut fx = Fx { b: &mut self.b, ty: types::F32, fma: self.fma };
                 match op {
                     UnaryOp::Exp => fx.exp(x),
                     UnaryOp::Log => fx.log(x),
@@ -524,8 +527,8 @@ impl Gen<'_, '_> {
                 BinaryOp::Div => self.b.ins().fdiv(a, b),
                 BinaryOp::Rem => return self.via_f64(dtype, "tc_mod", &[a, b]),
                 BinaryOp::Pow => return self.via_f64(dtype, "tc_pow", &[a, b]),
-                BinaryOp::Max => return Fx { b: &mut self.b, ty: repr(dtype) }.max_nan(a, b),
-                _ => return Fx { b: &mut self.b, ty: repr(dtype) }.min_nan(a, b),
+                BinaryOp::Max => return Fx { b: &mut self.b, ty: repr(dtype), fma: self.fma }.max_nan(a, b),
+                _ => return Fx { b: &mut self.b, ty: repr(dtype), fma: self.fma }.min_nan(a, b),
             };
             return self.quantize(dtype, r);
         }
@@ -561,7 +564,7 @@ impl Gen<'_, '_> {
         }
         match (from.is_float(), to.is_float()) {
             (true, true) => match (rf == types::F64, to) {
-                (true, _) => self.from_f64(to, x),
+                (true, _) => self.round_f64(to, x),
                 (false, DType::F64) => self.b.ins().fpromote(types::F64, x),
                 // f32/f16/bf16 to f32/f16/bf16: the value is exact in f32; round once.
                 (false, _) => self.quantize(to, x),
@@ -686,7 +689,7 @@ impl Gen<'_, '_> {
             }
             ExprOp::Unary(op, a) => {
                 let x = self.vec_operand(stage, ss, *a);
-                let mut fx = Fx { b: &mut self.b, ty: types::F32X4 };
+                let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                 match op {
                     UnaryOp::Not => fx.b.ins().bnot(x),
                     UnaryOp::Neg => fx.b.ins().fneg(x),
@@ -723,7 +726,7 @@ impl Gen<'_, '_> {
             ExprOp::Binary(op, a, b) => {
                 let x = self.vec_operand(stage, ss, *a);
                 let y = self.vec_operand(stage, ss, *b);
-                let mut fx = Fx { b: &mut self.b, ty: types::F32X4 };
+                let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                 match op {
                     BinaryOp::Add => fx.add(x, y),
                     BinaryOp::Sub => fx.sub(x, y),
@@ -742,11 +745,11 @@ impl Gen<'_, '_> {
                 let c = self.vec_operand(stage, ss, *c);
                 let x = self.vec_operand(stage, ss, *a);
                 let y = self.vec_operand(stage, ss, *b);
-                Fx { b: &mut self.b, ty: types::F32X4 }.select(c, x, y)
+                Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma }.select(c, x, y)
             }
             ExprOp::Cast(a) => {
                 let x = self.vec_operand(stage, ss, *a);
-                let mut fx = Fx { b: &mut self.b, ty: types::F32X4 };
+                let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                 if e.dtype == DType::Bool {
                     let zero = fx.c(0.0);
                     fx.fcmp(FloatCC::NotEqual, x, zero)
@@ -837,15 +840,15 @@ impl Gen<'_, '_> {
         if dtype.is_float() {
             return match op {
                 ReduceOp::Sum => {
-                    let w = self.to_f64(dtype, v);
+                    let w = self.widen_f64(dtype, v);
                     self.b.ins().fadd(acc, w)
                 }
                 ReduceOp::Prod => {
-                    let w = self.to_f64(dtype, v);
+                    let w = self.widen_f64(dtype, v);
                     self.b.ins().fmul(acc, w)
                 }
-                ReduceOp::Max => Fx { b: &mut self.b, ty: repr(dtype) }.max_nan(acc, v),
-                ReduceOp::Min => Fx { b: &mut self.b, ty: repr(dtype) }.min_nan(acc, v),
+                ReduceOp::Max => Fx { b: &mut self.b, ty: repr(dtype), fma: self.fma }.max_nan(acc, v),
+                ReduceOp::Min => Fx { b: &mut self.b, ty: repr(dtype), fma: self.fma }.min_nan(acc, v),
             };
         }
         let bop = match op {
@@ -879,8 +882,8 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// The action for 4 lanes of the innermost level.
-    fn point_vector(&mut self, stage: &Stage, ss: &mut StageState) {
+    /// The action for 4 lanes of the innermost level, by unrolled copy `copy`.
+    fn point_vector(&mut self, stage: &Stage, ss: &mut StageState, copy: usize) {
         let r = self.kernel.domain.len();
         match &stage.action {
             Action::Store(stores) => {
@@ -902,16 +905,16 @@ impl Gen<'_, '_> {
                         let hi_bytes = self.b.ins().shuffle(bytes, bytes, imm);
                         let hi = self.b.ins().bitcast(types::F32X4, vflags(), hi_bytes);
                         let hi = self.b.ins().fvpromote_low(hi);
-                        for (var, part) in ss.vacc.clone().into_iter().zip([lo, hi]) {
+                        for (var, part) in ss.vacc[copy].clone().into_iter().zip([lo, hi]) {
                             let acc = self.b.use_var(var);
                             let acc = if *op == ReduceOp::Sum { self.b.ins().fadd(acc, part) } else { self.b.ins().fmul(acc, part) };
                             self.b.def_var(var, acc);
                         }
                     }
                     ReduceOp::Max | ReduceOp::Min => {
-                        let var = ss.vacc[0];
+                        let var = ss.vacc[copy][0];
                         let acc = self.b.use_var(var);
-                        let mut fx = Fx { b: &mut self.b, ty: types::F32X4 };
+                        let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                         let acc = if *op == ReduceOp::Max { fx.max_nan(acc, v) } else { fx.min_nan(acc, v) };
                         self.b.def_var(var, acc);
                     }
@@ -928,7 +931,7 @@ impl Gen<'_, '_> {
         let dtype = stage.exprs[value.index()].dtype;
         let acc_var = ss.acc.expect("accumulator");
         let mut acc = self.b.use_var(acc_var);
-        for var in ss.vacc.clone() {
+        for var in ss.vacc.concat() {
             let v = self.b.use_var(var);
             let lanes = if matches!(op, ReduceOp::Sum | ReduceOp::Prod) { 2 } else { 4 };
             for lane in 0..lanes {
@@ -962,23 +965,24 @@ impl Gen<'_, '_> {
             }
             if let Action::Reduce { op, .. } = &stage.action {
                 let init = Self::float_acc_init(*op, false);
-                ss.vacc = if matches!(op, ReduceOp::Sum | ReduceOp::Prod) {
+                let (ty, parts, v) = if matches!(op, ReduceOp::Sum | ReduceOp::Prod) {
                     let s = self.b.ins().f64const(init);
-                    let v = self.b.ins().splat(types::F64X2, s);
-                    (0..2)
-                        .map(|_| {
-                            let var = self.b.declare_var(types::F64X2);
-                            self.b.def_var(var, v);
-                            var
-                        })
-                        .collect()
+                    (types::F64X2, 2, self.b.ins().splat(types::F64X2, s))
                 } else {
                     let s = self.b.ins().f32const(init as f32);
-                    let v = self.b.ins().splat(types::F32X4, s);
-                    let var = self.b.declare_var(types::F32X4);
-                    self.b.def_var(var, v);
-                    vec![var]
+                    (types::F32X4, 1, self.b.ins().splat(types::F32X4, s))
                 };
+                ss.vacc = (0..UNROLL)
+                    .map(|_| {
+                        (0..parts)
+                            .map(|_| {
+                                let var = self.b.declare_var(ty);
+                                self.b.def_var(var, v);
+                                var
+                            })
+                            .collect()
+                    })
+                    .collect();
             }
             // UNROLL vectors per iteration, then single vectors, then scalars.
             for copies in [UNROLL, 1] {
@@ -987,7 +991,7 @@ impl Gen<'_, '_> {
                 for c in 0..copies {
                     self.idx[k] = Some(if c == 0 { i } else { self.b.ins().iadd_imm_s(i, 4 * c as i64) });
                     self.enter_level(stage, ss, k, Lanes::Vector);
-                    self.point_vector(stage, ss);
+                    self.point_vector(stage, ss, c);
                 }
                 start = self.loop_end(i, header, exit, step);
             }
@@ -1035,7 +1039,7 @@ impl Gen<'_, '_> {
         if let Action::Reduce { op, value, store } = &stage.action {
             let dtype = stage.exprs[value.index()].dtype;
             let acc = self.b.use_var(ss.acc.expect("accumulator"));
-            let result = if dtype.is_float() && matches!(op, ReduceOp::Sum | ReduceOp::Prod) { self.from_f64(dtype, acc) } else { acc };
+            let result = if dtype.is_float() && matches!(op, ReduceOp::Sum | ReduceOp::Prod) { self.round_f64(dtype, acc) } else { acc };
             self.slots[s] = Some(result);
             if let Some((buffer, _)) = store {
                 let index = ss.partial[outer][ss.info.store_views[0]].expect("store index");
@@ -1095,9 +1099,11 @@ pub fn compile_loop(
             let base = b.ins().load(ptr, MemFlagsData::trusted(), args, (8 * k) as i32);
             bases.insert(buf, base);
         }
+        let fma = module.isa().isa_flags().iter().any(|f| f.name == "has_fma" && f.as_bool() == Some(true));
         let mut g = Gen {
             b,
             module,
+            fma,
             externs,
             frefs: HashMap::new(),
             program,
@@ -1113,9 +1119,7 @@ pub fn compile_loop(
         g.b.finalize(config);
     }
     let clif = ctx.func.display().to_string();
-    ctx.set_disasm(std::env::var("TC_DISASM").is_ok());
     module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
-    if let Some(v) = ctx.compiled_code().and_then(|c| c.vcode.clone()) { eprintln!("{v}"); }
     module.clear_context(ctx);
     Ok(LoopFn { id, buffers, clif })
 }

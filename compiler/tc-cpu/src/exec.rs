@@ -151,6 +151,16 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
             // SAFETY: planning keeps every temp within `arena_bytes`.
             BufferKind::Temp { offset } => unsafe { base.add(*offset) },
             BufferKind::Output => data_ptr(out.as_ref().expect("outputs are allocated")),
+            BufferKind::Shares(_) => std::ptr::null_mut(),
+        })
+        .collect();
+    let ptrs: Vec<*mut u8> = program
+        .buffers
+        .iter()
+        .zip(&ptrs)
+        .map(|(b, &p)| match b.kind {
+            BufferKind::Shares(o) => ptrs[o.index()],
+            _ => p,
         })
         .collect();
     for (kernel, f) in program.kernels.iter().zip(fns) {
@@ -159,7 +169,7 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
             (Kernel::Call(c), _) => {
                 let ins: Vec<Buf> = c.inputs.iter().map(|b| Buf { ptr: ptrs[b.index()], ty: &program.buffer(*b).ty }).collect();
                 let out = Buf { ptr: ptrs[c.output.index()], ty: &program.buffer(c.output).ty };
-                library::call(&c.op, &ins, out)?;
+                library::call(&c.op, &ins, &c.transposed, out)?;
             }
             (Kernel::Loop(_), None) => return Err(tc_interp::InterpError::Internal("a loop kernel was not compiled".into())),
         }

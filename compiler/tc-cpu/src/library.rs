@@ -1,11 +1,12 @@
 //! Library kernels: the graph ops that run as calls rather than generated loops.
 //!
 //! - `matmul` on f32 and f64 calls the `gemm` crate (threaded on the rayon pool for large
-//!   products; batched products run one batch per task); on f16 and bf16 it widens to
-//!   f64, multiplies with `gemm` and rounds each result once, as the interpreter does.
+//!   products; batched products run one batch per task), reading an operand stored
+//!   transposed through strides; on f16 and bf16 it widens to f64, multiplies with
+//!   `gemm` and rounds each result once, as the interpreter does.
 //! - `conv2d` on f32 and f64 is im2col (the padded, strided, dilated input windows as a
 //!   matrix, padding taking part literally as zeros) followed by one `gemm` per image.
-//! - Every other call — integer matmul and conv, `pool`, `pool_grad`, `gather`,
+//! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `pool`, `pool_grad`, `gather`,
 //!   `scatter_add`, `concat`, `pad`, `argreduce`, `random` — is evaluated by the
 //!   reference interpreter's `tc_interp::eval_op` on copies of its operands. These are
 //!   correct by construction and not optimised.
@@ -71,11 +72,30 @@ pub fn write(buf: Buf, t: &Tensor) {
 /// Products at least this large (m·n·k) use all threads inside `gemm`.
 const GEMM_PARALLEL_MIN: usize = 1 << 18;
 
-/// `dst[m, n] = lhs[m, k] @ rhs[k, n]`, all row-major.
+/// Where the elements of a matrix operand are: strides of its column and row index.
+#[derive(Clone, Copy)]
+struct Strides {
+    col: isize,
+    row: isize,
+}
+
+impl Strides {
+    /// A row-major `rows × cols` matrix, or the transpose of a row-major `cols × rows` one.
+    fn of(rows: usize, cols: usize, transposed: bool) -> Strides {
+        if transposed {
+            Strides { col: rows as isize, row: 1 }
+        } else {
+            Strides { col: 1, row: cols as isize }
+        }
+    }
+}
+
+/// `dst[m, n] = lhs[m, k] @ rhs[k, n]`, `dst` row-major, operands with strides.
 ///
 /// # Safety
 /// The pointers hold matrices of these sizes; `dst` does not overlap the operands.
-unsafe fn gemm_rm<T: 'static + Copy + Default>(m: usize, n: usize, k: usize, dst: *mut T, lhs: *const T, rhs: *const T, one: T, threads: usize) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_into<T: 'static + Copy + Default>(m: usize, n: usize, k: usize, dst: *mut T, lhs: *const T, ls: Strides, rhs: *const T, rs: Strides, one: T, threads: usize) {
     if m == 0 || n == 0 {
         return;
     }
@@ -85,17 +105,19 @@ unsafe fn gemm_rm<T: 'static + Copy + Default>(m: usize, n: usize, k: usize, dst
     }
     let par = if m * n * k >= GEMM_PARALLEL_MIN && threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
     let zero = T::default();
-    unsafe { gemm::gemm(m, n, k, dst, 1, n as isize, false, lhs, 1, k as isize, rhs, 1, n as isize, zero, one, false, false, false, par) };
+    unsafe { gemm::gemm(m, n, k, dst, 1, n as isize, false, lhs, ls.col, ls.row, rhs, rs.col, rs.row, zero, one, false, false, false, par) };
 }
 
-/// Batched row-major matmul of `batch` products.
-fn batched<T: 'static + Copy + Default + Send + Sync>(batch: usize, m: usize, n: usize, k: usize, dst: *mut T, lhs: *const T, rhs: *const T, one: T) {
+/// Batched matmul of `batch` products (operand batches contiguous).
+#[allow(clippy::too_many_arguments)]
+fn batched<T: 'static + Copy + Default + Send + Sync>(batch: usize, m: usize, n: usize, k: usize, dst: *mut T, lhs: *const T, ta: bool, rhs: *const T, tb: bool, one: T) {
     let threads = rayon::current_num_threads();
     let (d, l, r) = (Shared(dst), Shared(lhs as *mut T), Shared(rhs as *mut T));
+    let (ls, rs) = (Strides::of(m, k, ta), Strides::of(k, n, tb));
     let one_product = move |bi: usize, threads: usize| {
         let (d, l, r) = (d, l, r);
         // SAFETY: batch `bi` of each operand is in bounds; outputs are disjoint.
-        unsafe { gemm_rm(m, n, k, d.0.add(bi * m * n), l.0.add(bi * m * k), r.0.add(bi * k * n), one, threads) };
+        unsafe { gemm_into(m, n, k, d.0.add(bi * m * n), l.0.add(bi * m * k), ls, r.0.add(bi * k * n), rs, one, threads) };
     };
     if batch > 1 && m * n * k < GEMM_PARALLEL_MIN {
         (0..batch).into_par_iter().for_each(|bi| one_product(bi, 1));
@@ -104,25 +126,44 @@ fn batched<T: 'static + Copy + Default + Send + Sync>(batch: usize, m: usize, n:
     }
 }
 
-fn matmul(a: Buf, b: Buf, out: Buf) {
-    let sa = &a.ty.shape;
-    let r = sa.len();
-    let (m, k) = (sa[r - 2], sa[r - 1]);
-    let n = b.ty.shape[r - 1];
-    let batch: usize = sa[..r - 2].iter().product();
-    match a.ty.dtype {
-        DType::F32 => batched(batch, m, n, k, out.ptr as *mut f32, a.ptr as *const f32, b.ptr as *const f32, 1.0f32),
-        DType::F64 => batched(batch, m, n, k, out.ptr as *mut f64, a.ptr as *const f64, b.ptr as *const f64, 1.0f64),
-        dtype => {
+/// A matmul operand as a host tensor, transposed back if its buffer holds it transposed.
+fn operand(buf: Buf, transposed: bool) -> Result<Tensor, tc_interp::InterpError> {
+    let t = read(buf);
+    if !transposed {
+        return Ok(t);
+    }
+    let r = t.rank();
+    let mut perm: Vec<usize> = (0..r).collect();
+    perm.swap(r - 2, r - 1);
+    let mut shape = t.shape().to_vec();
+    shape.swap(r - 2, r - 1);
+    tc_interp::eval_op(&Op::Transpose { perm }, &[&t], &Type::new(t.dtype(), shape))
+}
+
+fn matmul(a: Buf, ta: bool, b: Buf, tb: bool, out: Buf) -> Result<(), tc_interp::InterpError> {
+    let so = &out.ty.shape;
+    let r = so.len();
+    let (m, n) = (so[r - 2], so[r - 1]);
+    let k = if ta { a.ty.shape[r - 2] } else { a.ty.shape[r - 1] };
+    let batch: usize = so[..r - 2].iter().product();
+    match out.ty.dtype {
+        DType::F32 => batched(batch, m, n, k, out.ptr as *mut f32, a.ptr as *const f32, ta, b.ptr as *const f32, tb, 1.0f32),
+        DType::F64 => batched(batch, m, n, k, out.ptr as *mut f64, a.ptr as *const f64, ta, b.ptr as *const f64, tb, 1.0f64),
+        dtype if dtype.is_float() => {
             // f16/bf16: exact f64 operands, f64 products and sums, one rounding.
-            let wide = |buf: Buf| -> Vec<f64> { read(buf).data().to_f64_vec() };
-            let (x, y) = (wide(a), wide(b));
+            let x = operand(a, ta)?.data().to_f64_vec();
+            let y = operand(b, tb)?.data().to_f64_vec();
             let mut z = vec![0.0f64; batch * m * n];
-            batched(batch, m, n, k, z.as_mut_ptr(), x.as_ptr(), y.as_ptr(), 1.0f64);
+            batched(batch, m, n, k, z.as_mut_ptr(), x.as_ptr(), false, y.as_ptr(), false, 1.0f64);
             let t = Tensor::new(out.ty.shape.clone(), Data::F64(z)).expect("product shape");
             write(out, &tc_interp::elementwise::cast(&t, dtype));
         }
+        _ => {
+            let (x, y) = (operand(a, ta)?, operand(b, tb)?);
+            write(out, &tc_interp::eval_op(&Op::MatMul, &[&x, &y], out.ty)?);
+        }
     }
+    Ok(())
 }
 
 /// `col[(c, r, s), (i, j)] = xpad[c, i*stride0 + r*dil0, j*stride1 + s*dil1]` for one image.
@@ -160,14 +201,15 @@ fn conv2d_float<T: 'static + Copy + Default + Send + Sync>(x: Buf, wt: Buf, out:
     for ni in 0..n {
         im2col(&xs[ni * c * h * w..(ni + 1) * c * h * w], c, h, w, kr, ks, ho, wo, stride, pad, dil, &mut col);
         // SAFETY: image `ni` of the output is `k * ho * wo` elements at this offset.
-        unsafe { gemm_rm(k, ho * wo, rows, (out.ptr as *mut T).add(ni * k * ho * wo), wt.ptr as *const T, col.as_ptr(), one, threads) };
+        unsafe { gemm_into(k, ho * wo, rows, (out.ptr as *mut T).add(ni * k * ho * wo), wt.ptr as *const T, Strides::of(k, rows, false), col.as_ptr(), Strides::of(rows, ho * wo, false), one, threads) };
     }
 }
 
-/// Run the library call `op` reading `inputs` and writing all of `out`.
-pub fn call(op: &Op, inputs: &[Buf], out: Buf) -> Result<(), tc_interp::InterpError> {
+/// Run the library call `op` reading `inputs` (matmul operands possibly `transposed`)
+/// and writing all of `out`.
+pub fn call(op: &Op, inputs: &[Buf], transposed: &[bool], out: Buf) -> Result<(), tc_interp::InterpError> {
     match (op, out.ty.dtype) {
-        (Op::MatMul, DType::F32 | DType::F64 | DType::F16 | DType::BF16) => matmul(inputs[0], inputs[1], out),
+        (Op::MatMul, _) => matmul(inputs[0], transposed[0], inputs[1], transposed[1], out)?,
         (Op::Conv2d { stride, pad, dilation }, DType::F32) => conv2d_float(inputs[0], inputs[1], out, *stride, *pad, *dilation, 1.0f32),
         (Op::Conv2d { stride, pad, dilation }, DType::F64) => conv2d_float(inputs[0], inputs[1], out, *stride, *pad, *dilation, 1.0f64),
         _ => {

@@ -1,12 +1,16 @@
 //! Float math emitted inline as Cranelift IR, for scalars (`f32`) and 4-lane vectors
-//! (`f32x4`) alike: [`Fx`] is the lane-generic emitter, and `exp`, `log`, `tanh` and
-//! `sigmoid` are polynomial approximations after Cephes' single-precision routines
-//! (`expf`, `logf`, `tanhf`), accurate to a few ulp over the whole f32 range, with IEEE
-//! special cases (NaN, ±inf, zero, subnormals) handled by selects. The accuracy test
+//! (`f32x4`) alike: [`Fx`] is the lane-generic emitter, and `exp`, `log` and `sigmoid`
+//! are polynomial approximations after Cephes' single-precision routines (`expf`,
+//! `logf`), `tanh` a rational approximation (Eigen's), all accurate to a few ulp over
+//! the whole f32 range, with IEEE special cases (NaN, ±inf, zero, subnormals) handled by
+//! selects. The accuracy test
 //! (`tests/accuracy.rs`) sweeps them against f64 libm.
 //!
 //! `max_nan`/`min_nan` are the graph IR's NaN-propagating maximum and minimum
 //! (`a >= b ? a : b`, NaN if either is NaN), exact on every lane.
+
+// Coefficients are quoted as published, with more digits than f32 keeps.
+#![allow(clippy::excessive_precision)]
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -16,6 +20,8 @@ use cranelift_frontend::FunctionBuilder;
 pub struct Fx<'a, 'b> {
     pub b: &'a mut FunctionBuilder<'b>,
     pub ty: Type,
+    /// Whether the host has fused multiply-add (polynomials then use it).
+    pub fma: bool,
 }
 
 impl Fx<'_, '_> {
@@ -105,10 +111,13 @@ impl Fx<'_, '_> {
         self.b.ins().fdiv(a, b)
     }
 
-    /// `a * x + c` with constant `c`.
+    /// `a * x + c` with constant `c` (fused when the host has FMA).
     fn madd(&mut self, a: Value, x: Value, c: f32) -> Value {
-        let p = self.mul(a, x);
         let c = self.c(c);
+        if self.fma {
+            return self.b.ins().fma(a, x, c);
+        }
+        let p = self.mul(a, x);
         self.add(p, c)
     }
 
@@ -257,38 +266,21 @@ impl Fx<'_, '_> {
         self.select(is_nan, x0, r)
     }
 
-    /// `x` with the sign of `s`.
-    fn copysign(&mut self, x: Value, s: Value) -> Value {
-        let xb = self.bits(x);
-        let sb = self.bits(s);
-        let m = self.ci(0x7fff_ffff);
-        let xb = self.b.ins().band(xb, m);
-        let sm = self.ci(i32::MIN);
-        let sb = self.b.ins().band(sb, sm);
-        let r = self.b.ins().bor(xb, sb);
-        self.from_bits(r)
-    }
-
-    /// `tanh x` (Cephes `tanhf`): an odd polynomial below 0.625, else
-    /// `1 - 2 / (e^{2|x|} + 1)` with the sign of `x`.
+    /// `tanh x`: a 13/6 odd/even rational minimax approximation on `|x| <= 7.905`
+    /// (beyond which tanh rounds to ±1 in f32), as in Eigen and XLA; `x` itself below
+    /// `4e-4`. One division and no exponential.
     pub fn tanh(&mut self, x: Value) -> Value {
+        let lim = 7.905_311_f32;
+        let xc = self.clamp(x, -lim, lim);
+        let x2 = self.mul(xc, xc);
+        let p = self.horner(x2, &[-2.760_768_5e-16, 2.000_187_9e-13, -8.604_672e-11, 5.122_297e-8, 1.485_722_4e-5, 6.372_619_3e-4, 4.893_524_6e-3]);
+        let p = self.mul(p, xc);
+        let q = self.horner(x2, &[1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_7e-3, 4.893_525e-3]);
+        let t = self.div(p, q);
         let a = self.b.ins().fabs(x);
-        let z = self.mul(x, x);
-        let p = self.horner(z, &[-5.704_988_7e-3, 2.063_908_9e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328_2e-1]);
-        let p = self.mul(p, z);
-        let p = self.mul(p, x);
-        let small_v = self.add(p, x);
-        let a2 = self.add(a, a);
-        let e = self.exp(a2);
-        let one = self.c(1.0);
-        let two = self.c(2.0);
-        let d = self.add(e, one);
-        let q = self.div(two, d);
-        let t = self.sub(one, q);
-        let big_v = self.copysign(t, x);
-        let lim = self.c(0.625);
-        let small = self.fcmp(FloatCC::LessThan, a, lim);
-        self.select(small, small_v, big_v)
+        let tiny = self.c(4e-4);
+        let small = self.fcmp(FloatCC::LessThan, a, tiny);
+        self.select(small, x, t)
     }
 
     /// `1 / (1 + e^{-x})`, as `e / (1 + e)` with `e = e^x` for negative `x` so tiny

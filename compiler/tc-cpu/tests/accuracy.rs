@@ -1,8 +1,8 @@
 //! Accuracy of the generated f32 math against f64 libm rounded to f32, on a dense sweep
 //! of each function's interesting range (vector lanes and scalar tails both run). The
-//! inline polynomials (`exp`, `log`, `tanh`, `sigmoid`) must stay within a few ulp; the
-//! functions computed through f64 (`erf`, `sin`, `cos`) are correctly rounded up to the
-//! f64 libm's own error. Run with `--nocapture` to see the measured maxima.
+//! inline approximations must stay within a few ulp (`exp`, `log` 2; `sigmoid` 3; the
+//! rational `tanh` 5); the functions computed through f64 (`erf`, `sin`, `cos`) round
+//! the f64 result once, so they match the reference exactly. Run with `--nocapture` to see the measured maxima.
 
 use tc_ir::{Graph, Type, UnaryOp};
 use tc_tensor::{DType, Tensor};
@@ -63,10 +63,11 @@ fn sigmoid(x: f64) -> f64 {
 #[test]
 fn polynomial_and_extern_math_accuracy() {
     let wide = linear(-100.0, 100.0, 400_000);
-    let cases: Vec<(&str, UnaryOp, Vec<f32>, fn(f64) -> f64, u64)> = vec![
+    type Case = (&'static str, UnaryOp, Vec<f32>, fn(f64) -> f64, u64);
+    let cases: Vec<Case> = vec![
         ("exp", UnaryOp::Exp, linear(-104.0, 88.7, 1_000_000), f64::exp, 2),
         ("log", UnaryOp::Log, positive_floats(), f64::ln, 2),
-        ("tanh", UnaryOp::Tanh, linear(-10.0, 10.0, 1_000_000), f64::tanh, 2),
+        ("tanh", UnaryOp::Tanh, linear(-10.0, 10.0, 1_000_000), f64::tanh, 5),
         ("sigmoid", UnaryOp::Sigmoid, linear(-87.0, 30.0, 1_000_000), sigmoid, 3),
         ("erf", UnaryOp::Erf, linear(-6.0, 6.0, 400_000), tc_interp::elementwise::erf, 0),
         ("sin", UnaryOp::Sin, wide.clone(), f64::sin, 0),

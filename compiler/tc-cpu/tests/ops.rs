@@ -46,7 +46,7 @@ fn tensor(dtype: DType, seed: u64) -> Tensor {
         DType::F32 => Data::F32(float_values(seed).iter().map(|&x| x as f32).collect()),
         DType::F16 => Data::F16(float_values(seed).iter().map(|&x| f16::from_f64(x)).collect()),
         DType::BF16 => Data::BF16(float_values(seed).iter().map(|&x| bf16::from_f64(x)).collect()),
-        DType::Bool => Data::Bool((0..37).map(|i| (i * 7 + seed) % 3 == 0).collect()),
+        DType::Bool => Data::Bool((0..37).map(|i| (i * 7 + seed).is_multiple_of(3)).collect()),
         d => Data::from_i64(d, &int_values(d, seed)),
     };
     let n = data.len();
@@ -74,7 +74,7 @@ fn unary_ops() {
         for d in dtypes {
             let x = tensor(d, 3);
             let ty = Type::new(d, x.shape().to_vec());
-            let g = op_graph(Op::Unary(op), &[ty.clone()], ty);
+            let g = op_graph(Op::Unary(op), std::slice::from_ref(&ty), ty.clone());
             // Subnormal results of the f32 polynomials may differ by one subnormal step.
             check_graph(&g, &[x], 1e-44, &format!("{} {d}", op.name()));
         }
@@ -122,7 +122,7 @@ fn casts_between_every_pair() {
         for to in DType::ALL {
             let x = tensor(from, 7);
             let ty = Type::new(from, x.shape().to_vec());
-            let g = op_graph(Op::Cast, &[ty.clone()], ty.with_dtype(to));
+            let g = op_graph(Op::Cast, std::slice::from_ref(&ty), ty.with_dtype(to));
             check_graph(&g, &[x], 0.0, &format!("cast {from} -> {to}"));
         }
     }
@@ -139,7 +139,7 @@ fn reductions() {
             for (shape, axes) in [(vec![3, 37], vec![1]), (vec![3, 37], vec![0]), (vec![2, 3, 5], vec![0, 2]), (vec![6, 7], vec![0, 1]), (vec![4, 0], vec![1]), (vec![5], vec![])] {
                 let ty = Type::new(d, shape.clone());
                 let out_shape = shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &s)| s).collect();
-                let g = op_graph(Op::Reduce { op, axes: axes.clone() }, &[ty.clone()], Type::new(d, out_shape));
+                let g = op_graph(Op::Reduce { op, axes: axes.clone() }, std::slice::from_ref(&ty), Type::new(d, out_shape));
                 let mut x = random_tensor(&mut rng, &ty);
                 if op == ReduceOp::Prod && d.is_float() {
                     // Keep products of many factors in range: values near 1.
@@ -192,8 +192,8 @@ fn layout_ops_on_every_dtype() {
             (Op::Broadcast { dims: vec![0, 2, 3] }, Type::new(d, vec![2, 5, 3, 4])),
         ];
         for (op, out) in cases {
-            let g = op_graph(op.clone(), &[ty.clone()], out);
-            check_graph(&g, &[x.clone()], 0.0, &format!("{} {d}", op.mnemonic()));
+            let g = op_graph(op.clone(), std::slice::from_ref(&ty), out);
+            check_graph(&g, std::slice::from_ref(&x), 0.0, &format!("{} {d}", op.mnemonic()));
         }
         // Pad with a scalar, concat with itself.
         let v = random_tensor(&mut rng, &Type::scalar(d));
@@ -240,6 +240,29 @@ fn matmul_on_every_number_dtype() {
             let g = op_graph(Op::MatMul, &[ta.clone(), tb.clone()], Type::new(d, out));
             let inputs = [random_tensor(&mut rng, &ta), random_tensor(&mut rng, &tb)];
             check_graph(&g, &inputs, 1e-4, &format!("matmul {d} {:?}", ta.shape));
+        }
+    }
+}
+
+#[test]
+fn matmul_with_transposed_operands() {
+    let mut rng = Rng(41);
+    for d in FLOATS.iter().chain(&INTS).copied() {
+        for (ta, tb) in [(true, false), (false, true), (true, true)] {
+            let (m, k, n) = (5, 7, 3);
+            let sa = if ta { vec![2, k, m] } else { vec![2, m, k] };
+            let sb = if tb { vec![2, n, k] } else { vec![2, k, n] };
+            let mut g = Graph::new("mm");
+            let a = g.param(0, Type::new(d, sa.clone()));
+            let b = g.param(1, Type::new(d, sb.clone()));
+            let a2 = if ta { g.transpose(a, &[0, 2, 1]) } else { a };
+            let b2 = if tb { g.transpose(b, &[0, 2, 1]) } else { b };
+            let y = g.matmul(a2, b2);
+            g.outputs.push(y);
+            let inputs = [random_tensor(&mut rng, &Type::new(d, sa)), random_tensor(&mut rng, &Type::new(d, sb))];
+            let p = tc_cpu::compile(&g).unwrap();
+            assert_eq!(p.kernel_program().kernels.len(), 1, "no transpose copies:\n{}", p.kernels_text());
+            check_graph(&g, &inputs, 1e-4, &format!("matmul {d} transposed {ta} {tb}"));
         }
     }
 }

@@ -49,3 +49,25 @@ fn main(x, w1, b1, w2, b2, y: i32[B]) {
     let g = graph(src, &args);
     check_random(&g, 5, 1e-5, "mlp step");
 }
+
+
+#[test]
+fn program_api() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<tc_cpu::CpuProgram>();
+    let g = graph("use nn;\nfn main(x, w, b) { nn::relu(x @ w + b) }", &[f32t(&[4, 3]), f32t(&[3, 5]), f32t(&[5])]);
+    let p = tc_cpu::compile(&g).unwrap();
+    assert_eq!(p.kernels_text(), tc_kernel::print(p.kernel_program()));
+    assert!(p.clif_text().contains("function"), "{}", p.clif_text());
+    // The product is biased and activated in place in the output: 4 x 5 f32.
+    assert_eq!(p.peak_bytes(), 80);
+    // A program runs again, and from several threads at once, with the same results.
+    check_random(&g, 9, 1e-6, "first run");
+    let inputs: Vec<_> = g.param_types().iter().map(|t| common::random_tensor(&mut common::Rng(3), t)).collect();
+    let first = p.run(&inputs).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| assert_eq!(p.run(&inputs).unwrap(), first));
+        }
+    });
+}

@@ -1,14 +1,17 @@
 //! Fusion: partitions a graph into kernels and writes each fused group as a loop kernel.
 //!
 //! 1. **Materialised values.** Some nodes must live in a buffer: parameters, tensor
-//!    constants, graph outputs, reductions, library-call ops and their operands. Every
+//!    constants, graph outputs, reductions, library-call ops and their operands (a
+//!    matmul operand that transposes its last two axes is read in place, transposed). Every
 //!    other node — elementwise ops, `iota`, scalar constants and the layout ops
 //!    (`broadcast`, `transpose`, `reverse`, `slice`, `reshape`) — is *inlined* into each
 //!    consumer: elementwise ops are recomputed per use, layout ops become index maps
 //!    (see [`crate::view`]). Two exceptions materialise more: an operand the index maps
 //!    cannot reach (a `reshape` that splits an axis below another layout op or `iota`),
-//!    and an expensive expression (one with a transcendental) broadcast along a leading
-//!    axis, which would otherwise be recomputed for every copy.
+//!    an expensive expression (one with a transcendental) broadcast along a leading
+//!    axis, which would otherwise be recomputed for every copy, and a transcendental
+//!    that two stages of one row kernel would both evaluate (a softmax's exponentials:
+//!    stored once by its own stage, which memory planning then places in the output).
 //! 2. **Stages.** Each materialised computed node becomes a stage: a `Reduce` over its
 //!    operand's shape, or a `Store` of its value over its own shape.
 //! 3. **Row kernels.** A stage joins the kernel of an earlier reduction when it runs over
@@ -83,6 +86,8 @@ struct Item {
     domain: Vec<usize>,
     exprs: Vec<Expr>,
     root: ExprId,
+    /// Inlined transcendental nodes this stage evaluates at every domain point.
+    expensive: Vec<NodeId>,
 }
 
 impl Item {
@@ -200,6 +205,21 @@ impl StageBuilder<'_> {
     }
 }
 
+/// Operand `k` of call node `call`: the node whose buffer it reads, and whether that
+/// buffer holds it transposed. A matmul reads the transpose of its last two axes in
+/// place (the library takes strides), unless the transpose is itself a graph output.
+fn call_operand(graph: &Graph, call: NodeId, k: usize) -> (NodeId, bool) {
+    let a = graph.node(call).inputs[k];
+    if let (Op::MatMul, Op::Transpose { perm }) = (&graph.node(call).op, &graph.node(a).op) {
+        let r = perm.len();
+        let swaps_last_two = r >= 2 && perm[r - 2] == r - 1 && perm[r - 1] == r - 2 && perm[..r - 2].iter().enumerate().all(|(i, &p)| i == p);
+        if swaps_last_two && !graph.outputs.contains(&a) {
+            return (graph.node(a).inputs[0], true);
+        }
+    }
+    (a, false)
+}
+
 /// Nodes reachable from the outputs.
 fn live_nodes(graph: &Graph) -> Vec<bool> {
     let mut live = vec![false; graph.nodes.len()];
@@ -230,8 +250,8 @@ fn initial_materialized(graph: &Graph, live: &[bool]) -> Vec<bool> {
             Class::Param | Class::Tensor | Class::Reduce => mat[i] = true,
             Class::Call => {
                 mat[i] = true;
-                for input in &graph.nodes[i].inputs {
-                    mat[input.index()] = true;
+                for k in 0..graph.nodes[i].inputs.len() {
+                    mat[call_operand(graph, id, k).0.index()] = true;
                 }
             }
             _ => {}
@@ -244,8 +264,7 @@ fn initial_materialized(graph: &Graph, live: &[bool]) -> Vec<bool> {
         let inlined = matches!(class(graph, NodeId(i as u32)), Class::Elementwise | Class::Layout);
         expensive[i] = inlined && (is_transcendental(&node.op) || node.inputs.iter().any(|a| !mat[a.index()] && expensive[a.index()]));
     }
-    for i in 0..n {
-        let node = &graph.nodes[i];
+    for (i, node) in graph.nodes.iter().enumerate() {
         if let Op::Broadcast { dims } = &node.op {
             let x = node.inputs[0];
             if !live[i] || mat[x.index()] || !expensive[x.index()] {
@@ -347,6 +366,26 @@ fn merge_target(item: &Item, kernels: &[Pending], home: &HashMap<NodeId, (usize,
     fits.then_some(k)
 }
 
+/// A transcendental that two stages of one row kernel would each recompute at every
+/// point (the exponentials of a softmax): better stored once by a stage of its own.
+fn shared_expensive(kernels: &[Pending]) -> Option<NodeId> {
+    for k in kernels {
+        if let Pending::Loop { axes: Some(_), items, .. } = k {
+            let mut seen: Vec<NodeId> = Vec::new();
+            for it in items {
+                let mut mine = it.expensive.clone();
+                mine.sort();
+                mine.dedup();
+                if let Some(&n) = mine.iter().find(|n| seen.contains(n)) {
+                    return Some(n);
+                }
+                seen.extend(mine);
+            }
+        }
+    }
+    None
+}
+
 /// Build the stages of every materialised computed node; `Err(n)` asks for `n` to be
 /// materialised first.
 fn build_items(graph: &Graph, live: &[bool], mat: &[bool]) -> Result<(Vec<Item>, Vec<NodeId>), NodeId> {
@@ -371,8 +410,9 @@ fn build_items(graph: &Graph, live: &[bool], mat: &[bool]) -> Result<(Vec<Item>,
         };
         let mut b = StageBuilder { graph, mat, rank: domain.len(), exprs: Vec::new(), memo: HashMap::new() };
         let map = IndexMap::identity(&domain);
-        let root = if value_of == id { b.define(id, map)? } else { b.value(value_of, map)? };
-        items.push(Item { node: id, reduce, domain, exprs: b.exprs, root });
+        let root = if value_of == id { b.define(id, map.clone())? } else { b.value(value_of, map.clone())? };
+        let expensive = b.memo.keys().filter(|(n, m)| *m == map && *n != id && is_transcendental(&graph.node(*n).op)).map(|(n, _)| *n).collect();
+        items.push(Item { node: id, reduce, domain, exprs: b.exprs, root, expensive });
     }
     Ok((items, calls))
 }
@@ -396,8 +436,8 @@ fn assemble(graph: &Graph, live: &[bool], kernels: Vec<Pending>) -> KernelProgra
         match p {
             Pending::Call(c) => {
                 needs[c.index()] = true;
-                for input in &graph.node(*c).inputs {
-                    needs[input.index()] = true;
+                for k in 0..graph.node(*c).inputs.len() {
+                    needs[call_operand(graph, *c, k).0.index()] = true;
                 }
             }
             Pending::Loop { items, .. } => {
@@ -462,7 +502,13 @@ fn assemble(graph: &Graph, live: &[bool], kernels: Vec<Pending>) -> KernelProgra
         match p {
             Pending::Call(c) => {
                 let node = graph.node(c);
-                out_kernels.push(Kernel::Call(CallKernel { op: node.op.clone(), inputs: node.inputs.iter().map(|&i| buf(i)).collect(), output: buf(c) }));
+                let operands: Vec<(NodeId, bool)> = (0..node.inputs.len()).map(|k| call_operand(graph, c, k)).collect();
+                out_kernels.push(Kernel::Call(CallKernel {
+                    op: node.op.clone(),
+                    inputs: operands.iter().map(|&(i, _)| buf(i)).collect(),
+                    transposed: operands.iter().map(|&(_, t)| t).collect(),
+                    output: buf(c),
+                }));
             }
             Pending::Loop { domain, axes, items } => {
                 let axes = axes.unwrap_or_default();
@@ -522,7 +568,10 @@ pub fn fuse(graph: &Graph) -> KernelProgram {
         match build_items(graph, &live, &mat) {
             Ok((items, calls)) => {
                 let kernels = group(items, &calls);
-                return assemble(graph, &live, kernels);
+                match shared_expensive(&kernels) {
+                    Some(node) => mat[node.index()] = true,
+                    None => return assemble(graph, &live, kernels),
+                }
             }
             // Each retry materialises one more node, so this terminates.
             Err(node) => mat[node.index()] = true,

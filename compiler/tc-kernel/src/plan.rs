@@ -1,5 +1,12 @@
 //! Memory planning: places every intermediate (`Temp`) buffer in one arena.
 //!
+//! First, in-place updates: a temp whose last reader is a loop kernel that reads it
+//! always at the same points, and that is written either by an earlier kernel (and read
+//! by no other) or by an earlier stage of that kernel, shares the memory of a buffer of
+//! the same type that the reading kernel stores at those same points, in a stage no
+//! earlier than the temp's last read. A softmax's exponentials are written into the
+//! output, then divided in place; a matmul's product is biased and activated in place.
+//!
 //! A temp is live from the first kernel that writes it to the last kernel that reads
 //! it. Temps are placed largest first, each at the lowest 64-byte-aligned offset that
 //! does not overlap a placed temp whose live range intersects its own, so buffers whose
@@ -7,7 +14,7 @@
 //! Outputs have their own allocations (they are handed to the caller); parameters and
 //! constants are not the program's to place.
 
-use crate::program::{BufferKind, KernelProgram};
+use crate::program::{Action, BufferId, BufferKind, ExprOp, Kernel, KernelProgram, View};
 
 /// Alignment of every temp's offset, in bytes (a cache line).
 pub const ALIGN: usize = 64;
@@ -26,6 +33,14 @@ pub fn plan(mut program: KernelProgram) -> KernelProgram {
         for b in kernel.writes().into_iter().chain(kernel.reads()) {
             first[b.index()] = first[b.index()].min(k);
             last[b.index()] = last[b.index()].max(k);
+        }
+    }
+    share_in_place(&mut program, &first, &last);
+    // A shared buffer's memory is live for both buffers' ranges.
+    for t in 0..n {
+        if let BufferKind::Shares(o) = program.buffers[t].kind {
+            first[o.index()] = first[o.index()].min(first[t]);
+            last[o.index()] = last[o.index()].max(last[t]);
         }
     }
     let mut temps: Vec<usize> = (0..n).filter(|&b| matches!(program.buffers[b].kind, BufferKind::Temp { .. })).collect();
@@ -50,4 +65,69 @@ pub fn plan(mut program: KernelProgram) -> KernelProgram {
     }
     program.arena_bytes = align_up(arena);
     program
+}
+
+/// Every access of `b` in a loop kernel: (stage index, view, is it a store).
+fn accesses(k: &crate::program::LoopKernel, b: BufferId) -> Vec<(usize, View, bool)> {
+    let mut out = Vec::new();
+    for (si, stage) in k.stages.iter().enumerate() {
+        for e in &stage.exprs {
+            if let ExprOp::Load { buffer, view } = &e.op {
+                if *buffer == b {
+                    out.push((si, view.clone(), false));
+                }
+            }
+        }
+        match &stage.action {
+            Action::Store(stores) => out.extend(stores.iter().filter(|s| s.buffer == b).map(|s| (si, s.view.clone(), true))),
+            // A reduction's store is per outer point, never an in-place candidate.
+            Action::Reduce { store: Some((buffer, view)), .. } if *buffer == b => out.push((si, view.clone(), false)),
+            Action::Reduce { .. } => {}
+        }
+    }
+    out
+}
+
+/// Turn temps into [`BufferKind::Shares`] where an in-place update is safe (module docs).
+fn share_in_place(program: &mut KernelProgram, first: &[usize], last: &[usize]) {
+    let mut taken = vec![false; program.buffers.len()];
+    for t in 0..program.buffers.len() {
+        // No chains: a buffer is shared at most once, either way.
+        if taken[t] || !matches!(program.buffers[t].kind, BufferKind::Temp { .. }) {
+            continue;
+        }
+        // The kernel that reads the temp last; every other access must be its write.
+        let Kernel::Loop(k) = &program.kernels[last[t]] else { continue };
+        let tid = BufferId(t as u32);
+        let acc = accesses(k, tid);
+        let Some(view) = acc.first().map(|a| a.1.clone()) else { continue };
+        let writes: Vec<usize> = acc.iter().filter(|a| a.2).map(|a| a.0).collect();
+        let written = match (first[t] == last[t], writes.as_slice()) {
+            (true, [w]) => Some(*w),
+            // Written by an earlier kernel (its only writer), read only here.
+            (false, []) if (first[t] + 1..last[t]).all(|j| !program.kernels[j].reads().contains(&tid)) => None,
+            _ => continue,
+        };
+        if acc.iter().any(|a| a.1 != view) {
+            continue;
+        }
+        let last_read = acc.iter().filter(|a| !a.2).map(|a| a.0).max().unwrap_or(0);
+        let ty = program.buffers[t].ty.clone();
+        let target = (0..program.buffers.len()).find(|&o| {
+            let oid = BufferId(o as u32);
+            o != t
+                && !taken[o]
+                && program.buffers[o].ty == ty
+                && matches!(program.buffers[o].kind, BufferKind::Temp { .. } | BufferKind::Output)
+                && {
+                    let oacc = accesses(k, oid);
+                    !oacc.is_empty() && oacc.iter().all(|(si, v, store)| *store && written.is_none_or(|w| *si > w) && *si >= last_read && *v == view)
+                }
+        });
+        if let Some(o) = target {
+            taken[o] = true;
+            taken[t] = true;
+            program.buffers[t].kind = BufferKind::Shares(BufferId(o as u32));
+        }
+    }
 }

@@ -17,7 +17,8 @@
 //!
 //! A loop's domain prints as `[outer axes | inner axes]`; its index variables are
 //! `i0, i1, ...` in domain order, and a view prints as the affine expression of its
-//! element index. Constants print their type only (their values are in the graph IR).
+//! element index. A library call's operand read transposed prints as `b3ᵀ`. Constants
+//! print their type only (their values are in the graph IR).
 
 use crate::program::{Action, BufferKind, ExprOp, Kernel, KernelProgram, LoopKernel, Scalar, Stage, View};
 use std::fmt::Write as _;
@@ -113,6 +114,7 @@ pub fn print(program: &KernelProgram) -> String {
             BufferKind::Const(_) => "const".to_string(),
             BufferKind::Temp { offset } => format!("temp @{offset}"),
             BufferKind::Output => "output".to_string(),
+            BufferKind::Shares(o) => format!("shares b{}", o.0),
         };
         let _ = writeln!(out, "  b{i} = {kind} : {}", type_string(b.ty.dtype, &b.ty.shape));
     }
@@ -121,7 +123,7 @@ pub fn print(program: &KernelProgram) -> String {
         match k {
             Kernel::Loop(l) => print_loop(&mut out, l),
             Kernel::Call(c) => {
-                let ins: Vec<String> = c.inputs.iter().map(|b| format!("b{}", b.0)).collect();
+                let ins: Vec<String> = c.inputs.iter().zip(&c.transposed).map(|(b, &t)| format!("b{}{}", b.0, if t { "^T" } else { "" })).collect();
                 let _ = writeln!(out, "call {}({}) -> b{}", op_text(&c.op), ins.join(", "), c.output.0);
             }
         }

@@ -42,6 +42,9 @@ pub enum BufferKind {
     Temp { offset: usize },
     /// A graph output: its own allocation, handed to the caller after the run.
     Output,
+    /// In place: the memory of another buffer, which the same kernel writes at the same
+    /// points after this one's last read (set by memory planning).
+    Shares(BufferId),
 }
 
 /// A dense C-order tensor in memory.
@@ -163,6 +166,9 @@ pub struct LoopKernel {
 pub struct CallKernel {
     pub op: Op,
     pub inputs: Vec<BufferId>,
+    /// Per input: the op's operand is the buffer with its last two axes swapped (only
+    /// matmul operands; the library reads them with strides instead of a copy).
+    pub transposed: Vec<bool>,
     pub output: BufferId,
 }
 

@@ -18,13 +18,15 @@ pub struct Measurement {
     pub reps: usize,
     pub compile: Duration,
     pub cost: Cost,
+    /// Measured by the backend on the warm-up run.
+    pub peak_bytes: usize,
 }
 
 /// Time `compiled` on `inputs`: one warm-up run, then `reps` runs (or as many as fit
 /// in about a second).
 pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Option<usize>) -> Result<Measurement, Error> {
     let start = Instant::now();
-    module.run(compiled, inputs)?;
+    let (_, peak_bytes) = module.run_measured(compiled, inputs)?;
     let warm_up = start.elapsed();
     let reps = reps.unwrap_or_else(|| {
         let fit = TARGET.as_nanos() / warm_up.as_nanos().max(1);
@@ -44,6 +46,7 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
         reps,
         compile: compiled.compile_time,
         cost: cost::estimate(&compiled.graph),
+        peak_bytes,
     })
 }
 
@@ -66,7 +69,7 @@ impl Measurement {
             ms(self.compile),
             self.cost.bytes,
             self.cost.flops,
-            self.cost.peak_bytes
+            self.peak_bytes
         )
     }
 
@@ -82,7 +85,7 @@ impl Measurement {
             self.cost.bytes,
             giga_per_second(self.cost.flops, self.median),
             self.cost.flops,
-            self.cost.peak_bytes
+            self.peak_bytes
         )
     }
 }

@@ -31,6 +31,9 @@ enum Command {
     Bench(BenchArgs),
     /// Train a model file (init, loss, predict) on a data set
     Train(TrainArgs),
+    /// Federated learning: `fed simulate` runs federated averaging with simulated clients
+    #[command(subcommand)]
+    Fed(tensorc::fed::FedCommand),
     /// Interactive read-eval-print loop
     Repl {
         /// Load this file's items first
@@ -128,9 +131,9 @@ struct TrainArgs {
 }
 
 /// The stages `emit` prints today.
-const STAGES: [&str; 3] = ["ast", "ir", "opt"];
+const STAGES: [&str; 5] = ["ast", "ir", "opt", "kernels", "clif"];
 /// Stages of the specification that later backends will add.
-const PLANNED_STAGES: [&str; 4] = ["kernels", "clif", "wgsl", "mlir"];
+const PLANNED_STAGES: [&str; 2] = ["wgsl", "mlir"];
 
 /// Run the command; the exit status.
 pub fn execute(cli: Cli, color: bool) -> u8 {
@@ -140,6 +143,7 @@ pub fn execute(cli: Cli, color: bool) -> u8 {
         Command::Emit(a) => emit(a),
         Command::Bench(a) => bench(a),
         Command::Train(a) => train(a),
+        Command::Fed(command) => tensorc::fed::run_command(command),
         Command::Repl { file, backend } => tensorc::repl::run(file.as_deref(), backend, color),
     };
     match result {
@@ -268,8 +272,22 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
     let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
     let types = args::types(&bound)?;
     let spec = module.specialize(&a.target.entry, &types)?;
-    let graph = if stage == "ir" { spec.graph } else { optimize(&spec.graph) };
-    print(&tc_ir::text::print(&graph));
+    if stage == "ir" {
+        print(&tc_ir::text::print(&spec.graph));
+        return Ok(());
+    }
+    let graph = optimize(&spec.graph);
+    match stage {
+        "opt" => print(&tc_ir::text::print(&graph)),
+        "kernels" => {
+            let kernels = tc_kernel::lower(&graph).map_err(|e| Error::Runtime(format!("kernel lowering failed: {e}")))?;
+            print(&tc_kernel::print(&kernels));
+        }
+        _ => {
+            let program = tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?;
+            print(&program.clif_text());
+        }
+    }
     Ok(())
 }
 

@@ -1,12 +1,7 @@
 //! What a graph must move and compute, for `bench`: bytes (inputs read plus outputs
 //! written), flops (2·M·N·K per matmul, 2·N·K·Ho·Wo·C·R·S per convolution, one per
-//! element of elementwise results and of reduction inputs), and the peak of live
-//! buffers.
-//!
-//! The peak comes from a liveness scan in execution order, as the reference
-//! interpreter allocates: each node's result is live from its computation to its last
-//! use (graph outputs to the end); parameters belong to the caller and are not
-//! counted. This stands in for a measured peak until the interpreter reports one.
+//! element of elementwise results and of reduction inputs). The peak memory is not
+//! estimated here: the backends measure it (`Module::run_measured`).
 
 use tc_ir::{Graph, Op};
 
@@ -15,11 +10,10 @@ use tc_ir::{Graph, Op};
 pub struct Cost {
     pub bytes: u64,
     pub flops: u64,
-    pub peak_bytes: u64,
 }
 
 pub fn estimate(graph: &Graph) -> Cost {
-    Cost { bytes: bytes(graph), flops: graph_flops(graph), peak_bytes: peak_bytes(graph) }
+    Cost { bytes: bytes(graph), flops: graph_flops(graph) }
 }
 
 fn bytes(graph: &Graph) -> u64 {
@@ -69,34 +63,6 @@ fn graph_flops(graph: &Graph) -> u64 {
         .sum()
 }
 
-fn peak_bytes(graph: &Graph) -> u64 {
-    let n = graph.nodes.len();
-    // The index of the last node that reads each node; outputs live to the end.
-    let mut last_use: Vec<usize> = (0..n).collect();
-    for (i, node) in graph.nodes.iter().enumerate() {
-        for input in &node.inputs {
-            last_use[input.index()] = last_use[input.index()].max(i);
-        }
-    }
-    for output in &graph.outputs {
-        last_use[output.index()] = n;
-    }
-    // Bytes freed after each step.
-    let mut freed_after = vec![0u64; n + 1];
-    let mut live = 0u64;
-    let mut peak = 0u64;
-    for (i, node) in graph.nodes.iter().enumerate() {
-        if !matches!(node.op, Op::Param(_)) {
-            let size = node.ty.size_bytes() as u64;
-            live += size;
-            freed_after[last_use[i]] += size;
-        }
-        peak = peak.max(live);
-        live -= freed_after[i];
-    }
-    peak
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,20 +82,5 @@ mod tests {
         let cost = estimate(&g);
         assert_eq!(cost.flops, 2 * 4 * 6 * 5 + 24);
         assert_eq!(cost.bytes, 4 * (20 + 30 + 24 + 24));
-        // The matmul result and the sum are live together.
-        assert_eq!(cost.peak_bytes, 4 * (24 + 24));
-    }
-
-    #[test]
-    fn dead_intermediates_are_freed() {
-        // x -> exp -> exp -> exp: at most two f32[100] results are live at once.
-        let mut g = Graph::new("main");
-        let ty = Type::new(DType::F32, vec![100]);
-        let mut v = g.push(Op::Param(0), vec![], ty.clone());
-        for _ in 0..3 {
-            v = g.push(Op::Unary(tc_ir::UnaryOp::Exp), vec![v], ty.clone());
-        }
-        g.outputs.push(v);
-        assert_eq!(estimate(&g).peak_bytes, 800);
     }
 }

@@ -16,11 +16,13 @@
 //! calling again with the same types does not compile again ([`Module::compile_count`]).
 //! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
 //! ([`render`]), the cost model of `bench` ([`cost`]), the REPL ([`repl`]) and training
-//! ([`train`], on the data sets of [`data`], read by [`idx`]).
+//! ([`train`], on the data sets of [`data`], read by [`idx`]) and federated averaging
+//! ([`fed`], on `tc-fed`).
 
 pub mod cost;
 pub mod data;
 mod error;
+pub mod fed;
 mod files;
 pub mod idx;
 mod loader;
@@ -83,7 +85,7 @@ impl Backend {
 
     /// The backends this build can run.
     pub fn available() -> &'static [Backend] {
-        &[Backend::Interp]
+        &[Backend::Cpu, Backend::Interp]
     }
 
     pub fn is_available(self) -> bool {
@@ -93,8 +95,9 @@ impl Backend {
 
 /// The interpreter until the Cranelift JIT lands; then `Cpu`, as SPEC §7 says.
 impl Default for Backend {
+    /// The Cranelift JIT, as SPEC §7 says.
     fn default() -> Backend {
-        Backend::Interp
+        Backend::Cpu
     }
 }
 
@@ -179,15 +182,17 @@ impl Session {
     }
 }
 
-/// An entry point compiled for one list of argument types: the optimised graph.
-#[derive(Clone, Debug)]
+/// An entry point compiled for one list of argument types: the optimised graph and,
+/// on a compiling backend, its machine code.
 pub struct Compiled {
     /// The graph after `tc_opt::simplify`.
     pub graph: Graph,
     /// How the graph's flat outputs form the function's result.
     pub outputs: OutTree,
-    /// Time spent specialising and optimising.
+    /// Time spent specialising, optimising and generating code.
     pub compile_time: Duration,
+    /// The JIT-compiled program (`None` on the interpreter).
+    pub cpu: Option<tc_cpu::CpuProgram>,
 }
 
 /// The hashable form of one argument's type, the cache key of a specialisation.
@@ -307,7 +312,11 @@ impl Module {
         let start = Instant::now();
         let spec = self.specialize(entry, args)?;
         let graph = optimize(&spec.graph);
-        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed() });
+        let cpu = match self.backend {
+            Backend::Cpu => Some(tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?),
+            _ => None,
+        };
+        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed(), cpu });
         self.compiles.fetch_add(1, Ordering::Relaxed);
         cache.insert(key, Arc::clone(&compiled));
         Ok(compiled)
@@ -320,9 +329,21 @@ impl Module {
 
     /// Run a compiled graph on its flat inputs (the tensors of the arguments, depth-first).
     pub fn run(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<Vec<Tensor>, Error> {
-        match self.backend {
-            Backend::Interp => tc_interp::run(&compiled.graph, inputs).map_err(|e| Error::Runtime(e.to_string())),
-            other => Err(Error::Usage(format!("backend `{other}` is not available in this build"))),
+        self.run_measured(compiled, inputs).map(|(outputs, _)| outputs)
+    }
+
+    /// [`Module::run`], also giving the peak bytes of the program's own buffers: the
+    /// interpreter's measured peak, or the CPU program's arena and outputs, which is
+    /// exactly what it allocates.
+    pub fn run_measured(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<(Vec<Tensor>, usize), Error> {
+        match &compiled.cpu {
+            Some(program) => {
+                let outputs = program.run(inputs).map_err(|e| Error::Runtime(e.to_string()))?;
+                Ok((outputs, program.peak_bytes()))
+            }
+            None => tc_interp::run_with_stats(&compiled.graph, inputs)
+                .map(|(outputs, stats)| (outputs, stats.peak_bytes))
+                .map_err(|e| Error::Runtime(e.to_string())),
         }
     }
 

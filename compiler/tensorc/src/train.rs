@@ -97,8 +97,8 @@ pub struct Outcome {
 /// A model file, compiled and checked against the convention of SPEC §11.
 pub struct Model {
     module: Module,
-    name: String,
-    text: String,
+    pub(crate) name: String,
+    pub(crate) text: String,
     /// The root file's functions by name.
     items: HashMap<String, FnItem>,
     /// Images as `[B, 784]` or, when `loss`'s or `predict`'s `x` is annotated 4-D, `[B, 1, 28, 28]`.
@@ -516,7 +516,7 @@ pub fn sgd_source(params: &Value) -> String {
 }
 
 /// `p.1.0` written so that it does not lex as `p` `.` `1.0`: `(p.1).0`.
-fn field(base: &str, path: &str) -> String {
+pub(crate) fn field(base: &str, path: &str) -> String {
     path.split('.').filter(|s| !s.is_empty()).fold(base.to_string(), |acc, i| {
         if acc.contains('.') {
             format!("({acc}).{i}")
@@ -526,7 +526,7 @@ fn field(base: &str, path: &str) -> String {
     })
 }
 
-fn tensor_type(t: &Tensor) -> ArgValue {
+pub(crate) fn tensor_type(t: &Tensor) -> ArgValue {
     Value::Tensor(t.clone()).arg_type()
 }
 
@@ -538,7 +538,7 @@ fn tree_of(value: &Value) -> OutTree {
 }
 
 /// `template`'s tuple structure filled with `leaves` in order.
-fn rebuild(template: &Value, leaves: &mut impl Iterator<Item = Tensor>) -> Value {
+pub(crate) fn rebuild(template: &Value, leaves: &mut impl Iterator<Item = Tensor>) -> Value {
     match template {
         Value::Tensor(t) => Value::Tensor(leaves.next().unwrap_or_else(|| t.clone())),
         Value::Tuple(elems) => Value::Tuple(elems.iter().map(|e| rebuild(e, leaves)).collect()),

@@ -220,10 +220,10 @@ fn has_diagnostic(sources: &SourceMap, diagnostics: &[tc_syntax::diag::Diagnosti
     })
 }
 
-fn run_case(path: &Path) -> Result<(), String> {
+fn run_case(path: &Path, backend: Backend) -> Result<(), String> {
     let source = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let case = parse_case(&source).map_err(|e| format!("bad case header: {e}"))?;
-    let session = Session::new(Backend::Interp).map_err(|e| e.to_string())?;
+    let session = Session::new(backend).map_err(|e| e.to_string())?;
     let result = session.compile_file(path).and_then(|module| {
         let bound = module.bind(&case.entry, case.args)?;
         module.call_bound(&case.entry, &bound)
@@ -258,14 +258,15 @@ fn program_cases() {
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no cases in {}", cases_dir().display());
-    let failures: Vec<String> = paths
-        .iter()
-        .filter_map(|path| {
+    // Every case on every backend: the interpreter is the oracle, the JIT must agree.
+    let failures: Vec<String> = [Backend::Interp, Backend::Cpu]
+        .into_iter()
+        .flat_map(|backend| paths.iter().map(move |path| (backend, path)))
+        .filter_map(|(backend, path)| {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            run_case(path).err().map(|why| format!("FAIL {name}: {why}"))
+            run_case(path, backend).err().map(|why| format!("FAIL {name} on {backend}: {why}"))
         })
         .collect();
-    println!("{} passed, {} failed", paths.len() - failures.len(), failures.len());
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 

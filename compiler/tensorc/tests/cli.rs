@@ -124,9 +124,10 @@ fn backends() {
     let dir = scratch("backends");
     let prog = write(&dir, "prog.tc", "fn main() { 1.0 }\n");
     expect_status(&tensorc(&["run", &prog, "--backend", "interp"]), 0);
-    let out = tensorc(&["run", &prog, "--backend", "cpu"]);
+    expect_status(&tensorc(&["run", &prog, "--backend", "cpu"]), 0);
+    let out = tensorc(&["run", &prog, "--backend", "wgpu"]);
     expect_status(&out, 2);
-    assert!(out.stderr.contains("backend `cpu` is not available in this build; available: interp"), "{}", out.stderr);
+    assert!(out.stderr.contains("backend `wgpu` is not available in this build; available: cpu, interp"), "{}", out.stderr);
     let out = tensorc(&["run", &prog, "--backend", "tpu"]);
     expect_status(&out, 2);
     assert!(out.stderr.contains("tpu"), "{}", out.stderr);
@@ -227,10 +228,17 @@ fn emit_stages() {
     expect_status(&opt, 0);
     assert!(opt.stdout.contains("exp"), "{}", opt.stdout);
 
+    let kernels = tensorc(&["emit", &prog, "-e", "main", "--stage", "kernels", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&kernels, 0);
+    assert!(kernels.stdout.contains("loop") && kernels.stdout.contains("exp"), "{}", kernels.stdout);
+    let clif = tensorc(&["emit", &prog, "-e", "main", "--stage", "clif", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&clif, 0);
+    assert!(clif.stdout.contains("function"), "{}", clif.stdout);
+
     expect_status(&tensorc(&["emit", &prog, "--stage", "ir", "x=f32[2,3]"]), 2);
     let out = tensorc(&["emit", &prog, "--stage", "wgsl", "x=f32[3]", "y=f32[3]"]);
     expect_status(&out, 2);
-    assert!(out.stderr.contains("ast, ir, opt"), "{}", out.stderr);
+    assert!(out.stderr.contains("ast, ir, opt, kernels, clif"), "{}", out.stderr);
     expect_status(&tensorc(&["emit", &prog, "--stage", "nonsense"]), 2);
     let bad = write(&dir, "bad.tc", "fn main( {\n");
     expect_status(&tensorc(&["emit", &bad, "--stage", "ast"]), 1);

@@ -1,7 +1,7 @@
 //! Property test of the whole pipeline: random well-typed elementwise and reduction
 //! programs, written as tensorc source, compiled (parse, check, lower, simplify) and run
-//! through a `Session`, give the same numbers as a direct evaluation of the same
-//! expression in f64 here.
+//! through a `Session` on every backend, give the same numbers as a direct evaluation
+//! of the same expression in f64 here.
 
 use proptest::prelude::*;
 use tensorc::{Backend, Session, Tensor};
@@ -137,18 +137,20 @@ proptest! {
     #[test]
     fn random_programs_match_direct_evaluation(e in expr(), xs in prop::collection::vec(-2.0f32..2.0, 12), ys in prop::collection::vec(-2.0f32..2.0, 4)) {
         let src = format!("fn main(x: f32[3, 4], y: f32[4]) {{ {} }}", source(&e));
-        let session = Session::new(Backend::Interp).unwrap();
-        let module = session.compile_source("random.tc", src.clone()).unwrap_or_else(|err| panic!("{src}: {err:?}"));
-        let x = Tensor::from_slice(vec![3, 4], &xs).unwrap();
-        let y = Tensor::from_slice(vec![4], &ys).unwrap();
-        let out = module.call("main", &[x, y]).unwrap_or_else(|err| panic!("{src}: {err:?}"));
         let xa = Arr { rows: 3, cols: 4, v: xs.iter().map(|&v| v as f64).collect() };
         let ya = Arr { rows: 1, cols: 4, v: ys.iter().map(|&v| v as f64).collect() };
         let want = eval(&e, &xa, &ya);
-        let got = out[0].data().to_f64_vec();
-        prop_assert_eq!(out[0].shape(), &[want.rows, want.cols][..], "{}", src);
-        for (g, w) in got.iter().zip(&want.v) {
-            prop_assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{}: got {} want {}", src, g, w);
+        for backend in [Backend::Interp, Backend::Cpu] {
+            let session = Session::new(backend).unwrap();
+            let module = session.compile_source("random.tc", src.clone()).unwrap_or_else(|err| panic!("{src}: {err:?}"));
+            let x = Tensor::from_slice(vec![3, 4], &xs).unwrap();
+            let y = Tensor::from_slice(vec![4], &ys).unwrap();
+            let out = module.call("main", &[x, y]).unwrap_or_else(|err| panic!("{src} on {backend}: {err:?}"));
+            let got = out[0].data().to_f64_vec();
+            prop_assert_eq!(out[0].shape(), &[want.rows, want.cols][..], "{} on {}", src, backend);
+            for (g, w) in got.iter().zip(&want.v) {
+                prop_assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "{} on {}: got {} want {}", src, backend, g, w);
+            }
         }
     }
 }

@@ -402,3 +402,26 @@ fn the_fashion_examples_train_on_synthetic_data() {
         assert!(json_number(&out.stdout, "final_loss") > 0.0, "{file}: {}", out.stdout);
     }
 }
+
+/// Training gives the same numbers on every backend this build has as on the
+/// interpreter, up to float rounding (the generated SGD step and a file's own step).
+#[test]
+fn every_backend_trains_like_the_interpreter() {
+    let data = data::load(&DataSpec::Synthetic(256)).unwrap();
+    let options = TrainOptions { epochs: 2, batch: 32, lr: 0.05, seed: 3 };
+    for source in [TINY, WITH_STEP] {
+        let run = |backend: Backend| {
+            let session = Session::new(backend).unwrap();
+            let model = Model::compile_source(&session, "model.tc", source).unwrap();
+            train::train(&session, &model, &data, &options, &mut |_| {}).unwrap()
+        };
+        let oracle = run(Backend::Interp);
+        for &backend in Backend::available() {
+            let outcome = run(backend);
+            for (a, b) in outcome.epochs.iter().zip(&oracle.epochs) {
+                assert!((a.loss - b.loss).abs() <= 1e-3 * b.loss.abs().max(1.0), "{backend}: loss {} vs {}", a.loss, b.loss);
+                assert!((a.test_accuracy - b.test_accuracy).abs() <= 0.02, "{backend}: accuracy {} vs {}", a.test_accuracy, b.test_accuracy);
+            }
+        }
+    }
+}

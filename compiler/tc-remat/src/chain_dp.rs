@@ -1,0 +1,141 @@
+//! The exact dynamic program for chains: Griewank's revolve recursion generalised to
+//! layers of different costs and sizes (Beaumont et al., "Optimal checkpointing for
+//! heterogeneous chains", 2019), over the layer model of [`crate::chain`].
+//!
+//! `opt(s, t, H, own)` is the least compute that runs the backward of layers `s..=t`
+//! given that `a_{s−1}` is alive, that `H` bytes of checkpoints are held (it included)
+//! and that `B_{t+1}`'s results are waiting; `own` says nobody outside needs `a_{s−1}`
+//! afterwards, so it can go once `F_s` has run for the last time (unless `B_s` reads it).
+//! Either
+//! - `s == t`: run `F_s` keeping what backward reads, then `B_s`;
+//! - keep-all: run `F_s` keeping what backward reads, solve `s+1..=t` holding it (and
+//!   owning `a_s` unless `B_s` reads it), then run `B_s`;
+//! - checkpoint at `s' ∈ (s, t]`: run `F_s..F_{s'−1}` keeping only `a_{s'−1}`, solve
+//!   `s'..=t` owning it, then solve `s..=s'−1`;
+//!
+//! each move allowed only if every moment of it fits the budget. Held bytes are tracked
+//! in units of `q` (the gcd of the sizes, or coarser when that would make too many
+//! states), rounding up, so a plan is always feasible under the layer model; with
+//! single-node layers and `q` the gcd the model is exact.
+
+use std::collections::HashMap;
+
+use crate::chain::{Costs, Event};
+
+#[derive(Clone, Copy)]
+enum Choice {
+    Base,
+    KeepAll,
+    Checkpoint(usize),
+}
+
+type Key = (usize, usize, usize, bool);
+
+/// The cheapest plan over the layers within `budget`, or `None` when none fits.
+pub(crate) fn plan(c: &Costs, budget: usize) -> Option<Vec<Event>> {
+    let layers = c.fwd_cost.len();
+    let sizes = c.boundary.iter().chain(&c.kept).copied().filter(|&s| s > 0);
+    let gcd = sizes.fold(0usize, gcd);
+    let unit = gcd.max(budget / 65_536).max(1);
+    let mut dp = Dp { c, budget, unit, memo: HashMap::new() };
+    dp.opt((0, layers - 1, 0, true))?;
+    let mut events = Vec::new();
+    dp.emit((0, layers - 1, 0, true), &mut events);
+    Some(events)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+struct Dp<'a> {
+    c: &'a Costs,
+    budget: usize,
+    unit: usize,
+    memo: HashMap<Key, Option<(f64, Choice)>>,
+}
+
+impl Dp<'_> {
+    fn units(&self, bytes: usize) -> usize {
+        bytes.div_ceil(self.unit)
+    }
+
+    /// Held units once `F_s` has run for the last time in `key`'s subproblem.
+    fn held_after_fwd(&self, (s, _, held, own): Key) -> usize {
+        match own && s > 0 && !self.c.reads_input[s] {
+            true => held - self.units(self.c.boundary[s - 1]),
+            false => held,
+        }
+    }
+
+    /// The subproblem after keep-all at `s`.
+    fn keep_all_child(&self, key: Key) -> Key {
+        let (s, t, _, _) = key;
+        let held = self.held_after_fwd(key) + self.units(self.c.kept[s]) + self.units(self.c.boundary[s]);
+        (s + 1, t, held, !self.c.reads_boundary[s])
+    }
+
+    fn opt(&mut self, key: Key) -> Option<f64> {
+        if let Some(r) = self.memo.get(&key) {
+            return r.map(|(cost, _)| cost);
+        }
+        let (s, t, held, own) = key;
+        let c = self.c;
+        let (unit, budget) = (self.unit, self.budget);
+        let fits = |held: usize, bytes: usize| held * unit + bytes <= budget;
+        let after = self.held_after_fwd(key);
+        let keep_ok = fits(held, c.crossing[t + 1] + c.fwd_peak_keep[s]) && fits(after, c.bwd_peak[s]);
+        let mut best: Option<(f64, Choice)> = None;
+        let consider = |cost: f64, choice: Choice, best: &mut Option<(f64, Choice)>| {
+            if best.is_none_or(|(b, _)| cost < b) {
+                *best = Some((cost, choice));
+            }
+        };
+        if s == t {
+            if keep_ok {
+                consider(c.fwd_cost[s] + c.bwd_cost[s], Choice::Base, &mut best);
+            }
+        } else {
+            if keep_ok {
+                if let Some(rest) = self.opt(self.keep_all_child(key)) {
+                    consider(c.fwd_cost[s] + rest + c.bwd_cost[s], Choice::KeepAll, &mut best);
+                }
+            }
+            let mut advance = 0.0;
+            for next in s + 1..=t {
+                let k = next - 1;
+                let previous = if k > s { c.boundary[k - 1] } else { 0 };
+                if !fits(held, c.crossing[t + 1] + previous + c.fwd_peak_advance[k]) {
+                    break;
+                }
+                advance += c.fwd_cost[k];
+                let Some(right) = self.opt((next, t, held + self.units(c.boundary[k]), true)) else { continue };
+                let Some(left) = self.opt((s, k, held, own)) else { continue };
+                consider(advance + right + left, Choice::Checkpoint(next), &mut best);
+            }
+        }
+        self.memo.insert(key, best);
+        best.map(|(cost, _)| cost)
+    }
+
+    fn emit(&self, key: Key, out: &mut Vec<Event>) {
+        let (s, t, held, own) = key;
+        match self.memo[&key].expect("emit follows a feasible plan").1 {
+            Choice::Base => out.extend([Event::Fwd(s), Event::Bwd(s)]),
+            Choice::KeepAll => {
+                out.push(Event::Fwd(s));
+                self.emit(self.keep_all_child(key), out);
+                out.push(Event::Bwd(s));
+            }
+            Choice::Checkpoint(next) => {
+                out.extend((s..next).map(Event::Fwd));
+                self.emit((next, t, held + self.units(self.c.boundary[next - 1]), true), out);
+                self.emit((s, next - 1, held, own), out);
+            }
+        }
+    }
+}

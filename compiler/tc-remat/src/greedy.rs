@@ -1,0 +1,223 @@
+//! The DAG planner: an offline form of Dynamic Tensor Rematerialization (Kirisame et al.,
+//! ICLR 2021) that knows the whole future.
+//!
+//! It replays the graph's order under the budget. Before a node runs, its missing inputs
+//! are recomputed recursively (their own missing inputs first); a value is freed as soon
+//! as no later node reads it. When an allocation would exceed the budget, it evicts the
+//! resident value with the smallest score
+//!
+//! ```text
+//! rebuild(v) / (bytes(v) · distance(v)^α)
+//! ```
+//!
+//! where `rebuild(v)` is the cost to bring `v` back (its own cost plus, with
+//! `count_evicted_ancestors`, that of its already-evicted ancestors: DTR's "evicted
+//! neighbourhood", which spreads checkpoints out instead of evicting a contiguous run)
+//! and `distance(v)` is how many steps ahead its next reader is (Belady's rule). Values
+//! of cheap elementwise chains have a tiny `rebuild`, so they go first; matmul and
+//! convolution results are kept. Inputs of the node being computed are locked.
+//! One run is O(steps · resident values); the planner tries a few policies and keeps the
+//! cheapest plan.
+
+use crate::problem::Problem;
+
+/// How the planner scores eviction candidates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Policy {
+    /// `α`: weight of the distance to the next reader.
+    pub distance_exponent: f64,
+    /// Whether `rebuild(v)` includes the cost of `v`'s evicted ancestors.
+    pub count_evicted_ancestors: bool,
+}
+
+/// The policies the planner tries.
+pub(crate) const POLICIES: [Policy; 6] = [
+    Policy { distance_exponent: 1.0, count_evicted_ancestors: true },
+    Policy { distance_exponent: 0.5, count_evicted_ancestors: true },
+    Policy { distance_exponent: 2.0, count_evicted_ancestors: true },
+    Policy { distance_exponent: 0.0, count_evicted_ancestors: true },
+    Policy { distance_exponent: 1.0, count_evicted_ancestors: false },
+    Policy { distance_exponent: 0.0, count_evicted_ancestors: false },
+];
+
+/// A schedule whose peak stays within `budget` under `policy`, or `None` when this
+/// policy cannot find one (a locked working set does not fit, or recomputation runs away).
+pub(crate) fn schedule(p: &Problem, budget: usize, policy: Policy) -> Option<Vec<usize>> {
+    let n = p.len();
+    let mut sim = Sim {
+        p,
+        budget,
+        policy,
+        live: vec![false; n],
+        lock: vec![0; n],
+        mem: 0,
+        steps: Vec::with_capacity(n),
+        now: 0,
+        resident: Vec::new(),
+        slot: vec![usize::MAX; n],
+        memo: vec![0.0; n],
+        memo_epoch: vec![u64::MAX; n],
+        epoch: 0,
+        max_steps: 50 * n + 1000,
+    };
+    for t in 0..n {
+        if p.param[t] {
+            continue;
+        }
+        sim.now = t;
+        if !sim.materialize(t) {
+            return None;
+        }
+        for &u in &p.inputs[t] {
+            sim.free_if_unneeded(u, t + 1);
+        }
+        sim.free_if_unneeded(t, t + 1);
+    }
+    sim.now = n;
+    for o in p.graph.outputs.iter().map(|o| o.index()) {
+        if p.param[o] {
+            continue;
+        }
+        if !sim.live[o] && !sim.materialize(o) {
+            return None;
+        }
+        sim.lock[o] += 1;
+    }
+    Some(sim.steps)
+}
+
+struct Sim<'a> {
+    p: &'a Problem,
+    budget: usize,
+    policy: Policy,
+    live: Vec<bool>,
+    lock: Vec<u32>,
+    mem: usize,
+    steps: Vec<usize>,
+    /// The original step being executed.
+    now: usize,
+    /// Live non-parameter values, and each one's index in it.
+    resident: Vec<usize>,
+    slot: Vec<usize>,
+    /// `rebuild` cache, valid while `memo_epoch == epoch` (the live set is unchanged).
+    memo: Vec<f64>,
+    memo_epoch: Vec<u64>,
+    epoch: u64,
+    max_steps: usize,
+}
+
+impl Sim<'_> {
+    /// Make `x` live, recomputing missing inputs first. False when it cannot fit.
+    fn materialize(&mut self, x: usize) -> bool {
+        let p = self.p;
+        for &u in &p.inputs[x] {
+            if self.live[u] {
+                self.lock[u] += 1;
+            }
+        }
+        for &u in &p.inputs[x] {
+            if !self.live[u] {
+                if !self.materialize(u) {
+                    return false;
+                }
+                self.lock[u] += 1;
+            }
+        }
+        while self.mem + p.size[x] > self.budget {
+            if !self.evict_one() {
+                return false;
+            }
+        }
+        self.live[x] = true;
+        self.mem += p.size[x];
+        self.slot[x] = self.resident.len();
+        self.resident.push(x);
+        self.epoch += 1;
+        self.steps.push(x);
+        if self.steps.len() > self.max_steps {
+            return false;
+        }
+        for &u in &p.inputs[x] {
+            self.lock[u] -= 1;
+            self.free_if_unneeded(u, self.now);
+        }
+        true
+    }
+
+    /// Free `v` if it is live, unlocked, not an output and nothing at or after step `from` reads it.
+    fn free_if_unneeded(&mut self, v: usize, from: usize) {
+        if self.live[v] && self.lock[v] == 0 && !self.p.output[v] && self.p.last_user(v).is_none_or(|u| u < from) {
+            self.drop_value(v);
+        }
+    }
+
+    fn drop_value(&mut self, v: usize) {
+        self.live[v] = false;
+        self.mem -= self.p.size[v];
+        let at = self.slot[v];
+        let last = self.resident.pop().expect("a live value is resident");
+        if last != v {
+            self.resident[at] = last;
+            self.slot[last] = at;
+        }
+        self.slot[v] = usize::MAX;
+        self.epoch += 1;
+    }
+
+    /// Evict the unlocked resident value with the lowest score; false when none can go.
+    fn evict_one(&mut self) -> bool {
+        let mut best: Option<(f64, usize)> = None;
+        for k in 0..self.resident.len() {
+            let v = self.resident[k];
+            if self.lock[v] > 0 || self.p.size[v] == 0 {
+                continue;
+            }
+            let s = self.score(v);
+            if best.is_none_or(|(b, _)| s < b) {
+                best = Some((s, v));
+            }
+        }
+        match best {
+            Some((_, v)) => {
+                self.drop_value(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn score(&mut self, v: usize) -> f64 {
+        let p = self.p;
+        let users = &p.users[v];
+        let next = users.partition_point(|&u| u < self.now);
+        let distance = match users.get(next) {
+            Some(&u) => u,
+            None if p.output[v] => p.len(),
+            None => return -1.0,
+        } - self.now
+            + 1;
+        let rebuild = self.rebuild(v);
+        rebuild / (p.size[v] as f64 * (distance as f64).powf(self.policy.distance_exponent))
+    }
+
+    /// Cost to recompute `v` from what is live now.
+    fn rebuild(&mut self, v: usize) -> f64 {
+        if !self.policy.count_evicted_ancestors {
+            return self.p.cost[v];
+        }
+        if self.memo_epoch[v] == self.epoch {
+            return self.memo[v];
+        }
+        let mut total = self.p.cost[v];
+        for k in 0..self.p.inputs[v].len() {
+            let u = self.p.inputs[v][k];
+            if !self.live[u] {
+                total += self.rebuild(u);
+            }
+        }
+        let total = total.min(1e300);
+        self.memo[v] = total;
+        self.memo_epoch[v] = self.epoch;
+        total
+    }
+}

@@ -1,0 +1,310 @@
+//! The numeric kernels of aggregation, over plain slices: weighted accumulation of several
+//! updates at once, sums of squares, adding a step to the model, and the per-coordinate
+//! median / trimmed mean.
+//!
+//! Aggregation is bound by memory bandwidth, so the kernels touch each byte as few times
+//! as they can: [`fold`] adds several updates to the f64 accumulator in one pass, working
+//! through it in L1-sized tiles while the updates stream past, and [`add_step`] folds the
+//! last updates and adds the result to the model in the same pass.
+//!
+//! Large slices are split over threads in whole [`BLOCK`]s of coordinates. Every result
+//! is independent of the number of threads: element-wise kernels trivially, sums because
+//! they are taken per block and the block sums added in block order.
+
+use std::ops::Range;
+
+/// Coordinates per block: the unit of partial sums and of the split over threads.
+const BLOCK: usize = 1 << 15;
+/// Below this many coordinates a kernel runs on the calling thread alone.
+const PARALLEL_MIN: usize = 1 << 17;
+/// Coordinates of the accumulator worked on at a time (8 KiB of f64: stays in L1).
+const TILE: usize = 1024;
+
+/// `fast!(f(args))` calls the `#[inline(always)]` kernel `f` through a copy compiled for
+/// AVX2 when the CPU has it (four f64 lanes instead of SSE2's two; the same operations in
+/// the same order, so the same results), and directly otherwise.
+macro_rules! fast {
+    ($f:ident($($arg:expr),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2")]
+            fn avx2<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, the only feature `avx2` is compiled for.
+                unsafe { avx2(#[inline(always)] || $f($($arg),*)) }
+            } else {
+                $f($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $f($($arg),*)
+        }
+    }};
+}
+
+/// An element type the kernels read and write: f32 or f64, computed on in f64.
+pub(crate) trait Coord: Copy + Send + Sync {
+    fn wide(self) -> f64;
+    /// `v` rounded to this type.
+    fn narrow(v: f64) -> Self;
+}
+
+impl Coord for f32 {
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+
+    #[inline(always)]
+    fn narrow(v: f64) -> f32 {
+        v as f32
+    }
+}
+
+impl Coord for f64 {
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+
+    #[inline(always)]
+    fn narrow(v: f64) -> f64 {
+        v
+    }
+}
+
+/// `0..len` cut into at most `threads` contiguous ranges of whole blocks.
+fn ranges(len: usize, threads: usize) -> Vec<Range<usize>> {
+    let blocks = len.div_ceil(BLOCK).max(1);
+    let parts = if len < PARALLEL_MIN { 1 } else { threads.clamp(1, blocks) };
+    (0..parts).map(|t| ((blocks * t / parts) * BLOCK).min(len)..((blocks * (t + 1) / parts) * BLOCK).min(len)).collect()
+}
+
+/// Run `f(start, chunk)` over `out` cut as [`ranges`] says, the last part on the calling
+/// thread; the results in part order.
+fn split_mut<O: Send, R: Send>(out: &mut [O], threads: usize, f: impl Fn(usize, &mut [O]) -> R + Sync) -> Vec<R> {
+    let parts = ranges(out.len(), threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut rest = out;
+        let mut handles = Vec::new();
+        let mut last = None;
+        for (i, range) in parts.iter().enumerate() {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(range.len());
+            rest = tail;
+            let start = range.start;
+            if i + 1 == parts.len() {
+                last = Some(f(start, head));
+            } else {
+                handles.push(scope.spawn(move || f(start, head)));
+            }
+        }
+        let mut results: Vec<R> =
+            handles.into_iter().map(|h| h.join().expect("aggregation kernels do not panic")).collect();
+        results.extend(last);
+        results
+    })
+}
+
+/// `acc[i] ← acc[i] + Σₚ wₚ·xₚ[i]`, adding the inputs in order; with `fresh`, the old
+/// contents of `acc` are ignored (taken as 0).
+pub(crate) fn fold<T: Coord>(acc: &mut [f64], fresh: bool, inputs: &[(f64, &[T])], threads: usize) {
+    split_mut(acc, threads, |start, acc| fast!(fold_part(acc, start, fresh, inputs)));
+}
+
+/// [`fold`] on `acc`, the coordinates from `start` on, tile by tile.
+#[inline(always)]
+fn fold_part<T: Coord>(acc: &mut [f64], start: usize, fresh: bool, inputs: &[(f64, &[T])]) {
+    for (k, tile) in acc.chunks_mut(TILE).enumerate() {
+        fold_tile(tile, fresh, inputs, start + k * TILE);
+    }
+}
+
+/// [`fold`] on the coordinates `lo..lo + tile.len()`.
+#[inline(always)]
+fn fold_tile<T: Coord>(tile: &mut [f64], fresh: bool, inputs: &[(f64, &[T])], lo: usize) {
+    let mut rest = inputs;
+    if fresh {
+        match inputs.split_first() {
+            Some(((w, x), tail)) => {
+                for (a, &v) in tile.iter_mut().zip(&x[lo..]) {
+                    *a = w * v.wide();
+                }
+                rest = tail;
+            }
+            None => tile.fill(0.0),
+        }
+    }
+    for (w, x) in rest {
+        for (a, &v) in tile.iter_mut().zip(&x[lo..]) {
+            *a += w * v.wide();
+        }
+    }
+}
+
+/// `g[i] ← g[i] + s[i]`, rounded once, where `s[i] = (acc[i] + Σₚ wₚ·xₚ[i]) / divisor`
+/// (`acc` absent: 0); gives `Σ s[i]²`.
+pub(crate) fn add_step<T: Coord, G: Coord>(
+    g: &mut [G],
+    acc: Option<&[f64]>,
+    inputs: &[(f64, &[T])],
+    divisor: f64,
+    threads: usize,
+) -> f64 {
+    let sums = split_mut(g, threads, |start, g| fast!(add_step_part(g, start, acc, inputs, divisor)));
+    sums.iter().flatten().sum()
+}
+
+/// [`add_step`] on `g`, the coordinates from `start` on: the sums of squares per block.
+#[inline(always)]
+fn add_step_part<T: Coord, G: Coord>(
+    g: &mut [G],
+    start: usize,
+    acc: Option<&[f64]>,
+    inputs: &[(f64, &[T])],
+    divisor: f64,
+) -> Vec<f64> {
+    let mut buffer = [0.0f64; TILE];
+    g.chunks_mut(BLOCK)
+        .enumerate()
+        .map(|(b, block)| {
+            let mut sum = 0.0;
+            for (k, g) in block.chunks_mut(TILE).enumerate() {
+                let lo = start + b * BLOCK + k * TILE;
+                let step = &mut buffer[..g.len()];
+                match acc {
+                    Some(acc) => step.copy_from_slice(&acc[lo..lo + g.len()]),
+                    None => step.fill(0.0),
+                }
+                fold_tile(step, false, inputs, lo);
+                for s in step.iter_mut() {
+                    *s /= divisor;
+                }
+                sum += block_squares(step);
+                for (g, &s) in g.iter_mut().zip(step.iter()) {
+                    *g = G::narrow(g.wide() + s);
+                }
+            }
+            sum
+        })
+        .collect()
+}
+
+/// `Σ x[i]²` in f64: summed per block (eight lanes), the block sums in block order.
+/// Infinite or NaN exactly when some element is (squares of finite f32 and f64 values
+/// at most overflow to infinity, which is not finite either).
+pub(crate) fn sum_squares<T: Coord>(x: &[T], threads: usize) -> f64 {
+    let parts = ranges(x.len(), threads);
+    let f = |range: Range<usize>| -> Vec<f64> { fast!(squares_part(&x[range])) };
+    let sums: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts[1..].iter().map(|r| scope.spawn(move || f(r.clone()))).collect();
+        let first = f(parts[0].clone());
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| h.join().expect("aggregation kernels do not panic")))
+            .collect()
+    });
+    sums.iter().flatten().sum()
+}
+
+/// The sum of squares of each block of `x`.
+#[inline(always)]
+fn squares_part<T: Coord>(x: &[T]) -> Vec<f64> {
+    x.chunks(BLOCK).map(block_squares).collect()
+}
+
+#[inline(always)]
+fn block_squares<T: Coord>(x: &[T]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            let v = v.wide();
+            *lane += v * v;
+        }
+    }
+    rest.iter().fold(lanes.iter().sum(), |s, &v| s + v.wide() * v.wide())
+}
+
+/// Elements of `x` that are NaN or infinite.
+pub(crate) fn count_non_finite<T: Coord>(x: &[T]) -> usize {
+    x.iter().filter(|v| !v.wide().is_finite()).count()
+}
+
+/// How [`select`] reduces one coordinate's values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Select {
+    /// The middle value; the mean of the two middle values for an even count.
+    Median,
+    /// The mean of what is left after dropping the `k` smallest and `k` largest.
+    Trimmed(usize),
+}
+
+/// `out[i]` = the [`Select`] of `{ inputs[j][i] }` over the updates j (all finite:
+/// validated). Each coordinate's values are sorted, so the result does not depend on the
+/// order of `inputs`.
+pub(crate) fn select<T: Coord>(inputs: &[&[T]], how: Select, out: &mut [f64], threads: usize) {
+    let n = inputs.len();
+    split_mut(out, threads, |start, out| {
+        let mut scratch = vec![0.0f64; n];
+        for (i, o) in out.iter_mut().enumerate() {
+            for (s, input) in scratch.iter_mut().zip(inputs) {
+                *s = input[start + i].wide();
+            }
+            scratch.sort_unstable_by(f64::total_cmp);
+            *o = match how {
+                Select::Median if n % 2 == 1 => scratch[n / 2],
+                Select::Median => (scratch[n / 2 - 1] + scratch[n / 2]) / 2.0,
+                Select::Trimmed(k) => scratch[k..n - k].iter().sum::<f64>() / (n - 2 * k) as f64,
+            };
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_whole_blocks_once() {
+        for (len, threads) in [(0, 4), (10, 4), (PARALLEL_MIN, 3), (PARALLEL_MIN * 5 + 7, 2), (BLOCK * 9, 16)] {
+            let parts = ranges(len, threads);
+            assert_eq!(parts.first().unwrap().start, 0);
+            assert_eq!(parts.last().unwrap().end, len);
+            for pair in parts.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                assert_eq!(pair[1].start % BLOCK, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn sums_do_not_depend_on_threads() {
+        let x: Vec<f32> = (0..PARALLEL_MIN * 3 + 5).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let one = sum_squares(&x, 1);
+        assert_eq!(one.to_bits(), sum_squares(&x, 2).to_bits());
+        assert_eq!(one.to_bits(), sum_squares(&x, 7).to_bits());
+        let acc: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let inputs = [(2.0, &x[..]), (-0.5, &x[..])];
+        let (mut a, mut b) = (x.clone(), x.clone());
+        let sa = add_step(&mut a, Some(&acc), &inputs, 3.0, 1);
+        let sb = add_step(&mut b, Some(&acc), &inputs, 3.0, 5);
+        assert_eq!((sa.to_bits(), &a), (sb.to_bits(), &b));
+        assert_eq!(a[7], x[7] + x[7] * 2.5 / 3.0);
+        let mut folded = vec![f64::NAN; x.len()];
+        fold(&mut folded, true, &inputs, 2);
+        fold(&mut folded, false, &inputs[..1], 2);
+        assert_eq!(folded[9], f64::from(x[9]) * 3.5);
+    }
+
+    #[test]
+    fn non_finite_sums_are_not_finite() {
+        assert!(!sum_squares(&[1.0f32, f32::NAN], 1).is_finite());
+        assert!(!sum_squares(&[f32::INFINITY, 0.0], 1).is_finite());
+        assert!(!sum_squares(&[f64::MAX, 0.0], 1).is_finite());
+        assert_eq!(count_non_finite(&[1.0f32, f32::NAN, f32::NEG_INFINITY]), 2);
+    }
+}
