@@ -110,18 +110,18 @@ impl Sim<'_> {
     /// Make `x` live, recomputing missing inputs first. False when it cannot fit.
     fn materialize(&mut self, x: usize) -> bool {
         let p = self.p;
-        for &u in &p.inputs[x] {
-            if self.live[u] {
-                self.lock[u] += 1;
-            }
+        // One lock per operand occurrence (an op may read a value twice, `x * x`), so
+        // the unlocks below balance: live operands first, so recomputing the others
+        // cannot evict them.
+        let locked_early: Vec<bool> = p.inputs[x].iter().map(|&u| self.live[u]).collect();
+        for (&u, _) in p.inputs[x].iter().zip(&locked_early).filter(|(_, &early)| early) {
+            self.lock[u] += 1;
         }
-        for &u in &p.inputs[x] {
-            if !self.live[u] {
-                if !self.materialize(u) {
-                    return false;
-                }
-                self.lock[u] += 1;
+        for (&u, _) in p.inputs[x].iter().zip(&locked_early).filter(|(_, &early)| !early) {
+            if !self.live[u] && !self.materialize(u) {
+                return false;
             }
+            self.lock[u] += 1;
         }
         while self.mem + p.size[x] > self.budget {
             if !self.evict_one() {

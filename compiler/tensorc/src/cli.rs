@@ -95,6 +95,9 @@ struct BenchArgs {
     /// Repetitions after the warm-up (default: as many as fit in about a second, at least 5)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     reps: Option<u64>,
+    /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    mem_budget: Option<u64>,
 }
 
 #[derive(Args)]
@@ -292,7 +295,7 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
 }
 
 fn bench(a: BenchArgs) -> Result<(), Error> {
-    let session = Session::new(a.backend)?;
+    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
     let module = session.compile_file(&a.target.file)?;
     let entry = &a.target.entry;
     let bound = args::bind(&module, entry, &a.target.args)?;

@@ -174,6 +174,7 @@ impl Session {
                 program,
                 root,
                 backend: self.backend,
+                mem_budget: self.mem_budget,
                 cache: Mutex::new(HashMap::new()),
                 compiles: AtomicUsize::new(0),
             }),
@@ -219,6 +220,39 @@ impl ArgKey {
     }
 }
 
+/// JIT-compile `graph`; under a budget, rematerialise it until the compiled program's
+/// own peak (its arena and outputs, after fusion and in-place reuse) fits. Remat plans
+/// in the interpreter's memory model, which fusion only improves on, so the planning
+/// budget starts at the budget scaled by how much fusion saves and shrinks until the
+/// compiled program fits.
+fn fit_cpu(graph: Graph, budget: Option<usize>) -> Result<(Graph, tc_cpu::CpuProgram), Error> {
+    let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
+    let program = jit(&graph)?;
+    let Some(budget) = budget else { return Ok((graph, program)) };
+    if program.peak_bytes() <= budget {
+        return Ok((graph, program));
+    }
+    let model_peak = tc_remat::peak_bytes(&graph);
+    let mut planning = (budget as f64 * model_peak as f64 / program.peak_bytes().max(1) as f64) as usize;
+    let mut smallest = program.peak_bytes();
+    for _ in 0..12 {
+        let planned = match tc_remat::rematerialize(&graph, planning, &tc_remat::Options::default()) {
+            Ok(planned) => planned,
+            Err(tc_remat::RematError::Infeasible { .. }) => break,
+            Err(e) => return Err(Error::Usage(format!("--mem-budget: {e}"))),
+        };
+        let program = jit(&planned)?;
+        if program.peak_bytes() <= budget {
+            return Ok((planned, program));
+        }
+        smallest = smallest.min(program.peak_bytes());
+        planning = planning * 9 / 10;
+    }
+    Err(Error::Usage(format!(
+        "--mem-budget: budget {budget} bytes is below the smallest peak the CPU backend reached for this program, {smallest} bytes"
+    )))
+}
+
 /// Compiled specialisations by (function name, argument types).
 type Cache = HashMap<(String, Vec<ArgKey>), Arc<Compiled>>;
 
@@ -228,6 +262,8 @@ pub struct Module {
     /// The compiled file, first of the program's sources.
     root: FileId,
     backend: Backend,
+    /// Peak-memory cap: graphs are rematerialised to fit it (`tc_remat`).
+    mem_budget: Option<u64>,
     cache: Mutex<Cache>,
     compiles: AtomicUsize,
 }
@@ -312,9 +348,17 @@ impl Module {
         let start = Instant::now();
         let spec = self.specialize(entry, args)?;
         let graph = optimize(&spec.graph);
-        let cpu = match self.backend {
-            Backend::Cpu => Some(tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?),
-            _ => None,
+        let (graph, cpu) = match (self.backend, self.mem_budget) {
+            (Backend::Cpu, budget) => {
+                let (graph, program) = fit_cpu(graph, budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX)))?;
+                (graph, Some(program))
+            }
+            (_, Some(budget)) => {
+                let budget = usize::try_from(budget).unwrap_or(usize::MAX);
+                let graph = tc_remat::rematerialize(&graph, budget, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?;
+                (graph, None)
+            }
+            (_, None) => (graph, None),
         };
         let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed(), cpu });
         self.compiles.fetch_add(1, Ordering::Relaxed);
