@@ -18,8 +18,9 @@
 //!
 //! # Memory and determinism
 //! FedAvg, FedProx and FedAdam stream: a round holds one f64 accumulator per parameter
-//! (twice the model's f32 size), whatever the number of clients; FedAdam's moments add two
-//! more. Median and trimmed mean need every update of a coordinate at once, so a round
+//! (twice the model's f32 size), whatever the number of clients, and at most
+//! [`ServerConfig::fold`] − 1 validated updates not yet folded into it; FedAdam's moments
+//! add two more f64 copies. Median and trimmed mean need every update of a coordinate at once, so a round
 //! keeps each accepted update as sent (`n × model` bytes), at most
 //! [`ServerConfig::max_buffered`] of them; the per-coordinate selection then works through
 //! the coordinates in blocks with O(n) scratch per thread.

@@ -29,10 +29,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     /// No norm bound, at most 1024 buffered updates, one thread per available core,
-    /// folding 8 updates at a time.
+    /// folding 4 updates at a time.
     fn default() -> ServerConfig {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        ServerConfig { max_norm: None, max_buffered: 1024, threads, fold: 8 }
+        ServerConfig { max_norm: None, max_buffered: 1024, threads, fold: 4 }
     }
 }
 
