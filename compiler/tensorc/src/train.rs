@@ -515,7 +515,8 @@ pub fn sgd_source(params: &Value) -> String {
     )
 }
 
-/// `p.1.0` written so that it does not lex as `p` `.` `1.0`: `(p.1).0`.
+/// The field `p.1.0` of a nested tuple, parenthesised as `(p.1).0` so that it never
+/// depends on how `.1.0` is lexed.
 pub(crate) fn field(base: &str, path: &str) -> String {
     path.split('.').filter(|s| !s.is_empty()).fold(base.to_string(), |acc, i| {
         if acc.contains('.') {
