@@ -1,20 +1,13 @@
 //! Programs elaborated to graph IR and run on the reference interpreter: the checker's
 //! lowering of each language feature, and the diagnostics of ill-typed programs.
 
-use tc_check::{ArgValue, ModuleLoader, SpecializeError};
+use tc_check::{ArgValue, SpecializeError};
 use tc_ir::Type;
 use tc_syntax::diag::SourceMap;
 use tc_tensor::{DType, Tensor};
 
-/// Loads standard-library modules from the repository's `stdlib/` folder.
-struct StdlibDir;
-
-impl ModuleLoader for StdlibDir {
-    fn load(&self, name: &str, _from: &str) -> Option<(String, String)> {
-        let path = format!("{}/../../stdlib/{name}.tc", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(path).ok().map(|t| (format!("<stdlib>/{name}.tc"), t))
-    }
-}
+mod common;
+use common::StdlibDir;
 
 fn compile(src: &str) -> Result<tc_check::Program, Vec<tc_syntax::diag::Diagnostic>> {
     let mut sources = SourceMap::new();

@@ -1,17 +1,11 @@
 //! docs/errors.md is the list of error codes users read: every code the compiler can
 //! emit is documented there, and every documented example really produces its code.
 
-use tc_check::{ModuleLoader, SpecializeError};
+use tc_check::SpecializeError;
 use tc_syntax::diag::SourceMap;
 
-struct StdlibDir;
-
-impl ModuleLoader for StdlibDir {
-    fn load(&self, name: &str, _from: &str) -> Option<(String, String)> {
-        let path = format!("{}/../../stdlib/{name}.tc", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(path).ok().map(|t| (format!("<stdlib>/{name}.tc"), t))
-    }
-}
+mod common;
+use common::StdlibDir;
 
 fn repo(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))

@@ -4,19 +4,13 @@
 //! (or a hang) is fine.
 
 use proptest::prelude::*;
-use tc_check::{ArgValue, ModuleLoader};
+use tc_check::ArgValue;
 use tc_ir::Type;
 use tc_syntax::diag::SourceMap;
 use tc_tensor::DType;
 
-struct StdlibDir;
-
-impl ModuleLoader for StdlibDir {
-    fn load(&self, name: &str, _from: &str) -> Option<(String, String)> {
-        let path = format!("{}/../../stdlib/{name}.tc", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(path).ok().map(|t| (format!("<stdlib>/{name}.tc"), t))
-    }
-}
+mod common;
+use common::StdlibDir;
 
 const SEEDS: &[&str] = &[
     "use nn;\nfn main(x: f32[2, 3], w: f32[3, 4], b: f32[4]) { let h = nn::relu(x @ w + b); (nn::softmax(h), sum(h, axis = -1)) }",
