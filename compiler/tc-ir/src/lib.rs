@@ -4,6 +4,7 @@
 //! graphs (`identity`: constants compared by their bits, hashable op keys for CSE).
 
 mod builder;
+mod flops;
 mod graph;
 pub mod identity;
 pub mod ops;

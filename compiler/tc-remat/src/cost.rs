@@ -1,5 +1,6 @@
 //! The compute-cost model every strategy minimises: an estimated run time per node from
-//! a roofline, `max(flops / flop_rate, bytes_touched / bandwidth)`, in nanoseconds.
+//! a roofline, `max(flops / flop_rate, bytes_touched / bandwidth)`, in nanoseconds, with
+//! the flops of `Graph::flops` (the count `bench` reports too).
 //!
 //! Matmul and convolution are flop-bound; elementwise, layout and reduction ops are
 //! bandwidth-bound and so cost little next to them, which is what makes recomputing a
@@ -7,7 +8,7 @@
 //! `Const` nodes are free. The model is a plain value in [`crate::Options`], so a backend
 //! can swap in its own rates; every strategy and the MILP read the same numbers.
 
-use tc_ir::{Graph, Op};
+use tc_ir::{Graph, NodeId, Op};
 
 /// Machine rates of the roofline. The defaults are the CI-class CPU of the design guide:
 /// about 300 GFLOP/s for an f32 GEMM and 29 GB/s for a 2-thread triad.
@@ -29,32 +30,10 @@ impl CostModel {
     /// Estimated nanoseconds to compute node `index` of `graph`.
     pub fn node_cost(&self, graph: &Graph, index: usize) -> f64 {
         let node = &graph.nodes[index];
-        let out_elems = node.ty.num_elements() as f64;
-        let in_ty = |k: usize| graph.ty(node.inputs[k]);
-        let flops = match &node.op {
-            Op::Param(_) | Op::Const(_) => return 0.0,
-            Op::MatMul => {
-                let k = *in_ty(0).shape.last().unwrap_or(&1) as f64;
-                2.0 * out_elems * k
-            }
-            Op::Conv2d { .. } => {
-                let w = &in_ty(1).shape;
-                2.0 * out_elems * (w[1] * w[2] * w[3]) as f64
-            }
-            Op::Pool { size, .. } => out_elems * (size[0] * size[1]) as f64,
-            Op::PoolGrad { size, .. } => 2.0 * in_ty(1).num_elements() as f64 * (size[0] * size[1]) as f64,
-            Op::Reduce { .. } | Op::ArgReduce { .. } => in_ty(0).num_elements() as f64,
-            Op::Random(_) => 20.0 * out_elems,
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast | Op::Gather { .. } | Op::ScatterAdd { .. } => out_elems,
-            Op::Iota { .. }
-            | Op::Broadcast { .. }
-            | Op::Reshape
-            | Op::Transpose { .. }
-            | Op::Reverse { .. }
-            | Op::Slice { .. }
-            | Op::Pad { .. }
-            | Op::Concat { .. } => 0.0,
-        };
+        if matches!(node.op, Op::Param(_) | Op::Const(_)) {
+            return 0.0;
+        }
+        let flops = graph.flops(NodeId(index as u32)) as f64;
         let in_bytes: usize = node.inputs.iter().map(|&i| graph.ty(i).size_bytes()).sum();
         let bytes = (in_bytes + node.ty.size_bytes()) as f64;
         (flops / self.flops_per_ns).max(bytes / self.bytes_per_ns)

@@ -3,7 +3,7 @@
 //! element of elementwise results and of reduction inputs). The peak memory is not
 //! estimated here: the backends measure it (`Module::run_measured`).
 
-use tc_ir::{Graph, Op};
+use tc_ir::{Graph, NodeId};
 
 /// The cost of one execution of a graph.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,47 +26,13 @@ fn bytes(graph: &Graph) -> u64 {
 }
 
 fn graph_flops(graph: &Graph) -> u64 {
-    graph
-        .nodes
-        .iter()
-        .map(|node| {
-            let out = node.ty.num_elements() as u64;
-            let input = |i: usize| node.inputs.get(i).map(|&id| graph.ty(id));
-            match &node.op {
-                Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast | Op::Random(_) => out,
-                Op::Reduce { .. } | Op::ArgReduce { .. } => input(0).map_or(0, |t| t.num_elements() as u64),
-                Op::ScatterAdd { .. } => input(1).map_or(0, |t| t.num_elements() as u64),
-                Op::MatMul => {
-                    let k = input(0).and_then(|t| t.shape.last().copied()).unwrap_or(0) as u64;
-                    2 * out * k
-                }
-                Op::Conv2d { .. } => {
-                    // w: [K, C, R, S]; each output element sums C·R·S products.
-                    let window = input(1).map_or(0, |t| t.shape.iter().skip(1).product::<usize>()) as u64;
-                    2 * out * window
-                }
-                Op::Pool { size, .. } => out * (size[0] * size[1]) as u64,
-                Op::PoolGrad { size, .. } => input(1).map_or(0, |t| t.num_elements() as u64) * (size[0] * size[1]) as u64,
-                Op::Param(_)
-                | Op::Const(_)
-                | Op::Iota { .. }
-                | Op::Broadcast { .. }
-                | Op::Reshape
-                | Op::Transpose { .. }
-                | Op::Reverse { .. }
-                | Op::Slice { .. }
-                | Op::Pad { .. }
-                | Op::Concat { .. }
-                | Op::Gather { .. } => 0,
-            }
-        })
-        .sum()
+    (0..graph.nodes.len()).map(|i| graph.flops(NodeId(i as u32))).sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tc_ir::{BinaryOp, Type};
+    use tc_ir::{BinaryOp, Op, Type};
     use tc_tensor::DType;
 
     #[test]
