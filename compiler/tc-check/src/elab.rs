@@ -971,15 +971,8 @@ fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> 
                 }
             }
             BinaryOp::Pow => x.powf(y),
-            BinaryOp::Max => return None,
-            BinaryOp::Min => return None,
-            BinaryOp::Eq => return Some(Konst::Bool(x == y)),
-            BinaryOp::Ne => return Some(Konst::Bool(x != y)),
-            BinaryOp::Lt => return Some(Konst::Bool(x < y)),
-            BinaryOp::Le => return Some(Konst::Bool(x <= y)),
-            BinaryOp::Gt => return Some(Konst::Bool(x > y)),
-            BinaryOp::Ge => return Some(Konst::Bool(x >= y)),
-            BinaryOp::And | BinaryOp::Or => return None,
+            op if op.is_comparison() => return compare(op, x, y).map(Konst::Bool),
+            _ => return None,
         };
         return Some(Konst::Float(r));
     }
@@ -1005,12 +998,7 @@ fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> 
                 x.rem_euclid(y) + if y < 0 && x.rem_euclid(y) != 0 { y } else { 0 }
             }
         }
-        BinaryOp::Eq => return Some(Konst::Bool(x == y)),
-        BinaryOp::Ne => return Some(Konst::Bool(x != y)),
-        BinaryOp::Lt => return Some(Konst::Bool(x < y)),
-        BinaryOp::Le => return Some(Konst::Bool(x <= y)),
-        BinaryOp::Gt => return Some(Konst::Bool(x > y)),
-        BinaryOp::Ge => return Some(Konst::Bool(x >= y)),
+        op if op.is_comparison() => return compare(op, x, y).map(Konst::Bool),
         _ => return None,
     };
     // Only fold when the result is exact in the dtype; otherwise build the op.
@@ -1020,6 +1008,19 @@ fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> 
         _ => true,
     };
     fits.then_some(Konst::Int(r))
+}
+
+/// A comparison op applied to two scalars (`None` for any other op).
+fn compare<T: PartialOrd>(op: BinaryOp, x: T, y: T) -> Option<bool> {
+    Some(match op {
+        BinaryOp::Eq => x == y,
+        BinaryOp::Ne => x != y,
+        BinaryOp::Lt => x < y,
+        BinaryOp::Le => x <= y,
+        BinaryOp::Gt => x > y,
+        BinaryOp::Ge => x >= y,
+        _ => return None,
+    })
 }
 
 /// The value of a scalar constant node, as f64.
