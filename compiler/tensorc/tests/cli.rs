@@ -1,51 +1,18 @@
 //! The `tensorc` binary end to end (SPEC §7): every subcommand and every exit status
 //! (0 success, 1 compile error, 2 usage error, 3 runtime error).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
+
+use common::{expect_status, scratch, tensorc, write};
 
 use tensorc::{load_npy, save_npy, save_safetensors, Tensor};
-
-/// A fresh, empty directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tensorc-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write file");
-    path.display().to_string()
-}
 
 fn npy(dir: &Path, name: &str, tensor: &Tensor) -> String {
     let path = dir.join(format!("{name}.npy"));
     save_npy(&path, tensor).expect("write npy");
     path.display().to_string()
-}
-
-struct Outcome {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tensorc(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_tensorc")).args(args).output().expect("run tensorc");
-    let outcome = Outcome {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!outcome.stderr.contains("panicked"), "tensorc panicked: {}", outcome.stderr);
-    outcome
-}
-
-/// Assert the exit status, showing the output when it differs.
-fn expect_status(outcome: &Outcome, status: i32) {
-    assert_eq!(outcome.status, status, "stdout:\n{}\nstderr:\n{}", outcome.stdout, outcome.stderr);
 }
 
 fn f32s(shape: &[usize], values: &[f32]) -> Tensor {

@@ -9,24 +9,12 @@ use std::process::Command;
 use tc_fed::{Reason, Strategy};
 use tensorc::data::{self, DataSet};
 use tensorc::fed::{self, Attack, Batch, Byzantine, Options, RoundStats, SplitSpec, Summary};
+mod common;
+
+use common::LINEAR;
 use tensorc::train::Model;
 use tensorc::{Backend, Error, Session, Value};
 
-/// A linear classifier: the smallest model of the convention.
-const LINEAR: &str = "use nn;
-
-fn init(seed) {
-    (random_normal(seed, (784, 10)) * 0.01, zeros((10,)))
-}
-
-fn predict(p, x: f32[B, 784]) {
-    x @ p.0 + p.1
-}
-
-fn loss(p, x, y: i32[B]) -> f32 {
-    nn::cross_entropy(predict(p, x), y)
-}
-";
 
 fn session() -> Session {
     Session::new(Backend::Interp).expect("the interpreter is always built")

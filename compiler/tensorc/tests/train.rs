@@ -3,53 +3,21 @@
 //! and the errors of the model convention and of the data.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
+
+use common::{expect_status, scratch, tensorc, write, Outcome, LINEAR};
 
 use tensorc::data::{self, DataSpec};
 use tensorc::idx::{self, IdxError, Images};
 use tensorc::train::{self, Model, TrainOptions};
 use tensorc::{Backend, Error, Session, Tensor};
 
-/// A fresh, empty directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tensorc-train-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write file");
-    path.display().to_string()
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).expect("gzip in memory");
     encoder.finish().expect("gzip in memory")
-}
-
-struct Outcome {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tensorc(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_tensorc")).args(args).output().expect("run tensorc");
-    let outcome = Outcome {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!outcome.stderr.contains("panicked"), "tensorc panicked: {}", outcome.stderr);
-    outcome
-}
-
-fn expect_status(outcome: &Outcome, status: i32) {
-    assert_eq!(outcome.status, status, "stdout:\n{}\nstderr:\n{}", outcome.stdout, outcome.stderr);
 }
 
 /// The number after `"key": ` in a JSON text (the first occurrence).
@@ -65,21 +33,6 @@ fn epoch_losses(json: &str) -> Vec<f64> {
     json.match_indices("\"loss\": ").map(|(i, _)| json_number(&json[i..], "loss")).collect()
 }
 
-/// A linear classifier: the smallest model of the convention.
-const TINY: &str = "use nn;
-
-fn init(seed) {
-    (random_normal(seed, (784, 10)) * 0.01, zeros((10,)))
-}
-
-fn predict(p, x: f32[B, 784]) {
-    x @ p.0 + p.1
-}
-
-fn loss(p, x, y: i32[B]) -> f32 {
-    nn::cross_entropy(predict(p, x), y)
-}
-";
 
 /// The same classifier on 4-D images, trained by its own momentum step; the
 /// parameters nest the weights and the velocities.
@@ -176,7 +129,7 @@ fn idx_bad_magic_truncated_mismatch_and_range() {
 
     // Through the data set loader and the command line: exit 3 naming the file.
     let model = scratch("idx-bad-model");
-    let model = write(&model, "tiny.tc", TINY.as_bytes());
+    let model = write(&model, "tiny.tc", LINEAR.as_bytes());
     let cases: [(&str, Vec<u8>, Vec<u8>, &str); 4] = [
         ("magic", good_labels.clone(), good_labels.clone(), "magic number"),
         ("truncated", good_images[..good_images.len() - 1].to_vec(), good_labels.clone(), "truncated"),
@@ -199,7 +152,7 @@ fn idx_bad_magic_truncated_mismatch_and_range() {
 #[test]
 fn missing_data_names_the_debian_package() {
     let dir = scratch("missing-data");
-    let model = write(&dir, "tiny.tc", TINY.as_bytes());
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
     let out = tensorc(&["train", &model, "--data", &format!("fashion-mnist:{}", dir.join("nowhere").display())]);
     expect_status(&out, 3);
     assert!(out.stderr.contains("dataset-fashion-mnist"), "{}", out.stderr);
@@ -222,7 +175,7 @@ fn missing_data_names_the_debian_package() {
 #[test]
 fn train_synthetic_learns() {
     let dir = scratch("learns");
-    let model = write(&dir, "tiny.tc", TINY.as_bytes());
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
     let out = tensorc(&["train", &model, "--data", "synthetic:512", "--epochs", "2", "--batch", "32", "--json"]);
     expect_status(&out, 0);
     let json = out.stdout.trim();
@@ -242,7 +195,7 @@ fn train_synthetic_learns() {
 #[test]
 fn train_prints_one_line_per_epoch_and_notes_dropped_examples() {
     let dir = scratch("lines");
-    let model = write(&dir, "tiny.tc", TINY.as_bytes());
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
     let out = tensorc(&["train", &model, "--data", "synthetic:100", "--epochs", "2", "--batch", "32"]);
     expect_status(&out, 0);
     let epochs: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("epoch ")).collect();
@@ -291,7 +244,7 @@ fn the_step_compiles_once() {
 #[test]
 fn save_is_read_back_by_run_as_a_tuple_parameter() {
     let dir = scratch("save");
-    let model = write(&dir, "tiny.tc", TINY.as_bytes());
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
     let saved = dir.join("params.safetensors").display().to_string();
     let out = tensorc(&["train", &model, "--data", "synthetic:200", "--epochs", "1", "--batch", "20", "--save", &saved]);
     expect_status(&out, 0);
@@ -318,13 +271,13 @@ fn train_source(name: &str, text: &str) -> Outcome {
 
 #[test]
 fn missing_init_or_loss_is_a_compile_error() {
-    let no_init = TINY.replace("fn init(seed)", "fn start(seed)");
+    let no_init = LINEAR.replace("fn init(seed)", "fn start(seed)");
     let out = train_source("no-init", &no_init);
     expect_status(&out, 1);
     assert!(out.stderr.contains("error[E0102]: the model has no function `init`"), "{}", out.stderr);
     assert!(out.stderr.contains("SPEC §11"), "{}", out.stderr);
 
-    let no_loss = TINY.replace("fn loss(p, x, y: i32[B]) -> f32 {\n    nn::cross_entropy(predict(p, x), y)\n}\n", "");
+    let no_loss = LINEAR.replace("fn loss(p, x, y: i32[B]) -> f32 {\n    nn::cross_entropy(predict(p, x), y)\n}\n", "");
     let no_both = no_loss.replace("fn init(seed)", "fn start(seed)");
     let out = train_source("no-loss", &no_both);
     expect_status(&out, 1);
@@ -335,24 +288,24 @@ fn missing_init_or_loss_is_a_compile_error() {
 
 #[test]
 fn wrong_shapes_of_the_convention_are_compile_errors() {
-    let arity = TINY.replace("fn predict(p, x: f32[B, 784])", "fn predict(p, q, x: f32[B, 784])").replace("predict(p, x)", "predict(p, p, x)");
+    let arity = LINEAR.replace("fn predict(p, x: f32[B, 784])", "fn predict(p, q, x: f32[B, 784])").replace("predict(p, x)", "predict(p, p, x)");
     let out = train_source("arity", &arity);
     expect_status(&out, 1);
     assert!(out.stderr.contains("`predict` must take 2 arguments"), "{}", out.stderr);
 
-    let not_a_tuple = TINY.replace("(random_normal(seed, (784, 10)) * 0.01, zeros((10,)))", "random_normal(seed, (784, 10))");
+    let not_a_tuple = LINEAR.replace("(random_normal(seed, (784, 10)) * 0.01, zeros((10,)))", "random_normal(seed, (784, 10))");
     let out = train_source("not-a-tuple", &not_a_tuple);
     expect_status(&out, 1);
     assert!(out.stderr.contains("`init` must return the parameters as a tuple"), "{}", out.stderr);
     assert!(out.stderr.contains("f32[784, 10]"), "{}", out.stderr);
 
-    let not_scalar = TINY.replace("fn loss(p, x, y: i32[B]) -> f32 {\n    nn::cross_entropy(predict(p, x), y)", "fn loss(p, x, y: i32[B]) {\n    predict(p, x)");
+    let not_scalar = LINEAR.replace("fn loss(p, x, y: i32[B]) -> f32 {\n    nn::cross_entropy(predict(p, x), y)", "fn loss(p, x, y: i32[B]) {\n    predict(p, x)");
     let out = train_source("not-scalar", &not_scalar);
     expect_status(&out, 1);
     assert!(out.stderr.contains("`loss` must return the mean loss of the batch as a scalar f32"), "{}", out.stderr);
     assert!(out.stderr.contains("f32[16, 10]"), "{}", out.stderr);
 
-    let bad_step = format!("{TINY}\nfn step(p, x, y, lr) {{ (p, 1.0, 2.0) }}\n");
+    let bad_step = format!("{LINEAR}\nfn step(p, x, y, lr) {{ (p, 1.0, 2.0) }}\n");
     let out = train_source("bad-step", &bad_step);
     expect_status(&out, 1);
     assert!(out.stderr.contains("`step` must return (P, loss)"), "{}", out.stderr);
@@ -361,7 +314,7 @@ fn wrong_shapes_of_the_convention_are_compile_errors() {
 #[test]
 fn usage_errors() {
     let dir = scratch("usage");
-    let model = write(&dir, "tiny.tc", TINY.as_bytes());
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
     let out = tensorc(&["train", &model, "--data", "synthetic:10", "--batch", "64"]);
     expect_status(&out, 2);
     assert!(out.stderr.contains("--batch 64"), "{}", out.stderr);
@@ -409,7 +362,7 @@ fn the_fashion_examples_train_on_synthetic_data() {
 fn every_backend_trains_like_the_interpreter() {
     let data = data::load(&DataSpec::Synthetic(256)).unwrap();
     let options = TrainOptions { epochs: 2, batch: 32, lr: 0.05, seed: 3 };
-    for source in [TINY, WITH_STEP] {
+    for source in [LINEAR, WITH_STEP] {
         let run = |backend: Backend| {
             let session = Session::new(backend).unwrap();
             let model = Model::compile_source(&session, "model.tc", source).unwrap();
