@@ -14,19 +14,28 @@
 //! Outputs have their own allocations (they are handed to the caller); parameters and
 //! constants are not the program's to place.
 
-use crate::program::{Action, BufferId, BufferKind, ExprOp, Kernel, KernelProgram, View};
+use crate::program::{Action, Buffer, BufferId, BufferKind, ExprOp, Kernel, KernelProgram, View};
 
 /// Alignment of every temp's offset, in bytes (a cache line).
 pub const ALIGN: usize = 64;
 
-fn align_up(x: usize) -> usize {
-    x.div_ceil(ALIGN) * ALIGN
-}
-
 /// Assign arena offsets to the temps and set `arena_bytes`.
 pub fn plan(mut program: KernelProgram) -> KernelProgram {
+    let (first, last) = kernel_ranges(&program);
+    share_in_place(&mut program, &first, &last);
+    let (offsets, arena) = place_temps(&program, |b| b.ty.size_bytes(), ALIGN);
+    for (b, offset) in offsets.into_iter().enumerate() {
+        if let Some(offset) = offset {
+            program.buffers[b].kind = BufferKind::Temp { offset };
+        }
+    }
+    program.arena_bytes = arena;
+    program
+}
+
+/// Per buffer, the first and last kernel that accesses it (`usize::MAX..0` if none).
+fn kernel_ranges(program: &KernelProgram) -> (Vec<usize>, Vec<usize>) {
     let n = program.buffers.len();
-    // Live range [first, last] over kernel indices.
     let mut first = vec![usize::MAX; n];
     let mut last = vec![0usize; n];
     for (k, kernel) in program.kernels.iter().enumerate() {
@@ -35,7 +44,17 @@ pub fn plan(mut program: KernelProgram) -> KernelProgram {
             last[b.index()] = last[b.index()].max(k);
         }
     }
-    share_in_place(&mut program, &first, &last);
+    (first, last)
+}
+
+/// Place every `Temp` buffer of a program whose in-place sharing is decided, with
+/// `size_of` bytes each at offsets aligned to `align`: the placement of [`plan`], for
+/// backends whose element sizes or alignment differ from the host's (a GPU widens
+/// `u8` and aligns bindings to 256 bytes). Returns each buffer's offset (`None` for
+/// buffers that are not temps) and the arena's size.
+pub fn place_temps(program: &KernelProgram, size_of: impl Fn(&Buffer) -> usize, align: usize) -> (Vec<Option<usize>>, usize) {
+    let n = program.buffers.len();
+    let (mut first, mut last) = kernel_ranges(program);
     // A shared buffer's memory is live for both buffers' ranges.
     for t in 0..n {
         if let BufferKind::Shares(o) = program.buffers[t].kind {
@@ -43,12 +62,14 @@ pub fn plan(mut program: KernelProgram) -> KernelProgram {
             last[o.index()] = last[o.index()].max(last[t]);
         }
     }
+    let align_up = |x: usize| x.div_ceil(align) * align;
     let mut temps: Vec<usize> = (0..n).filter(|&b| matches!(program.buffers[b].kind, BufferKind::Temp { .. })).collect();
-    temps.sort_by_key(|&b| (std::cmp::Reverse(program.buffers[b].ty.size_bytes()), b));
+    temps.sort_by_key(|&b| (std::cmp::Reverse(size_of(&program.buffers[b])), b));
+    let mut offsets = vec![None; n];
     let mut placed: Vec<(usize, usize, usize)> = Vec::new(); // (buffer, offset, end)
     let mut arena = 0;
     for b in temps {
-        let size = program.buffers[b].ty.size_bytes();
+        let size = size_of(&program.buffers[b]);
         let overlaps_in_time = |o: usize| first[o] <= last[b] && first[b] <= last[o];
         let mut busy: Vec<(usize, usize)> = placed.iter().filter(|&&(o, _, _)| overlaps_in_time(o)).map(|&(_, s, e)| (s, e)).collect();
         busy.sort();
@@ -61,10 +82,9 @@ pub fn plan(mut program: KernelProgram) -> KernelProgram {
         }
         placed.push((b, offset, offset + size));
         arena = arena.max(offset + size);
-        program.buffers[b].kind = BufferKind::Temp { offset };
+        offsets[b] = Some(offset);
     }
-    program.arena_bytes = align_up(arena);
-    program
+    (offsets, align_up(arena))
 }
 
 /// Every access of `b` in a loop kernel: (stage index, view, is it a store).

@@ -1,5 +1,10 @@
 //! `tensorc bench`: a warm-up run, then repetitions; the median and minimum time with
 //! the bytes and flops of [`tensorc::cost`], as text or as one JSON object.
+//!
+//! On the wgpu backend the warm-up is a whole call (inputs uploaded, outputs read
+//! back), whose bytes each way are reported as `h2d_bytes`/`d2h_bytes`; the timed
+//! repetitions run on inputs already on the device and wait for the device, without
+//! reading the outputs back: the time of the kernels, as GPU benchmarks report it.
 
 use std::time::{Duration, Instant};
 
@@ -20,14 +25,20 @@ pub struct Measurement {
     pub cost: Cost,
     /// Measured by the backend on the warm-up run.
     pub peak_bytes: usize,
+    /// Bytes uploaded and read back by the warm-up run (zero on host backends).
+    pub transfers: tc_wgpu::Transfers,
 }
 
 /// Time `compiled` on `inputs`: one warm-up run, then `reps` runs (or as many as fit
 /// in about a second).
 pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Option<usize>) -> Result<Measurement, Error> {
+    let gpu = compiled.wgpu.as_ref().map(|p| p.gpu().clone());
+    let before = gpu.as_ref().map(|g| g.transfers()).unwrap_or_default();
     let start = Instant::now();
     let (_, peak_bytes) = module.run_measured(compiled, inputs)?;
     let warm_up = start.elapsed();
+    let transfers = gpu.as_ref().map(|g| g.transfers().since(before)).unwrap_or_default();
+    let mut run = timed_run(module, compiled, inputs)?;
     let reps = reps.unwrap_or_else(|| {
         let fit = TARGET.as_nanos() / warm_up.as_nanos().max(1);
         (fit as usize).clamp(MIN_REPS, MAX_REPS)
@@ -36,7 +47,7 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
     let mut times = Vec::with_capacity(reps.min(MAX_REPS));
     for _ in 0..reps {
         let start = Instant::now();
-        module.run(compiled, inputs)?;
+        run()?;
         times.push(start.elapsed());
     }
     times.sort();
@@ -47,7 +58,23 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
         compile: compiled.compile_time,
         cost: cost::estimate(&compiled.graph),
         peak_bytes,
+        transfers,
     })
+}
+
+/// One timed repetition: a whole call on host backends; on the GPU, the kernels on
+/// inputs uploaded once, until the device is done.
+fn timed_run<'a>(module: &'a Module, compiled: &'a Compiled, inputs: &'a [Tensor]) -> Result<Box<dyn FnMut() -> Result<(), Error> + 'a>, Error> {
+    let runtime = |e: tc_wgpu::WgpuError| Error::Runtime(e.to_string());
+    let Some(program) = &compiled.wgpu else {
+        return Ok(Box::new(move || module.run(compiled, inputs).map(drop)));
+    };
+    let resident: Vec<tc_wgpu::DeviceTensor> = inputs.iter().map(|t| tc_wgpu::DeviceTensor::upload(program.gpu(), t)).collect::<Result<_, _>>().map_err(runtime)?;
+    Ok(Box::new(move || {
+        let args: Vec<tc_wgpu::Arg> = resident.iter().map(tc_wgpu::Arg::Device).collect();
+        program.run_device(&args).map_err(runtime)?;
+        program.gpu().synchronize().map_err(runtime)
+    }))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -60,16 +87,18 @@ fn giga_per_second(amount: u64, time: Duration) -> f64 {
 }
 
 impl Measurement {
-    /// `{"median_ms": .., "min_ms": .., "compile_ms": .., "bytes": .., "flops": .., "peak_bytes": ..}`
+    /// `{"median_ms": .., "min_ms": .., "compile_ms": .., "bytes": .., "flops": .., "peak_bytes": .., "h2d_bytes": .., "d2h_bytes": ..}`
     pub fn json(&self) -> String {
         format!(
-            "{{\"median_ms\": {:.6}, \"min_ms\": {:.6}, \"compile_ms\": {:.6}, \"bytes\": {}, \"flops\": {}, \"peak_bytes\": {}}}",
+            "{{\"median_ms\": {:.6}, \"min_ms\": {:.6}, \"compile_ms\": {:.6}, \"bytes\": {}, \"flops\": {}, \"peak_bytes\": {}, \"h2d_bytes\": {}, \"d2h_bytes\": {}}}",
             ms(self.median),
             ms(self.min),
             ms(self.compile),
             self.cost.bytes,
             self.cost.flops,
-            self.peak_bytes
+            self.peak_bytes,
+            self.transfers.h2d_bytes,
+            self.transfers.d2h_bytes
         )
     }
 

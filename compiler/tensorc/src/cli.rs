@@ -29,6 +29,8 @@ enum Command {
     Emit(EmitArgs),
     /// Time a function: median and minimum, GB/s and GFLOP/s
     Bench(BenchArgs),
+    /// Map every matmul and convolution onto a systolic array: folds, cycles, utilisation, traffic
+    Systolic(SystolicArgs),
     /// Train a model file (init, loss, predict) on a data set
     Train(TrainArgs),
     /// Federated learning: `fed simulate` runs federated averaging with simulated clients
@@ -101,6 +103,15 @@ struct BenchArgs {
 }
 
 #[derive(Args)]
+struct SystolicArgs {
+    /// FILE may also be a SCALE-Sim topology .csv; ARG may be a type: NAME=f32[2,3]
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    options: tensorc::systolic::Options,
+}
+
+#[derive(Args)]
 struct TrainArgs {
     /// The model: a .tc file with `fn init(seed)`, `fn loss(p, x, y)`, `fn predict(p, x)`
     file: PathBuf,
@@ -134,9 +145,9 @@ struct TrainArgs {
 }
 
 /// The stages `emit` prints today.
-const STAGES: [&str; 5] = ["ast", "ir", "opt", "kernels", "clif"];
+const STAGES: [&str; 6] = ["ast", "ir", "opt", "kernels", "clif", "wgsl"];
 /// Stages of the specification that later backends will add.
-const PLANNED_STAGES: [&str; 2] = ["wgsl", "mlir"];
+const PLANNED_STAGES: [&str; 1] = ["mlir"];
 
 /// Run the command; the exit status.
 pub fn execute(cli: Cli, color: bool) -> u8 {
@@ -145,6 +156,7 @@ pub fn execute(cli: Cli, color: bool) -> u8 {
         Command::Run(a) => run(a),
         Command::Emit(a) => emit(a),
         Command::Bench(a) => bench(a),
+        Command::Systolic(a) => systolic(a),
         Command::Train(a) => train(a),
         Command::Fed(command) => tensorc::fed::run_command(command),
         Command::Repl { file, backend } => tensorc::repl::run(file.as_deref(), backend, color),
@@ -286,9 +298,16 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
             let kernels = tc_kernel::lower(&graph).map_err(|e| Error::Runtime(format!("kernel lowering failed: {e}")))?;
             print(&tc_kernel::print(&kernels));
         }
-        _ => {
+        "clif" => {
             let program = tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?;
             print(&program.clif_text());
+        }
+        _ => {
+            // The shaders do not depend on the device but for f16, printed as a device
+            // with `shader-f16` would run it; `run --backend wgpu` checks the device.
+            let features = tc_wgpu::wgsl::Features { shader_f16: true };
+            let shaders = tc_wgpu::generate(&graph, features).map_err(|e| Error::Runtime(format!("WGSL generation failed: {e}")))?;
+            print(&tc_wgpu::wgsl::print(&shaders));
         }
     }
     Ok(())
@@ -306,6 +325,32 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let measurement = bench::measure(&module, &compiled, &inputs, reps)?;
     print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));
+    Ok(())
+}
+
+/// `tensorc systolic`: the layers of the entry's optimised graph, or of a topology CSV.
+fn systolic(a: SystolicArgs) -> Result<(), Error> {
+    let file = &a.target.file;
+    let layers = if file.extension().is_some_and(|e| e == "csv") {
+        let text = std::fs::read_to_string(file).map_err(|error| Error::Io { path: file.clone(), error })?;
+        tensorc::systolic::topology_layers(&text)?
+    } else {
+        let module = Session::new(Backend::default())?.compile_file(file)?;
+        // A parameter annotated with concrete sizes needs no argument: its annotation is its type.
+        let mut texts = a.target.args.clone();
+        for param in module.function(&a.target.entry)?.params {
+            let given = a.target.args.iter().any(|t| t.split_once('=').is_some_and(|(n, _)| n.trim() == param.name));
+            let concrete = |ty: &String| ty.split_once('[').is_some_and(|(_, d)| d.chars().all(|c| c.is_ascii_digit() || ", ]".contains(c)));
+            if let Some(ty) = param.annotation.filter(|ty| !given && concrete(ty)) {
+                texts.push(format!("{}={ty}", param.name));
+            }
+        }
+        let bound = args::bind(&module, &a.target.entry, &texts)?;
+        let spec = module.specialize(&a.target.entry, &args::types(&bound)?)?;
+        tensorc::systolic::graph_layers(&optimize(&spec.graph))
+    };
+    let evaluation = tensorc::systolic::evaluate(layers, &a.options)?;
+    print(&if a.options.json { evaluation.json() + "\n" } else { evaluation.table() });
     Ok(())
 }
 

@@ -17,7 +17,7 @@
 //! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
 //! ([`render`]), the cost model of `bench` ([`cost`]), the REPL ([`repl`]) and training
 //! ([`train`], on the data sets of [`data`], read by [`idx`]) and federated averaging
-//! ([`fed`], on `tc-fed`).
+//! ([`fed`], on `tc-fed`), and the systolic array report of `tensorc systolic` ([`systolic`]).
 
 pub mod cost;
 pub mod data;
@@ -28,6 +28,7 @@ pub mod idx;
 mod loader;
 pub mod render;
 pub mod repl;
+pub mod systolic;
 pub mod train;
 mod value;
 
@@ -85,7 +86,7 @@ impl Backend {
 
     /// The backends this build can run.
     pub fn available() -> &'static [Backend] {
-        &[Backend::Cpu, Backend::Interp]
+        &[Backend::Cpu, Backend::Interp, Backend::Wgpu]
     }
 
     pub fn is_available(self) -> bool {
@@ -127,6 +128,9 @@ impl Session {
                 "backend `{backend}` is not available in this build; available: {}",
                 names(Backend::available())
             )));
+        }
+        if backend == Backend::Wgpu {
+            tc_wgpu::gpu().map_err(|e| Error::Runtime(format!("--backend wgpu: {e}")))?;
         }
         Ok(Session { backend, mem_budget: None, module_dirs: Vec::new() })
     }
@@ -192,8 +196,18 @@ pub struct Compiled {
     pub outputs: OutTree,
     /// Time spent specialising, optimising and generating code.
     pub compile_time: Duration,
-    /// The JIT-compiled program (`None` on the interpreter).
+    /// The JIT-compiled program on the CPU backend.
     pub cpu: Option<tc_cpu::CpuProgram>,
+    /// The shaders and pipelines on the wgpu backend.
+    pub wgpu: Option<tc_wgpu::WgpuProgram>,
+}
+
+/// A tensor where the backend computes: on the host, or in GPU memory on the wgpu
+/// backend, where results stay until read back (a training loop's parameters).
+#[derive(Clone, Debug)]
+pub enum Held {
+    Host(Tensor),
+    Device(tc_wgpu::DeviceTensor),
 }
 
 /// The hashable form of one argument's type, the cache key of a specialisation.
@@ -220,36 +234,35 @@ impl ArgKey {
     }
 }
 
-/// JIT-compile `graph`; under a budget, rematerialise it until the compiled program's
-/// own peak (its arena and outputs, after fusion and in-place reuse) fits. Remat plans
-/// in the interpreter's memory model, which fusion only improves on, so the planning
-/// budget starts at the budget scaled by how much fusion saves and shrinks until the
-/// compiled program fits.
-fn fit_cpu(graph: Graph, budget: Option<usize>) -> Result<(Graph, tc_cpu::CpuProgram), Error> {
-    let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
-    let program = jit(&graph)?;
+/// Compile `graph` with `compile`; under a budget, rematerialise it until the compiled
+/// program's own peak (`peak`: its arena and outputs, after fusion and in-place reuse)
+/// fits. Remat plans in the interpreter's memory model, which fusion only improves on,
+/// so the planning budget starts at the budget scaled by how much fusion saves and
+/// shrinks until the compiled program fits.
+fn fit<P>(graph: Graph, budget: Option<usize>, backend: Backend, compile: impl Fn(&Graph) -> Result<P, Error>, peak: impl Fn(&P) -> usize) -> Result<(Graph, P), Error> {
+    let program = compile(&graph)?;
     let Some(budget) = budget else { return Ok((graph, program)) };
-    if program.peak_bytes() <= budget {
+    if peak(&program) <= budget {
         return Ok((graph, program));
     }
     let model_peak = tc_remat::peak_bytes(&graph);
-    let mut planning = (budget as f64 * model_peak as f64 / program.peak_bytes().max(1) as f64) as usize;
-    let mut smallest = program.peak_bytes();
+    let mut planning = (budget as f64 * model_peak as f64 / peak(&program).max(1) as f64) as usize;
+    let mut smallest = peak(&program);
     for _ in 0..12 {
         let planned = match tc_remat::rematerialize(&graph, planning, &tc_remat::Options::default()) {
             Ok(planned) => planned,
             Err(tc_remat::RematError::Infeasible { .. }) => break,
             Err(e) => return Err(Error::Usage(format!("--mem-budget: {e}"))),
         };
-        let program = jit(&planned)?;
-        if program.peak_bytes() <= budget {
+        let program = compile(&planned)?;
+        if peak(&program) <= budget {
             return Ok((planned, program));
         }
-        smallest = smallest.min(program.peak_bytes());
+        smallest = smallest.min(peak(&program));
         planning = planning * 9 / 10;
     }
     Err(Error::Usage(format!(
-        "--mem-budget: budget {budget} bytes is below the smallest peak the CPU backend reached for this program, {smallest} bytes"
+        "--mem-budget: budget {budget} bytes is below the smallest peak the {backend} backend reached for this program, {smallest} bytes"
     )))
 }
 
@@ -348,19 +361,25 @@ impl Module {
         let start = Instant::now();
         let spec = self.specialize(entry, args)?;
         let graph = optimize(&spec.graph);
-        let (graph, cpu) = match (self.backend, self.mem_budget) {
+        let budget = self.mem_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        let (graph, cpu, wgpu) = match (self.backend, budget) {
             (Backend::Cpu, budget) => {
-                let (graph, program) = fit_cpu(graph, budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX)))?;
-                (graph, Some(program))
+                let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
+                let (graph, program) = fit(graph, budget, self.backend, jit, tc_cpu::CpuProgram::peak_bytes)?;
+                (graph, Some(program), None)
+            }
+            (Backend::Wgpu, budget) => {
+                let build = |g: &Graph| tc_wgpu::compile(g).map_err(|e| Error::Runtime(format!("wgpu backend: {e}")));
+                let (graph, program) = fit(graph, budget, self.backend, build, tc_wgpu::WgpuProgram::peak_bytes)?;
+                (graph, None, Some(program))
             }
             (_, Some(budget)) => {
-                let budget = usize::try_from(budget).unwrap_or(usize::MAX);
                 let graph = tc_remat::rematerialize(&graph, budget, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?;
-                (graph, None)
+                (graph, None, None)
             }
-            (_, None) => (graph, None),
+            (_, None) => (graph, None, None),
         };
-        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed(), cpu });
+        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed(), cpu, wgpu });
         self.compiles.fetch_add(1, Ordering::Relaxed);
         cache.insert(key, Arc::clone(&compiled));
         Ok(compiled)
@@ -377,17 +396,58 @@ impl Module {
     }
 
     /// [`Module::run`], also giving the peak bytes of the program's own buffers: the
-    /// interpreter's measured peak, or the CPU program's arena and outputs, which is
-    /// exactly what it allocates.
+    /// interpreter's measured peak, or the compiled program's arena and outputs, which
+    /// is exactly what it allocates.
     pub fn run_measured(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<(Vec<Tensor>, usize), Error> {
-        match &compiled.cpu {
-            Some(program) => {
-                let outputs = program.run(inputs).map_err(|e| Error::Runtime(e.to_string()))?;
-                Ok((outputs, program.peak_bytes()))
+        let runtime = |e: &dyn fmt::Display| Error::Runtime(e.to_string());
+        if let Some(program) = &compiled.cpu {
+            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
+            return Ok((outputs, program.peak_bytes()));
+        }
+        if let Some(program) = &compiled.wgpu {
+            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
+            return Ok((outputs, program.peak_bytes()));
+        }
+        tc_interp::run_with_stats(&compiled.graph, inputs).map(|(outputs, stats)| (outputs, stats.peak_bytes)).map_err(|e| runtime(&e))
+    }
+
+    /// Make `tensor` an argument that stays where this module's backend computes: on
+    /// the wgpu backend it is uploaded now (and the upload overlaps work already
+    /// submitted); elsewhere it stays on the host.
+    pub fn hold(&self, tensor: Tensor) -> Result<Held, Error> {
+        match self.backend {
+            Backend::Wgpu => {
+                let gpu = tc_wgpu::gpu().map_err(|e| Error::Runtime(e.to_string()))?;
+                tc_wgpu::DeviceTensor::upload(&gpu, &tensor).map(Held::Device).map_err(|e| Error::Runtime(e.to_string()))
             }
-            None => tc_interp::run_with_stats(&compiled.graph, inputs)
-                .map(|(outputs, stats)| (outputs, stats.peak_bytes))
-                .map_err(|e| Error::Runtime(e.to_string())),
+            _ => Ok(Held::Host(tensor)),
+        }
+    }
+
+    /// Run a compiled graph on held inputs; on the wgpu backend the outputs stay on the
+    /// device (read them with [`Module::read`]), so results that feed the next call
+    /// never cross the bus.
+    pub fn run_held(&self, compiled: &Compiled, inputs: &[Held]) -> Result<Vec<Held>, Error> {
+        if let Some(program) = &compiled.wgpu {
+            let args: Vec<tc_wgpu::Arg> = inputs
+                .iter()
+                .map(|h| match h {
+                    Held::Host(t) => tc_wgpu::Arg::Host(t),
+                    Held::Device(d) => tc_wgpu::Arg::Device(d),
+                })
+                .collect();
+            let outputs = program.run_device(&args).map_err(|e| Error::Runtime(e.to_string()))?;
+            return Ok(outputs.into_iter().map(Held::Device).collect());
+        }
+        let host: Vec<Tensor> = inputs.iter().map(|h| self.read(h)).collect::<Result<_, _>>()?;
+        Ok(self.run(compiled, &host)?.into_iter().map(Held::Host).collect())
+    }
+
+    /// The host copy of a held tensor (a read-back from the device for `Held::Device`).
+    pub fn read(&self, held: &Held) -> Result<Tensor, Error> {
+        match held {
+            Held::Host(t) => Ok(t.clone()),
+            Held::Device(d) => d.to_host().map_err(|e| Error::Runtime(e.to_string())),
         }
     }
 

@@ -21,14 +21,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tc_syntax::ast::{Dim, FnItem, Item, Span, Type as AstType};
 use tc_syntax::diag::{Diagnostic, Loc};
 
 use crate::data::{self, DataSet, Layout, Rng, Split};
-use crate::{out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, Module, OutTree, Session, Tensor, Value};
+use crate::{out_type_string, ArgValue, Backend, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
 
 /// The name of the SGD step generated for files without a `step`.
 pub const SGD_STEP: &str = "__tensorc_sgd_step";
@@ -69,6 +69,9 @@ pub struct EpochReport {
     pub steps: usize,
     pub train_time: Duration,
     pub eval_time: Duration,
+    /// Bytes uploaded to and read back from the GPU by the epoch's steps (zero on host
+    /// backends): the batches and the losses, since parameters stay on the device.
+    pub transfers: tc_wgpu::Transfers,
 }
 
 /// Progress, reported to the caller while training.
@@ -357,7 +360,7 @@ impl Model {
                 "defined here".to_string(),
             ));
         }
-        Ok(Stepper { own, entry, compiled, lr, leaves: n })
+        Ok(Stepper { own, entry, compiled, lr, held_lr: OnceLock::new(), leaves: n })
     }
 }
 
@@ -368,6 +371,8 @@ pub struct Stepper {
     entry: &'static str,
     compiled: Arc<Compiled>,
     lr: Tensor,
+    /// `lr` where the step runs, made on the first [`Stepper::launch`].
+    held_lr: OnceLock<Held>,
     leaves: usize,
 }
 
@@ -377,17 +382,43 @@ impl Stepper {
         self.entry
     }
 
-    /// One step: the new parameter tensors and the batch's loss.
+    /// One step on host tensors: the new parameter tensors and the batch's loss.
     pub fn step(&self, model: &Model, params: Vec<Tensor>, x: Tensor, y: Tensor) -> Result<(Vec<Tensor>, f64), Error> {
-        let module = self.own.as_ref().unwrap_or(&model.module);
-        let mut inputs = params;
+        let module = self.module(model);
+        let mut inputs: Vec<Tensor> = params;
         inputs.extend([x, y, self.lr.clone()]);
         let mut outputs = module.run(&self.compiled, &inputs)?;
-        if outputs.len() != self.leaves + 1 {
-            return Err(Error::Runtime(format!("`{}` gave {} results, expected {}", self.entry, outputs.len(), self.leaves + 1)));
-        }
+        self.check_count(outputs.len())?;
         let loss = outputs.pop().map_or(f64::NAN, |l| l.data().to_f64_vec()[0]);
         Ok((outputs, loss))
+    }
+
+    /// One step on held tensors ([`Module::hold`]): the new parameters and the loss,
+    /// left where the step ran. On the GPU nothing is read back, so the caller can
+    /// prepare the next batch while the device computes, then read the loss.
+    pub fn launch(&self, model: &Model, params: Vec<Held>, x: Held, y: Held) -> Result<(Vec<Held>, Held), Error> {
+        let module = self.module(model);
+        let lr = match self.held_lr.get() {
+            Some(lr) => lr.clone(),
+            None => self.held_lr.get_or_init(|| module.hold(self.lr.clone()).unwrap_or_else(|_| Held::Host(self.lr.clone()))).clone(),
+        };
+        let mut inputs = params;
+        inputs.extend([x, y, lr]);
+        let mut outputs = module.run_held(&self.compiled, &inputs)?;
+        self.check_count(outputs.len())?;
+        let loss = outputs.pop().expect("counted");
+        Ok((outputs, loss))
+    }
+
+    fn module<'a>(&'a self, model: &'a Model) -> &'a Module {
+        self.own.as_ref().unwrap_or(&model.module)
+    }
+
+    fn check_count(&self, outputs: usize) -> Result<(), Error> {
+        if outputs != self.leaves + 1 {
+            return Err(Error::Runtime(format!("`{}` gave {outputs} results, expected {}", self.entry, self.leaves + 1)));
+        }
+        Ok(())
     }
 }
 
@@ -423,7 +454,14 @@ pub fn train(
 
     on_event(Event::Ready { params: &template, step: stepper.entry() });
     let params_type = template.arg_type();
-    let mut leaves: Vec<Tensor> = template.clone().into_leaves();
+    let module = &model.module;
+    // The parameters stay where the step runs (on the GPU: uploaded once, here).
+    let mut params: Vec<Held> = template.clone().into_leaves().into_iter().map(|t| module.hold(t)).collect::<Result<_, _>>()?;
+    let gpu = if session.backend() == Backend::Wgpu { Some(tc_wgpu::gpu().map_err(|e| Error::Runtime(e.to_string()))?) } else { None };
+    let load = |chunk: &[usize]| -> Result<(Held, Held), Error> {
+        let (x, y) = data::batch(&data.train, chunk, model.layout, model.x_dtype);
+        Ok((module.hold(x)?, module.hold(y)?))
+    };
     let mut rng = Rng::new(options.seed ^ SHUFFLE_SALT);
     let mut order: Vec<usize> = (0..n).collect();
     let (steps, dropped) = (n / batch, n % batch);
@@ -432,10 +470,16 @@ pub fn train(
         rng.shuffle(&mut order);
         on_event(Event::EpochStart { epoch, epochs: options.epochs, steps, dropped });
         let start = Instant::now();
+        let before = gpu.as_ref().map(|g| g.transfers()).unwrap_or_default();
         let mut total = 0.0;
-        for (i, chunk) in order.chunks_exact(batch).enumerate() {
-            let (x, y) = data::batch(&data.train, chunk, model.layout, model.x_dtype);
-            let (next, loss) = stepper.step(model, std::mem::take(&mut leaves), x, y)?;
+        let chunks: Vec<&[usize]> = order.chunks_exact(batch).collect();
+        let mut upcoming = chunks.first().map(|c| load(c)).transpose()?;
+        for i in 0..chunks.len() {
+            let (x, y) = upcoming.take().expect("loaded ahead");
+            let (next, loss) = stepper.launch(model, std::mem::take(&mut params), x, y)?;
+            // The next batch is gathered and uploaded while the device runs this step.
+            upcoming = chunks.get(i + 1).map(|c| load(c)).transpose()?;
+            let loss = module.read(&loss)?.data().to_f64_vec().first().copied().unwrap_or(f64::NAN);
             if !loss.is_finite() {
                 return Err(Error::Runtime(format!(
                     "the loss is {loss} at step {} of epoch {epoch}; try a smaller --lr (now {})",
@@ -443,13 +487,15 @@ pub fn train(
                     options.lr
                 )));
             }
-            leaves = next;
+            params = next;
             total += loss;
             on_event(Event::Step { step: i + 1, loss: total / (i + 1) as f64 });
         }
         let train_time = start.elapsed();
+        let transfers = gpu.as_ref().map(|g| g.transfers().since(before)).unwrap_or_default();
         on_event(Event::Evaluating);
         let start = Instant::now();
+        let leaves: Vec<Tensor> = params.iter().map(|p| module.read(p)).collect::<Result<_, _>>()?;
         let test_accuracy = model.accuracy_of(&params_type, &leaves, &data.test, eval_batch)?;
         let report = EpochReport {
             epoch,
@@ -459,10 +505,12 @@ pub fn train(
             steps,
             train_time,
             eval_time: start.elapsed(),
+            transfers,
         };
         on_event(Event::EpochEnd(&report));
         reports.push(report);
     }
+    let leaves: Vec<Tensor> = params.iter().map(|p| module.read(p)).collect::<Result<_, _>>()?;
     let params = rebuild(&template, &mut leaves.into_iter());
     Ok(Outcome { epochs: reports, params })
 }
