@@ -27,6 +27,8 @@ pub struct Gpu {
     d2h_bytes: AtomicU64,
     /// Validation errors wgpu reports outside an error scope (kept instead of panicking).
     uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Error scopes form one stack per device: threads take turns to push and pop.
+    scopes: Mutex<()>,
 }
 
 /// Bytes moved between host and device since the process opened the GPU.
@@ -43,31 +45,46 @@ impl Transfers {
     }
 }
 
+thread_local! {
+    static THREAD_TRANSFERS: std::cell::Cell<Transfers> = const { std::cell::Cell::new(Transfers { h2d_bytes: 0, d2h_bytes: 0 }) };
+}
+
+/// Bytes this thread has moved to and from any GPU: what one caller's loop moves,
+/// whatever other threads do with the same device.
+pub fn thread_transfers() -> Transfers {
+    THREAD_TRANSFERS.with(|t| t.get())
+}
+
 impl Gpu {
     /// A one-line description: adapter name, backend and device type.
     pub fn describe(&self) -> String {
         format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
     }
 
+    /// Bytes moved by every thread since the device was opened.
     pub fn transfers(&self) -> Transfers {
         Transfers { h2d_bytes: self.h2d_bytes.load(Ordering::Relaxed), d2h_bytes: self.d2h_bytes.load(Ordering::Relaxed) }
     }
 
     pub(crate) fn count_h2d(&self, bytes: usize) {
         self.h2d_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        THREAD_TRANSFERS.with(|t| t.set(Transfers { h2d_bytes: t.get().h2d_bytes + bytes as u64, ..t.get() }));
     }
 
     pub(crate) fn count_d2h(&self, bytes: usize) {
         self.d2h_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        THREAD_TRANSFERS.with(|t| t.set(Transfers { d2h_bytes: t.get().d2h_bytes + bytes as u64, ..t.get() }));
     }
 
     /// Run `f` inside a validation error scope; an error wgpu reports becomes `Err`.
     pub(crate) fn checked<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T, WgpuError> {
+        let turn = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let value = f();
         let out_of_memory = pollster::block_on(oom.pop());
         let invalid = pollster::block_on(scope.pop());
+        drop(turn);
         if let Some(e) = out_of_memory {
             return Err(WgpuError::Device(format!("{what}: out of device memory: {e}")));
         }
@@ -168,5 +185,5 @@ pub fn open(choice: Option<&str>) -> Result<Gpu, WgpuError> {
     let uncaptured = Arc::new(Mutex::new(Vec::new()));
     let sink = uncaptured.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string())));
-    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, h2d_bytes: AtomicU64::new(0), d2h_bytes: AtomicU64::new(0), uncaptured })
+    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, h2d_bytes: AtomicU64::new(0), d2h_bytes: AtomicU64::new(0), uncaptured, scopes: Mutex::new(()) })
 }

@@ -23,7 +23,7 @@ pub mod device;
 pub mod exec;
 pub mod wgsl;
 
-pub use device::{gpu, Gpu, Transfers};
+pub use device::{gpu, thread_transfers, Gpu, Transfers};
 pub use exec::{download, Arg, DeviceTensor};
 
 use exec::{Pipeline, Placement};

@@ -25,10 +25,10 @@ fn every_supported_dtype_round_trips_and_is_counted() {
     for dtype in dtypes {
         for n in [1, 3, 1000] {
             let t = sample(dtype, n);
-            let before = gpu.transfers();
+            let before = tc_wgpu::thread_transfers();
             let back = DeviceTensor::upload(&gpu, &t).unwrap().to_host().unwrap();
             assert_eq!(back, t, "{dtype} x {n}");
-            let moved = gpu.transfers().since(before);
+            let moved = tc_wgpu::thread_transfers().since(before);
             let word_bytes = if dtype == DType::F16 { (2 * n).next_multiple_of(4) } else { 4 * n };
             assert_eq!(moved.h2d_bytes, word_bytes as u64, "{dtype} x {n}");
             assert_eq!(moved.d2h_bytes, word_bytes as u64, "{dtype} x {n}");

@@ -32,12 +32,11 @@ pub struct Measurement {
 /// Time `compiled` on `inputs`: one warm-up run, then `reps` runs (or as many as fit
 /// in about a second).
 pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Option<usize>) -> Result<Measurement, Error> {
-    let gpu = compiled.wgpu.as_ref().map(|p| p.gpu().clone());
-    let before = gpu.as_ref().map(|g| g.transfers()).unwrap_or_default();
+    let before = tc_wgpu::thread_transfers();
     let start = Instant::now();
     let (_, peak_bytes) = module.run_measured(compiled, inputs)?;
     let warm_up = start.elapsed();
-    let transfers = gpu.as_ref().map(|g| g.transfers().since(before)).unwrap_or_default();
+    let transfers = tc_wgpu::thread_transfers().since(before);
     let mut run = timed_run(module, compiled, inputs)?;
     let reps = reps.unwrap_or_else(|| {
         let fit = TARGET.as_nanos() / warm_up.as_nanos().max(1);

@@ -21,14 +21,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tc_syntax::ast::{Dim, FnItem, Item, Span, Type as AstType};
 use tc_syntax::diag::{Diagnostic, Loc};
 
 use crate::data::{self, DataSet, Layout, Rng, Split};
-use crate::{out_type_string, ArgValue, Backend, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
+use crate::{out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
 
 /// The name of the SGD step generated for files without a `step`.
 pub const SGD_STEP: &str = "__tensorc_sgd_step";
@@ -360,7 +360,8 @@ impl Model {
                 "defined here".to_string(),
             ));
         }
-        Ok(Stepper { own, entry, compiled, lr, held_lr: OnceLock::new(), leaves: n })
+        let held_lr = module.hold(lr.clone())?;
+        Ok(Stepper { own, entry, compiled, lr, held_lr, leaves: n })
     }
 }
 
@@ -371,8 +372,8 @@ pub struct Stepper {
     entry: &'static str,
     compiled: Arc<Compiled>,
     lr: Tensor,
-    /// `lr` where the step runs, made on the first [`Stepper::launch`].
-    held_lr: OnceLock<Held>,
+    /// `lr` where the step runs (on the GPU: uploaded once).
+    held_lr: Held,
     leaves: usize,
 }
 
@@ -398,12 +399,8 @@ impl Stepper {
     /// prepare the next batch while the device computes, then read the loss.
     pub fn launch(&self, model: &Model, params: Vec<Held>, x: Held, y: Held) -> Result<(Vec<Held>, Held), Error> {
         let module = self.module(model);
-        let lr = match self.held_lr.get() {
-            Some(lr) => lr.clone(),
-            None => self.held_lr.get_or_init(|| module.hold(self.lr.clone()).unwrap_or_else(|_| Held::Host(self.lr.clone()))).clone(),
-        };
         let mut inputs = params;
-        inputs.extend([x, y, lr]);
+        inputs.extend([x, y, self.held_lr.clone()]);
         let mut outputs = module.run_held(&self.compiled, &inputs)?;
         self.check_count(outputs.len())?;
         let loss = outputs.pop().expect("counted");
@@ -457,7 +454,6 @@ pub fn train(
     let module = &model.module;
     // The parameters stay where the step runs (on the GPU: uploaded once, here).
     let mut params: Vec<Held> = template.clone().into_leaves().into_iter().map(|t| module.hold(t)).collect::<Result<_, _>>()?;
-    let gpu = if session.backend() == Backend::Wgpu { Some(tc_wgpu::gpu().map_err(|e| Error::Runtime(e.to_string()))?) } else { None };
     let load = |chunk: &[usize]| -> Result<(Held, Held), Error> {
         let (x, y) = data::batch(&data.train, chunk, model.layout, model.x_dtype);
         Ok((module.hold(x)?, module.hold(y)?))
@@ -470,7 +466,7 @@ pub fn train(
         rng.shuffle(&mut order);
         on_event(Event::EpochStart { epoch, epochs: options.epochs, steps, dropped });
         let start = Instant::now();
-        let before = gpu.as_ref().map(|g| g.transfers()).unwrap_or_default();
+        let before = tc_wgpu::thread_transfers();
         let mut total = 0.0;
         let chunks: Vec<&[usize]> = order.chunks_exact(batch).collect();
         let mut upcoming = chunks.first().map(|c| load(c)).transpose()?;
@@ -492,7 +488,7 @@ pub fn train(
             on_event(Event::Step { step: i + 1, loss: total / (i + 1) as f64 });
         }
         let train_time = start.elapsed();
-        let transfers = gpu.as_ref().map(|g| g.transfers().since(before)).unwrap_or_default();
+        let transfers = tc_wgpu::thread_transfers().since(before);
         on_event(Event::Evaluating);
         let start = Instant::now();
         let leaves: Vec<Tensor> = params.iter().map(|p| module.read(p)).collect::<Result<_, _>>()?;

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{expect_status, scratch, tensorc, write};
+use common::{expect_status, scratch, tensorc, tensorc_env, write};
 
 use tensorc::{load_npy, save_npy, save_safetensors, Tensor};
 
@@ -93,11 +93,27 @@ fn backends() {
     expect_status(&tensorc(&["run", &prog, "--backend", "interp"]), 0);
     expect_status(&tensorc(&["run", &prog, "--backend", "cpu"]), 0);
     let out = tensorc(&["run", &prog, "--backend", "wgpu"]);
+    expect_status(&out, 0);
+    assert_eq!(out.stdout, tensorc(&["run", &prog, "--backend", "cpu"]).stdout);
+    let out = tensorc(&["run", &prog, "--backend", "mlir"]);
     expect_status(&out, 2);
-    assert!(out.stderr.contains("backend `wgpu` is not available in this build; available: cpu, interp"), "{}", out.stderr);
+    assert!(out.stderr.contains("backend `mlir` is not available in this build; available: cpu, interp, wgpu"), "{}", out.stderr);
     let out = tensorc(&["run", &prog, "--backend", "tpu"]);
     expect_status(&out, 2);
     assert!(out.stderr.contains("tpu"), "{}", out.stderr);
+}
+
+#[test]
+fn no_gpu_adapter_is_a_clear_error() {
+    let dir = scratch("no_gpu");
+    let prog = write(&dir, "prog.tc", "fn main() { 1.0 }\n");
+    // No Vulkan driver manifest: the loader finds no device.
+    let out = tensorc_env(&["run", &prog, "--backend", "wgpu"], &[("VK_ICD_FILENAMES", "/nonexistent.json"), ("VK_DRIVER_FILES", "/nonexistent.json")]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("no GPU adapter found") && out.stderr.contains("mesa-vulkan-drivers"), "{}", out.stderr);
+    let out = tensorc_env(&["run", &prog, "--backend", "wgpu"], &[("TENSORC_WGPU_ADAPTER", "no such gpu")]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("TENSORC_WGPU_ADAPTER=\"no such gpu\" matches no adapter; available: 0: "), "{}", out.stderr);
 }
 
 #[test]
@@ -203,9 +219,12 @@ fn emit_stages() {
     assert!(clif.stdout.contains("function"), "{}", clif.stdout);
 
     expect_status(&tensorc(&["emit", &prog, "--stage", "ir", "x=f32[2,3]"]), 2);
-    let out = tensorc(&["emit", &prog, "--stage", "wgsl", "x=f32[3]", "y=f32[3]"]);
+    let wgsl = tensorc(&["emit", &prog, "-e", "main", "--stage", "wgsl", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&wgsl, 0);
+    assert!(wgsl.stdout.contains("@compute") && wgsl.stdout.contains("exp_f("), "{}", wgsl.stdout);
+    let out = tensorc(&["emit", &prog, "--stage", "mlir", "x=f32[3]", "y=f32[3]"]);
     expect_status(&out, 2);
-    assert!(out.stderr.contains("ast, ir, opt, kernels, clif"), "{}", out.stderr);
+    assert!(out.stderr.contains("ast, ir, opt, kernels, clif, wgsl"), "{}", out.stderr);
     expect_status(&tensorc(&["emit", &prog, "--stage", "nonsense"]), 2);
     let bad = write(&dir, "bad.tc", "fn main( {\n");
     expect_status(&tensorc(&["emit", &bad, "--stage", "ast"]), 1);
@@ -234,11 +253,20 @@ fn bench_json() {
     expect_status(&out, 0);
     let fields = parse_flat_json(&out.stdout);
     let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["median_ms", "min_ms", "compile_ms", "bytes", "flops", "peak_bytes"]);
+    assert_eq!(keys, ["median_ms", "min_ms", "compile_ms", "bytes", "flops", "peak_bytes", "h2d_bytes", "d2h_bytes"]);
     let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v).expect("key");
     assert!(get("min_ms") <= get("median_ms"));
     assert_eq!(get("bytes"), (4.0 * 5.0 + 5.0 * 6.0 + 4.0 * 6.0) * 4.0);
     assert_eq!(get("flops"), 2.0 * 4.0 * 6.0 * 5.0);
+    assert_eq!((get("h2d_bytes"), get("d2h_bytes")), (0.0, 0.0), "the CPU moves nothing to a device");
+
+    // On the GPU, one call uploads both inputs and reads the product back.
+    let gpu = tensorc(&["bench", &prog, &format!("a={a}"), &format!("b={b}"), "--json", "--reps", "3", "--backend", "wgpu"]);
+    expect_status(&gpu, 0);
+    let fields = parse_flat_json(&gpu.stdout);
+    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v).expect("key");
+    assert_eq!(get("h2d_bytes"), (20.0 + 30.0) * 4.0);
+    assert_eq!(get("d2h_bytes"), 24.0 * 4.0);
 
     let text = tensorc(&["bench", &prog, &format!("a={a}"), &format!("b={b}"), "--reps", "2"]);
     expect_status(&text, 0);

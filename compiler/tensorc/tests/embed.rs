@@ -19,13 +19,13 @@ fn scale(x: f32[N], k = 3.0) -> f32[N] { x * k }
 
 #[test]
 fn backends_available_and_not() {
-    assert_eq!(Backend::available(), &[Backend::Cpu, Backend::Interp]);
+    assert_eq!(Backend::available(), &[Backend::Cpu, Backend::Interp, Backend::Wgpu]);
     assert_eq!(Backend::parse("interp").expect("known"), Backend::Interp);
     assert_eq!(Backend::parse("wgpu").expect("known"), Backend::Wgpu);
     assert!(matches!(Backend::parse("tpu"), Err(Error::Usage(_))));
-    for backend in [Backend::Wgpu, Backend::Mlir] {
+    for backend in [Backend::Mlir] {
         match Session::new(backend) {
-            Err(Error::Usage(message)) => assert!(message.contains("available: cpu, interp"), "{message}"),
+            Err(Error::Usage(message)) => assert!(message.contains("available: cpu, interp, wgpu"), "{message}"),
             Err(other) => panic!("expected a usage error, got {other}"),
             Ok(_) => panic!("{backend} is not built yet"),
         }

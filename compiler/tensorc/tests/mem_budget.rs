@@ -41,7 +41,7 @@ fn run(backend: Backend, budget: Option<u64>) -> Result<(Vec<Tensor>, usize), Er
 
 #[test]
 fn budgeted_step_is_identical_and_within_budget() {
-    for backend in [Backend::Interp, Backend::Cpu] {
+    for backend in [Backend::Interp, Backend::Cpu, Backend::Wgpu] {
         let (want, peak) = run(backend, None).unwrap();
         // The tightest of these budgets that the planner can meet (each is below the
         // unconstrained peak, so something must be recomputed).

@@ -140,7 +140,7 @@ proptest! {
         let xa = Arr { rows: 3, cols: 4, v: xs.iter().map(|&v| v as f64).collect() };
         let ya = Arr { rows: 1, cols: 4, v: ys.iter().map(|&v| v as f64).collect() };
         let want = eval(&e, &xa, &ya);
-        for backend in [Backend::Interp, Backend::Cpu] {
+        for backend in [Backend::Interp, Backend::Cpu, Backend::Wgpu] {
             let session = Session::new(backend).unwrap();
             let module = session.compile_source("random.tc", src.clone()).unwrap_or_else(|err| panic!("{src}: {err:?}"));
             let x = Tensor::from_slice(vec![3, 4], &xs).unwrap();

@@ -133,7 +133,8 @@ fn commands() {
     assert_eq!(r.eval_line("   "), ReplOutput::Empty);
     assert_eq!(text(&mut r, ":backend interp"), "backend: interp");
     assert_eq!(text(&mut r, ":backend cpu"), "backend: cpu");
-    assert!(error(&mut r, ":backend wgpu").contains("not available"));
+    assert_eq!(text(&mut r, ":backend wgpu"), "backend: wgpu");
+    assert!(error(&mut r, ":backend mlir").contains("not available"));
     assert!(error(&mut r, ":frobnicate").contains(":help"));
 }
 

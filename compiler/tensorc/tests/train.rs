@@ -378,3 +378,22 @@ fn every_backend_trains_like_the_interpreter() {
         }
     }
 }
+
+/// On the GPU the parameters stay on the device: each step uploads only its batch
+/// (images as f32, labels as one 4-byte word each) and reads back only the loss.
+#[test]
+fn a_gpu_training_step_moves_only_its_batch_and_loss() {
+    let data = data::load(&DataSpec::Synthetic(256)).unwrap();
+    let options = TrainOptions { epochs: 2, batch: 32, lr: 0.05, seed: 3 };
+    for source in [LINEAR, WITH_STEP] {
+        let session = Session::new(Backend::Wgpu).unwrap();
+        let model = Model::compile_source(&session, "model.tc", source).unwrap();
+        let outcome = train::train(&session, &model, &data, &options, &mut |_| {}).unwrap();
+        for epoch in &outcome.epochs {
+            let steps = epoch.steps as u64;
+            let batch_bytes = 32 * 784 * 4 + 32 * 4;
+            assert_eq!(epoch.transfers.h2d_bytes, steps * batch_bytes, "epoch {}", epoch.epoch);
+            assert_eq!(epoch.transfers.d2h_bytes, steps * 4, "epoch {}", epoch.epoch);
+        }
+    }
+}

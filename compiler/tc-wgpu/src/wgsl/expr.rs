@@ -203,6 +203,11 @@ fn compare(op: BinaryOp) -> &'static str {
 
 /// `op` on two registers of class `v` (the operands' class).
 pub fn binary(op: BinaryOp, v: Val, a: &str, b: &str, h: &mut Helpers) -> Result<String, CodegenError> {
+    // Some drivers compare floats as ordered even for `!=`: NaN is unequal explicitly.
+    if op == BinaryOp::Ne && matches!(v, Val::F { .. }) {
+        h.need(Helper::IsNan);
+        return Ok(format!("({a} != {b} || is_nan({a}) || is_nan({b}))"));
+    }
     if op.is_comparison() && v != Val::B {
         return Ok(format!("({a} {} {b})", compare(op)));
     }
@@ -258,7 +263,10 @@ pub fn cast(from: Val, to: Val, x: &str, h: &mut Helpers) -> String {
             h.need(Helper::F2U8);
             format!("f2u8({x})")
         }
-        (Val::F { .. }, Val::B) => format!("({x} != 0.0)"),
+        (Val::F { .. }, Val::B) => {
+            h.need(Helper::IsNan);
+            format!("({x} != 0.0 || is_nan({x}))")
+        }
         (Val::I, Val::F { .. }) => {
             h.need(Helper::I2F);
             quantize(to, format!("i2f({x})"), h)

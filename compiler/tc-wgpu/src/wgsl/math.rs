@@ -7,8 +7,8 @@
 //! relying on them:
 //! - `exp`, `log`, `tanh`, `sigmoid` are the CPU backend's polynomial approximations
 //!   (Cephes `expf`/`logf`, Eigen's rational `tanh`), a few ulp over the whole f32 range;
-//! - `sin`/`cos` reduce by π/2 in three Cody–Waite parts and use Cephes' `sinf`/`cosf`
-//!   polynomials: a few ulp for |x| < 8192, growing absolute error beyond;
+//! - `sin`/`cos` reduce by π/2 (three Cody–Waite parts below 8192, Payne–Hanek with
+//!   96 bits of 2/π above) and use Cephes' `sinf`/`cosf` polynomials: a few ulp;
 //! - `erf` is Eigen's odd/even rational approximation on [-4, 4] (±1 beyond), within a
 //!   few ulp;
 //! - `pow` is `exp(b · log |a|)` with C's special cases and the sign of odd integer
@@ -47,6 +47,7 @@ pub enum Helper {
     F2I,
     F2U8,
     I2F,
+    MulWide,
     Philox,
 }
 
@@ -54,7 +55,8 @@ impl Helper {
     fn deps(self) -> &'static [Helper] {
         use Helper::*;
         match self {
-            NanInf | IDiv | IRem | UDiv | URem | I2F | Philox => &[],
+            NanInf | IDiv | IRem | UDiv | URem | I2F | MulWide => &[],
+            Philox => &[MulWide],
             IsNan => &[],
             MaxNan | MinNan | SignF | F2I => &[IsNan],
             Q16 => &[IsNan, NanInf],
@@ -62,7 +64,7 @@ impl Helper {
             Log => &[IsNan, NanInf],
             Tanh => &[IsNan],
             Sigmoid => &[Exp],
-            SinCos => &[IsNan, NanInf],
+            SinCos => &[IsNan, NanInf, MulWide],
             Erf => &[IsNan],
             Pow => &[IsNan, NanInf, Exp, Log],
             Fmod => &[IsNan, NanInf],
@@ -95,6 +97,7 @@ impl Helper {
             Helper::F2I => F2I,
             Helper::F2U8 => F2U8,
             Helper::I2F => I2F,
+            Helper::MulWide => MUL_WIDE,
             Helper::Philox => PHILOX,
         }
     }
@@ -257,11 +260,51 @@ const SIGMOID: &str = "fn sigmoid_f(x: f32) -> f32 {
 }
 ";
 
-const SIN_COS: &str = "// sin(x + k π/2)
+const SIN_COS: &str = "// The 2/π fraction bits 1..256 (after a zero word for bits -31..0), for Payne–Hanek.
+var<private> TWO_OVER_PI: array<u32, 9> = array<u32, 9>(0u, 0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u, 0x3c439041u, 0xfe5163abu, 0xdebbc561u);
+// 32 bits of TWO_OVER_PI starting at bit `sh` of word `i`.
+fn two_over_pi_bits(i: u32, sh: u32) -> u32 {
+    return (TWO_OVER_PI[i] << sh) | ((TWO_OVER_PI[i + 1u] >> 1u) >> (31u - sh));
+}
+// a = q π/2 + r (mod 2π) for finite a >= 8192: (r, q) with |r| <= π/4, q in 0..3.
+// With a = m 2^(e-23), a · 2/π mod 4 is m times the 96 bits of 2/π from bit e - 24.
+fn reduce_big(a: f32) -> vec2<f32> {
+    let bits = bitcast<u32>(a);
+    let g = ((bits >> 23u) & 0xffu) - 120u;
+    let m = (bits & 0x007fffffu) | 0x00800000u;
+    let wi = g / 32u;
+    let sh = g % 32u;
+    let p0 = mul_wide(m, two_over_pi_bits(wi, sh));
+    let p1 = mul_wide(m, two_over_pi_bits(wi + 1u, sh));
+    let p2 = mul_wide(m, two_over_pi_bits(wi + 2u, sh));
+    let r1 = p1.y + p2.x;
+    let r0 = p0.y + p1.x + select(0u, 1u, r1 < p1.y);
+    var q = r0 >> 30u;
+    var hi = (r0 << 2u) | (r1 >> 30u);
+    var lo = (r1 << 2u) | (p2.y >> 30u);
+    var sign = 1.0;
+    if (hi >= 0x80000000u) {
+        hi = ~hi;
+        lo = ~lo + 1u;
+        hi = hi + select(0u, 1u, lo == 0u);
+        q = q + 1u;
+        sign = -1.0;
+    }
+    let turns = f32(hi) * 2.3283064365386963e-10 + f32(lo) * 5.421010862427522e-20;
+    return vec2<f32>(sign * turns * 1.57079632679489662, f32(q & 3u));
+}
+// sin(x + k π/2): x = q π/2 + r by three Cody–Waite parts below 8192, Payne–Hanek above.
 fn sin_quadrant(x: f32, k: i32) -> f32 {
-    let xc = clamp(x, -1.0e9, 1.0e9);
-    let q = round(xc * 0.636619772);
-    let r = ((xc - q * 1.5703125) - q * 4.837512969970703125e-4) - q * 7.54978995489188216e-8;
+    var q: f32;
+    var r: f32;
+    if (abs(x) < 8192.0) {
+        q = round(x * 0.636619772);
+        r = ((x - q * 1.5703125) - q * 4.837512969970703125e-4) - q * 7.54978995489188216e-8;
+    } else {
+        let red = reduce_big(abs(x));
+        q = select(red.y, -red.y, x < 0.0);
+        r = select(red.x, -red.x, x < 0.0);
+    }
     let z = r * r;
     let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
     let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
@@ -294,7 +337,9 @@ const ERF: &str = "fn erf_f(x0: f32) -> f32 {
     q = q * x2 - 1.68282697438203e-03;
     q = q * x2 - 7.37332916720468e-03;
     q = q * x2 - 1.42647390514189e-02;
-    return select(p / q, x0, is_nan(x0));
+    // Near zero erf(x) = 2x/√π, rounded once (also for subnormal x).
+    let r = select(p / q, x0 * 1.12837917, abs(x0) < 1e-20);
+    return select(r, x0, is_nan(x0));
 }
 ";
 
@@ -313,16 +358,15 @@ const POW: &str = "fn pow_f(a: f32, b: f32) -> f32 {
     }
     let ab = abs(a);
     let b_int = floor(b) == b;
-    if (a < 0.0 && !b_int) {
+    if (a < 0.0 && !b_int && a != -inf_f32()) {
         return nan_f32();
-    }
-    if (ab == 1.0) {
-        return 1.0;
     }
     let odd = b_int && abs(b) < 16777216.0 && (i32(b) & 1) == 1;
     var r: f32;
     if (ab == 0.0) {
         r = select(inf_f32(), 0.0, b > 0.0);
+    } else if (ab == 1.0) {
+        r = 1.0;
     } else {
         r = exp_f(b * log_f(ab));
     }
@@ -469,7 +513,7 @@ const I2F: &str = "fn i2f(x: i32) -> f32 {
 }
 ";
 
-const PHILOX: &str = "// The high and low words of a 32 x 32 -> 64-bit product.
+const MUL_WIDE: &str = "// The high and low words of a 32 x 32 -> 64-bit product.
 fn mul_wide(a: u32, b: u32) -> vec2<u32> {
     let a0 = a & 0xffffu;
     let a1 = a >> 16u;
@@ -483,7 +527,9 @@ fn mul_wide(a: u32, b: u32) -> vec2<u32> {
     let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
     return vec2<u32>(hi, a * b);
 }
-// Philox-4x32-10, as tc_interp::random::philox4x32_10.
+";
+
+const PHILOX: &str = "// Philox-4x32-10, as tc_interp::random::philox4x32_10.
 fn philox(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     var c = counter;
     var k = key;

@@ -5,7 +5,7 @@
 //! several sizes. Ints, bools and exact ops must match bit for bit; floats within the
 //! tolerances the module docs of `loops`, `gemm`, `calls` and `math` state.
 
-use super::tests::{op_graph, t};
+use super::tests::{graph_of, op_graph, t};
 use crate::compile;
 use tc_ir::{ArgOp, BinaryOp, Dist, Graph, Op, PoolKind, ReduceOp, Type, UnaryOp};
 use tc_tensor::{DType, Data, Tensor};
@@ -86,6 +86,9 @@ fn random_tensor(ty: &Type, seed: u64) -> Tensor {
 /// floats within `rtol` relative (of the larger magnitude) or `atol` absolute; NaN
 /// matches NaN.
 fn check(graph: &Graph, inputs: &[Tensor], rtol: f64, atol: f64, what: &str) {
+    // The tests share the process's device; one runs at a time.
+    static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
     let want = tc_interp::run(graph, inputs).unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
     let program = compile(graph).unwrap_or_else(|e| panic!("{what}: compile: {e}"));
     let got = program.run(inputs).unwrap_or_else(|e| panic!("{what}: run: {e}"));
@@ -140,9 +143,8 @@ fn exact_unary_ops_and_transcendentals() {
         for d in dtypes {
             let ty = t(d, &[300]);
             let g = op_graph(Op::Unary(op), std::slice::from_ref(&ty), ty.clone());
-            // sin/cos reduce by π/2 in f32: beyond |x| ~ 1e5 only the absolute error is bounded.
-            let atol = if matches!(op, UnaryOp::Sin | UnaryOp::Cos) { 1e-6 } else { 1e-45 };
-            check(&g, &[edge_tensor(&ty, 3)], rtol(d) * 4.0, atol, &format!("{} {d}", op.name()));
+            // Subnormal results may differ by one subnormal step.
+            check(&g, &[edge_tensor(&ty, 3)], rtol(d) * 4.0, 1e-44, &format!("{} {d}", op.name()));
         }
     }
 }
@@ -163,7 +165,7 @@ fn binary_ops() {
             // pow is exp(b log a): its error grows with |b ln a|.
             let r = if op == BinaryOp::Pow { 1e-5 } else { rtol(d) };
             for (sa, sb) in [(1, 2), (5, 5), (7, 11)] {
-                check(&g, &[edge_tensor(&ty, sa), edge_tensor(&ty, sb)], r, 1e-45, &format!("{} {d}", op.name()));
+                check(&g, &[edge_tensor(&ty, sa), edge_tensor(&ty, sb)], r, 1e-44, &format!("{} {d}", op.name()));
             }
         }
     }
@@ -246,8 +248,9 @@ fn pooling_gathers_and_layout_calls() {
                 // Ties in windows: small integers.
                 let xi = Tensor::new(x.shape.clone(), Data::from_f64(d, &(0..x.num_elements()).map(|i| ((i * 7) % 5) as f64).collect::<Vec<_>>())).unwrap();
                 let g = op_graph(Op::PoolGrad { kind, size, stride }, &[x.clone(), y.clone()], x.clone());
-                check(&g, &[xi, random_tensor(&y, 3)], 1e-5, 1e-5, &format!("pool_grad {d}"));
-                check(&g, &[edge_tensor(&x, 5), random_tensor(&y, 3)], 1e-5, 1e-5, &format!("pool_grad {d} edge"));
+                let r = if d == DType::F16 { 2e-3 } else { 1e-5 };
+                check(&g, &[xi, random_tensor(&y, 3)], r, 1e-5, &format!("pool_grad {d}"));
+                check(&g, &[edge_tensor(&x, 5), random_tensor(&y, 3)], r, 1e-5, &format!("pool_grad {d} edge"));
             }
         }
         for idx in [DType::I32, DType::U8] {
@@ -288,5 +291,39 @@ fn random_numbers_match_the_interpreter() {
             let g = op_graph(Op::Random(dist), &[t(DType::I32, &[])], t(d, &[300]));
             check(&g, &[Tensor::new(vec![], Data::I32(vec![-5])).unwrap()], 2e-6, 2e-6, &format!("{} {d} runtime seed", dist.name()));
         }
+    }
+}
+
+#[test]
+fn fused_programs_and_row_kernels() {
+    let src = "use nn;
+fn main(x, g, b, labels) {
+    let m = x - mean(x, axis=0, keepdims=true);
+    (nn::softmax(x), nn::layernorm(x, g, b), nn::log_softmax(x), nn::cross_entropy(x, labels), sum(m * m), nn::gelu(x) * sigmoid(x), argmax(x, axis=-1))
+}";
+    for [rows, cols] in [[33, 10], [5, 700], [2, 3000]] {
+        let types = [t(DType::F32, &[rows, cols]), t(DType::F32, &[cols]), t(DType::F32, &[cols]), t(DType::I32, &[rows])];
+        let g = graph_of(src, "main", &types.iter().cloned().map(Some).collect::<Vec<_>>()).unwrap();
+        let labels = Tensor::new(vec![rows], Data::I32((0..rows).map(|i| ((i * 7) % cols) as i32).collect())).unwrap();
+        let inputs = [random_tensor(&types[0], 1), random_tensor(&types[1], 2), random_tensor(&types[2], 3), labels];
+        check(&g, &inputs, 1e-4, 1e-4, &format!("nn programs on [{rows}, {cols}]"));
+    }
+}
+
+#[test]
+fn a_domain_beyond_one_grid_row() {
+    let n = 65535 * 256 + 1000;
+    let ty = t(DType::F32, &[n]);
+    let g = op_graph(Op::Unary(UnaryOp::Neg), std::slice::from_ref(&ty), ty.clone());
+    let x = Tensor::new(vec![n], Data::F32((0..n).map(|i| i as f32).collect())).unwrap();
+    check(&g, &[x], 0.0, 0.0, "neg over a 2D grid");
+}
+
+/// The repository's program cases on ordinary random inputs of their argument types.
+#[test]
+fn program_cases_run() {
+    for (path, g) in super::tests::case_graphs() {
+        let inputs: Vec<Tensor> = g.param_types().iter().enumerate().map(|(i, ty)| random_tensor(ty, i as u64 + 1)).collect();
+        check(&g, &inputs, 1e-4, 1e-4, &path);
     }
 }

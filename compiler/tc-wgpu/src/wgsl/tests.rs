@@ -23,7 +23,7 @@ impl ModuleLoader for StdlibDir {
 
 /// The optimised graph of `entry` in `src`; `args[i]` is parameter `i`'s type (`None`:
 /// its default).
-fn graph_of(src: &str, entry: &str, args: &[Option<Type>]) -> Result<Graph, String> {
+pub(super) fn graph_of(src: &str, entry: &str, args: &[Option<Type>]) -> Result<Graph, String> {
     let mut sources = SourceMap::new();
     let root = sources.add("test.tc", src);
     let program = tc_check::compile(&mut sources, root, &StdlibDir).map_err(|d| format!("{d:?}"))?;
@@ -259,17 +259,15 @@ fn random_with_constant_and_runtime_seeds() {
     }
 }
 
-/// The program cases of the repository (`tests/cases/*.tc`) that compile: their
-/// argument types from the `// arg:` lines.
-#[test]
-fn program_cases() {
+/// The graphs of the repository's program cases (`tests/cases/*.tc`) that compile
+/// and whose arguments are tensors (their types from the `// arg:` lines), on values
+/// this backend holds (no i64 or f64), by file name.
+pub(super) fn case_graphs() -> Vec<(String, Graph)> {
     let dir = format!("{}/../../tests/cases", env!("CARGO_MANIFEST_DIR"));
-    let mut done = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "tc") {
-            continue;
-        }
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "tc")).collect();
+    paths.sort();
+    for path in paths {
         let src = std::fs::read_to_string(&path).unwrap();
         if src.lines().any(|l| l.starts_with("// error:")) {
             continue;
@@ -287,18 +285,23 @@ fn program_cases() {
         let types: Option<Vec<Option<Type>>> = params.iter().map(|p| args.get(&p.name).cloned().unwrap_or(Some(None))).collect();
         let Some(types) = types else { continue }; // a tuple argument
         let g = graph_of(&src, &entry, &types).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let program = tc_kernel::lower(&g).unwrap();
-        match generate(&program, F16) {
-            Ok(_) => {
-                shaders(&g);
-            }
+        match generate(&tc_kernel::lower(&g).unwrap(), F16) {
+            Ok(_) => out.push((path.display().to_string(), g)),
             // Programs on i64 or f64 values are out of this backend's reach.
             Err(CodegenError::UnsupportedDType(DType::I64 | DType::F64)) => continue,
             Err(e) => panic!("{}: {e}", path.display()),
         }
-        done += 1;
     }
-    assert!(done >= 12, "only {done} cases generated");
+    out
+}
+
+#[test]
+fn program_cases() {
+    let cases = case_graphs();
+    for (_, g) in &cases {
+        shaders(g);
+    }
+    assert!(cases.len() >= 12, "only {} cases generated", cases.len());
 }
 
 /// The type of a case's `TYPE VALUE` argument: `Some(Some(ty))`, or `None` for a tuple.

@@ -29,7 +29,12 @@ pub struct Outcome {
 
 /// Run the built `tensorc` binary; a panic is always a failure.
 pub fn tensorc(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_tensorc")).args(args).output().expect("run tensorc");
+    tensorc_env(args, &[])
+}
+
+/// [`tensorc`] with extra environment variables.
+pub fn tensorc_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let out = Command::new(env!("CARGO_BIN_EXE_tensorc")).args(args).envs(env.iter().copied()).output().expect("run tensorc");
     let outcome = Outcome {
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
