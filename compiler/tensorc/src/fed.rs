@@ -18,7 +18,8 @@
 //! of threads. A round in which nothing is accepted keeps the model and says so.
 //!
 //! For robustness experiments, `--byzantine P:scale[:S]` or `P:nan` makes a fraction P
-//! of the clients send their honest update times S (default 100), or NaN.
+//! of the clients send their honest update times S (default 100), or NaN; `--max-norm`
+//! and `--clip` are the server's norm defences ([`ServerConfig`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -164,6 +165,9 @@ pub struct Options {
     pub byzantine: Option<Byzantine>,
     /// Reject updates with a larger L2 norm.
     pub max_norm: Option<f64>,
+    /// Scale updates down to at most this many times the round's median update norm
+    /// ([`ServerConfig::clip`]).
+    pub clip: Option<f64>,
     /// Client threads (and aggregation threads).
     pub threads: usize,
     /// Measure test accuracy every this many rounds (and after the last).
@@ -188,6 +192,7 @@ impl Default for Options {
             seed: 0,
             byzantine: None,
             max_norm: None,
+            clip: None,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             eval_every: 1,
         }
@@ -210,6 +215,8 @@ pub struct RoundStats {
     pub late: usize,
     /// Reports rejected by validation, by reason.
     pub rejected: Tally,
+    /// Accepted updates scaled down by `--clip` (`None` without clipping).
+    pub clipped: Option<usize>,
     /// Whether the model changed (false: nothing accepted, the model is kept).
     pub applied: bool,
     /// Mean training loss of the reporting clients (NaN if none).
@@ -733,7 +740,12 @@ pub fn simulate(
     let (x, y) = data::batch(&data.train, &first, model.layout, model.x_dtype);
     model.check_loss(&template, &x, &y)?;
     let usage = |e: tc_fed::FedError| Error::Usage(e.to_string());
-    let config = ServerConfig { max_norm: options.max_norm, threads: options.threads, ..ServerConfig::default() };
+    let config = ServerConfig {
+        max_norm: options.max_norm,
+        clip: options.clip,
+        threads: options.threads,
+        ..ServerConfig::default()
+    };
     let server = Server::new(template.clone().into_leaves(), options.strategy, config).map_err(usage)?;
     let config = CoordinatorConfig {
         population: options.clients as u64,
@@ -765,6 +777,7 @@ pub fn simulate(
             failed: report.failed,
             late: report.late,
             rejected: report.outcome.tally(),
+            clipped: options.clip.map(|_| report.outcome.clipped),
             applied: report.outcome.applied,
             loss: if losses.is_empty() { f64::NAN } else { losses.iter().sum::<f64>() / losses.len() as f64 },
             accuracy,
@@ -814,6 +827,9 @@ fn check(o: &Options) -> Result<(), Error> {
     }
     if let Some(m) = o.max_norm.filter(|m| m.is_nan() || *m <= 0.0) {
         return bad(format!("--max-norm {m}: must be positive"));
+    }
+    if let Some(c) = o.clip.filter(|c| !(*c > 0.0 && c.is_finite())) {
+        return bad(format!("--clip {c}: must be a positive factor"));
     }
     if o.eval_every == 0 {
         return bad("--eval-every must be at least 1".into());
@@ -915,6 +931,9 @@ pub struct SimulateArgs {
     /// Reject updates whose L2 norm is above this bound
     #[arg(long, value_name = "NORM")]
     max_norm: Option<f64>,
+    /// Scale updates down to at most C times the median L2 norm of the round's accepted updates
+    #[arg(long, value_name = "C")]
+    clip: Option<f64>,
     /// Threads for clients and aggregation (default: one per core)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     threads: Option<u64>,
@@ -957,6 +976,7 @@ pub fn run_command(command: FedCommand) -> Result<(), Error> {
         seed: a.seed,
         byzantine: a.byzantine,
         max_norm: a.max_norm,
+        clip: a.clip,
         threads: a.threads.map_or(Options::default().threads, |t| usize::try_from(t).unwrap_or(usize::MAX)),
         eval_every: a.eval_every,
     };
@@ -1025,10 +1045,11 @@ impl SimulateArgs {
 }
 
 /// `round 3/100  acc 71.20%  loss 0.8123  reported 9/10  dropped 1 (1 failed, 0 late)  rejected none  up 7.17 MB  down 7.97 MB  3.6 s`,
-/// and `no reports: model kept` for a round without accepted updates.
+/// with `  clipped N` after `rejected …` under `--clip`, and `no reports: model kept` for a
+/// round without accepted updates.
 pub fn round_line(r: &RoundStats, rounds: usize) -> String {
     format!(
-        "round {}/{rounds}  acc {}  loss {}  reported {}/{}  dropped {} ({} failed, {} late)  rejected {}  up {}  down {}  {:.1} s{}",
+        "round {}/{rounds}  acc {}  loss {}  reported {}/{}  dropped {} ({} failed, {} late)  rejected {}{}  up {}  down {}  {:.1} s{}",
         r.round,
         r.accuracy.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a)),
         if r.loss.is_finite() { format!("{:.4}", r.loss) } else { "-".to_string() },
@@ -1038,6 +1059,7 @@ pub fn round_line(r: &RoundStats, rounds: usize) -> String {
         r.failed,
         r.late,
         r.rejected,
+        r.clipped.map_or(String::new(), |c| format!("  clipped {c}")),
         megabytes(r.bytes_up),
         megabytes(r.bytes_down),
         r.seconds,

@@ -211,8 +211,17 @@ fn byzantine_updates_are_rejected_or_outvoted() {
     assert!(median.final_accuracy > 0.6, "median {}", median.final_accuracy);
     assert!(trimmed.final_accuracy > 0.6, "trimmed {}", trimmed.final_accuracy);
     assert!(fedavg.final_accuracy < median.final_accuracy, "fedavg {}", fedavg.final_accuracy);
-    let bounded = sim(&Options { max_norm: Some(5.0), ..crowd });
+    let bounded = sim(&Options { max_norm: Some(5.0), ..crowd.clone() });
     assert!(bounded.rejected().get(Reason::Norm) > 0);
+
+    // trimmed:0.1 trims one value per end; clipping to twice the median norm first bounds
+    // the attackers that remain.
+    let trimmed = Options { strategy: Strategy::TrimmedMean { beta: 0.1 }, ..crowd };
+    let clipped = sim(&Options { clip: Some(2.0), ..trimmed.clone() });
+    assert!(clipped.final_accuracy > 0.6, "trimmed + clip {}", clipped.final_accuracy);
+    assert!(clipped.history.iter().any(|r| r.clipped.is_some_and(|c| c > 0)));
+    assert!(fed::round_line(&clipped.history[0], 5).contains("  clipped "));
+    assert!(sim(&trimmed).history.iter().all(|r| r.clipped.is_none()));
 }
 
 #[test]
@@ -225,6 +234,7 @@ fn bad_options_are_usage_errors() {
         Options { local_epochs: 0, ..small() },
         Options { dropout: 1.5, ..small() },
         Options { target: Some(2.0), ..small() },
+        Options { clip: Some(0.0), ..small() },
         Options { split: SplitSpec::Shards(6), ..small() },
     ] {
         assert!(matches!(run(&data, &options), Err(Error::Usage(_))), "{options:?}");
@@ -266,6 +276,9 @@ fn the_command_line_prints_rounds_and_json() {
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("round ")).count(), 2, "{stdout}");
     assert!(stdout.contains("reported 5/5") && stdout.contains("up 0.16 MB"), "{stdout}");
+    let (status, stdout, stderr) = tensorc(&[&common[..], &["--strategy", "trimmed:0.1", "--clip", "2"]].concat());
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("rejected none  clipped "), "{stdout}");
 
     let mut args = common.to_vec();
     args.extend(["--json", "--dropout", "1", "--strategy", "median", "--split", "shards:2", "--batch", "all"]);
@@ -283,6 +296,7 @@ fn the_command_line_prints_rounds_and_json() {
         ["--slow", "0.5"],
         ["--byzantine", "0.1:flip"],
         ["--fraction", "2"],
+        ["--clip", "0"],
     ] {
         let mut args = common.to_vec();
         args.extend(bad);

@@ -71,12 +71,16 @@ fn main() {
         bandwidth / 1e9,
         floor * 1e3
     );
-    println!("{:<13} {:>10} {:>10} {:>12}", "strategy", "median ms", "min ms", "× floor");
+    println!(
+        "{:<13} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "strategy", "median ms", "min ms", "× floor", "offers ms", "finish ms"
+    );
     let mut scratch = vec![0u8; 64 << 20];
     for text in ["fedavg", "fedadam", "median", "trimmed:0.1"] {
         let strategy = Strategy::parse(text).expect("a known strategy");
         let config = ServerConfig { threads, fold, ..ServerConfig::default() };
         let mut server = Server::new(global.clone(), strategy, config).expect("a float model");
+        let mut parts: Vec<(Duration, Duration)> = Vec::new();
         let mut times: Vec<Duration> = (0..reps)
             .map(|_| {
                 let batch = updates.clone();
@@ -87,15 +91,28 @@ fn main() {
                 for update in batch {
                     round.offer(update).expect("valid updates");
                 }
+                let offered = start.elapsed();
                 let outcome = server.finish_round(round).expect("this server's round");
                 let elapsed = start.elapsed();
+                parts.push((offered, elapsed - offered));
                 assert_eq!(outcome.accepted, CLIENTS);
                 elapsed
             })
             .collect();
         times.sort();
         let median = times[times.len() / 2].as_secs_f64();
-        println!("{text:<13} {:>10.2} {:>10.2} {:>12.1}", median * 1e3, times[0].as_secs_f64() * 1e3, median / floor);
+        let mut offers: Vec<Duration> = parts.iter().map(|p| p.0).collect();
+        let mut finishes: Vec<Duration> = parts.iter().map(|p| p.1).collect();
+        offers.sort();
+        finishes.sort();
+        println!(
+            "{text:<13} {:>10.2} {:>10.2} {:>12.1} {:>12.2} {:>12.2}",
+            median * 1e3,
+            times[0].as_secs_f64() * 1e3,
+            median / floor,
+            offers[offers.len() / 2].as_secs_f64() * 1e3,
+            finishes[finishes.len() / 2].as_secs_f64() * 1e3
+        );
     }
 }
 

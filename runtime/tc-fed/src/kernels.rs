@@ -3,9 +3,12 @@
 //! median / trimmed mean.
 //!
 //! Aggregation is bound by memory bandwidth, so the kernels touch each byte as few times
-//! as they can: [`fold`] adds several updates to the f64 accumulator in one pass, working
-//! through it in L1-sized tiles while the updates stream past, and [`add_step`] folds the
-//! last updates and adds the result to the model in the same pass.
+//! as they can: [`fold`] adds several updates to the f64 accumulator in one pass, and
+//! [`add_step`] folds the last updates and adds the result to the model in the same pass
+//! (with every update of a round still pending, that is the whole aggregation: the
+//! accumulator is never written). Both keep [`LANES`] coordinates' sums in registers while
+//! every input is added to them, so each accumulator element is loaded and stored once per
+//! pass, not once per input, and the independent per-lane additions overlap.
 //!
 //! Large slices are split over threads in whole [`BLOCK`]s of coordinates. Every result
 //! is independent of the number of threads: element-wise kernels trivially, sums because
@@ -17,8 +20,8 @@ use std::ops::Range;
 const BLOCK: usize = 1 << 15;
 /// Below this many coordinates a kernel runs on the calling thread alone.
 const PARALLEL_MIN: usize = 1 << 17;
-/// Coordinates of the accumulator worked on at a time (8 KiB of f64: stays in L1).
-const TILE: usize = 1024;
+/// Coordinates summed at a time in registers: 32 f64 lanes, eight AVX2 registers.
+const LANES: usize = 32;
 
 /// `fast!(f(args))` calls the `#[inline(always)]` kernel `f` through a copy compiled for
 /// AVX2 when the CPU has it (four f64 lanes instead of SSE2's two; the same operations in
@@ -115,34 +118,41 @@ pub(crate) fn fold<T: Coord>(acc: &mut [f64], fresh: bool, inputs: &[(f64, &[T])
     split_mut(acc, threads, |start, acc| fast!(fold_part(acc, start, fresh, inputs)));
 }
 
-/// [`fold`] on `acc`, the coordinates from `start` on, tile by tile.
+/// [`fold`] on `acc`, the coordinates from `start` on.
 #[inline(always)]
 fn fold_part<T: Coord>(acc: &mut [f64], start: usize, fresh: bool, inputs: &[(f64, &[T])]) {
-    for (k, tile) in acc.chunks_mut(TILE).enumerate() {
-        fold_tile(tile, fresh, inputs, start + k * TILE);
+    let whole = acc.len() - acc.len() % LANES;
+    let mut chunks = acc.chunks_exact_mut(LANES);
+    for (k, chunk) in chunks.by_ref().enumerate() {
+        let mut sums = [0.0; LANES];
+        if !fresh {
+            sums.copy_from_slice(chunk);
+        }
+        add_lanes(&mut sums, inputs, start + k * LANES);
+        chunk.copy_from_slice(&sums);
+    }
+    let rest = chunks.into_remainder();
+    let lo = start + whole;
+    for (i, a) in rest.iter_mut().enumerate() {
+        *a = add_inputs(if fresh { 0.0 } else { *a }, inputs, lo + i);
     }
 }
 
-/// [`fold`] on the coordinates `lo..lo + tile.len()`.
+/// `sums[l] += Σₚ wₚ·xₚ[lo + l]` for the [`LANES`] coordinates from `lo`, the inputs in order.
 #[inline(always)]
-fn fold_tile<T: Coord>(tile: &mut [f64], fresh: bool, inputs: &[(f64, &[T])], lo: usize) {
-    let mut rest = inputs;
-    if fresh {
-        match inputs.split_first() {
-            Some(((w, x), tail)) => {
-                for (a, &v) in tile.iter_mut().zip(&x[lo..]) {
-                    *a = w * v.wide();
-                }
-                rest = tail;
-            }
-            None => tile.fill(0.0),
+fn add_lanes<T: Coord>(sums: &mut [f64; LANES], inputs: &[(f64, &[T])], lo: usize) {
+    for &(w, x) in inputs {
+        let x: &[T; LANES] = x[lo..lo + LANES].try_into().expect("LANES elements");
+        for (s, v) in sums.iter_mut().zip(x) {
+            *s += w * v.wide();
         }
     }
-    for (w, x) in rest {
-        for (a, &v) in tile.iter_mut().zip(&x[lo..]) {
-            *a += w * v.wide();
-        }
-    }
+}
+
+/// `sum + Σₚ wₚ·xₚ[i]`, the inputs in order (the same additions as [`add_lanes`]).
+#[inline(always)]
+fn add_inputs<T: Coord>(sum: f64, inputs: &[(f64, &[T])], i: usize) -> f64 {
+    inputs.iter().fold(sum, |s, &(w, x)| s + w * x[i].wide())
 }
 
 /// `g[i] ← g[i] + s[i]`, rounded once, where `s[i] = (acc[i] + Σₚ wₚ·xₚ[i]) / divisor`
@@ -167,26 +177,34 @@ fn add_step_part<T: Coord, G: Coord>(
     inputs: &[(f64, &[T])],
     divisor: f64,
 ) -> Vec<f64> {
-    let mut buffer = [0.0f64; TILE];
+    let first = |lo: usize, i: usize| -> f64 { acc.map_or(0.0, |a| a[lo + i]) };
     g.chunks_mut(BLOCK)
         .enumerate()
         .map(|(b, block)| {
-            let mut sum = 0.0;
-            for (k, g) in block.chunks_mut(TILE).enumerate() {
-                let lo = start + b * BLOCK + k * TILE;
-                let step = &mut buffer[..g.len()];
-                match acc {
-                    Some(acc) => step.copy_from_slice(&acc[lo..lo + g.len()]),
-                    None => step.fill(0.0),
+            let base = start + b * BLOCK;
+            let whole = block.len() - block.len() % LANES;
+            let mut squares = [0.0f64; LANES];
+            let mut chunks = block.chunks_exact_mut(LANES);
+            for (k, g) in chunks.by_ref().enumerate() {
+                let lo = base + k * LANES;
+                let mut sums = [0.0; LANES];
+                if let Some(acc) = acc {
+                    sums.copy_from_slice(&acc[lo..lo + LANES]);
                 }
-                fold_tile(step, false, inputs, lo);
-                for s in step.iter_mut() {
-                    *s /= divisor;
-                }
-                sum += block_squares(step);
-                for (g, &s) in g.iter_mut().zip(step.iter()) {
+                add_lanes(&mut sums, inputs, lo);
+                for ((g, sum), square) in g.iter_mut().zip(sums).zip(squares.iter_mut()) {
+                    let s = sum / divisor;
+                    *square += s * s;
                     *g = G::narrow(g.wide() + s);
                 }
+            }
+            let rest = chunks.into_remainder();
+            let lo = base + whole;
+            let mut sum = squares.iter().sum::<f64>();
+            for (i, g) in rest.iter_mut().enumerate() {
+                let s = add_inputs(first(lo, i), inputs, lo + i) / divisor;
+                sum += s * s;
+                *g = G::narrow(g.wide() + s);
             }
             sum
         })
@@ -243,16 +261,16 @@ pub(crate) enum Select {
     Trimmed(usize),
 }
 
-/// `out[i]` = the [`Select`] of `{ inputs[j][i] }` over the updates j (all finite:
-/// validated). Each coordinate's values are sorted, so the result does not depend on the
-/// order of `inputs`.
-pub(crate) fn select<T: Coord>(inputs: &[&[T]], how: Select, out: &mut [f64], threads: usize) {
+/// `out[i]` = the [`Select`] of `{ scales[j]·inputs[j][i] }` over the updates j (all
+/// finite: validated). Each coordinate's values are sorted, so the result does not depend
+/// on the order of `inputs`.
+pub(crate) fn select<T: Coord>(inputs: &[&[T]], scales: &[f64], how: Select, out: &mut [f64], threads: usize) {
     let n = inputs.len();
     split_mut(out, threads, |start, out| {
         let mut scratch = vec![0.0f64; n];
         for (i, o) in out.iter_mut().enumerate() {
-            for (s, input) in scratch.iter_mut().zip(inputs) {
-                *s = input[start + i].wide();
+            for ((s, input), scale) in scratch.iter_mut().zip(inputs).zip(scales) {
+                *s = input[start + i].wide() * scale;
             }
             scratch.sort_unstable_by(f64::total_cmp);
             *o = match how {

@@ -5,7 +5,9 @@
 //! - [`Server`] holds the global model and aggregates one round at a time: a [`Round`]
 //!   takes client [`Update`]s (each the client's model minus the global model, weighted by
 //!   its number of examples), validates each ([`Rejection`]: wrong tensor count, dtype or
-//!   shape, NaN/Inf, L2 norm above a bound) and folds the accepted ones in as they arrive.
+//!   shape, NaN/Inf, L2 norm above a bound) and folds the accepted ones in as they arrive;
+//!   optionally ([`ServerConfig::clip`]) it scales updates down to a multiple of the
+//!   round's median update norm before combining them.
 //! - [`Strategy`]: weighted FedAvg, FedProx (FedAvg on the server; the client adds
 //!   `mu/2 ||w - w_global||²` to its loss, see [`Strategy::proximal_mu`]), FedAdam (server-side
 //!   Adam on the averaged update), and the Byzantine-robust coordinate-wise median and
@@ -17,10 +19,12 @@
 //!   engine are both transports.
 //!
 //! # Memory and determinism
-//! FedAvg, FedProx and FedAdam stream: a round holds one f64 accumulator per parameter
-//! (twice the model's f32 size), whatever the number of clients, and at most
-//! [`ServerConfig::fold`] − 1 validated updates not yet folded into it; FedAdam's moments
-//! add two more f64 copies. Median and trimmed mean need every update of a coordinate at once, so a round
+//! FedAvg, FedProx and FedAdam stream: a round holds at most [`ServerConfig::fold`] − 1
+//! validated updates not yet folded and, once more have arrived, one f64 accumulator per
+//! parameter (twice the model's f32 size), whatever the number of clients; a round of at
+//! most `fold` updates is folded in one pass that writes the new model. FedAdam's moments
+//! add two more f64 copies; with clipping, every accepted update is kept until the end.
+//! Median and trimmed mean need every update of a coordinate at once, so a round
 //! keeps each accepted update as sent (`n × model` bytes), at most
 //! [`ServerConfig::max_buffered`] of them; the per-coordinate selection then works through
 //! the coordinates in blocks with O(n) scratch per thread.

@@ -15,6 +15,14 @@ use crate::{AdamConfig, ClientId, FedError, ModelSpec, Rejection, Strategy, Tall
 pub struct ServerConfig {
     /// Reject updates whose L2 norm over all tensors is above this bound.
     pub max_norm: Option<f64>,
+    /// Adaptive norm clipping: when the round ends, every accepted update whose L2 norm
+    /// is above `clip` × the median norm of the round's accepted updates is scaled down to
+    /// that norm before the strategy combines them. While fewer than half of a round's
+    /// updates are Byzantine the median norm lies between two honest norms, so no update
+    /// can weigh more than `clip` honest ones, whatever the attackers send. The median is
+    /// known only at the end of the round, so with clipping FedAvg, FedProx and FedAdam
+    /// keep every accepted update until then, as median and trimmed mean do. `> 0`.
+    pub clip: Option<f64>,
     /// Median and trimmed mean keep every accepted update of a round: at most this many
     /// (later ones are rejected with [`Rejection::Capacity`]). Unused by the streaming strategies.
     pub max_buffered: usize,
@@ -23,16 +31,18 @@ pub struct ServerConfig {
     /// FedAvg, FedProx and FedAdam fold accepted updates into the f64 accumulator this
     /// many at a time: a round holds the accumulator and at most `fold − 1` updates not
     /// yet folded. Folding several at once reads and writes the accumulator once for all
-    /// of them (aggregation is bound by memory traffic); 1 folds each on arrival.
+    /// of them (aggregation is bound by memory traffic); 1 folds each on arrival. A
+    /// round of at most `fold` updates is folded in one pass by [`Server::finish_round`],
+    /// which writes the new model on the way and never materialises the accumulator.
     pub fold: usize,
 }
 
 impl Default for ServerConfig {
-    /// No norm bound, at most 1024 buffered updates, one thread per available core,
-    /// folding 4 updates at a time.
+    /// No norm bound or clipping, at most 1024 buffered updates, one thread per
+    /// available core, folding 16 updates at a time.
     fn default() -> ServerConfig {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        ServerConfig { max_norm: None, max_buffered: 1024, threads, fold: 4 }
+        ServerConfig { max_norm: None, clip: None, max_buffered: 1024, threads, fold: 16 }
     }
 }
 
@@ -68,6 +78,8 @@ pub struct RoundOutcome {
     pub applied: bool,
     /// L2 norm of the step added to the model (0 when not applied).
     pub step_norm: f64,
+    /// Accepted updates scaled down by [`ServerConfig::clip`].
+    pub clipped: usize,
 }
 
 impl RoundOutcome {
@@ -96,6 +108,8 @@ pub struct Round {
     accepted: usize,
     examples: u64,
     rejected: Vec<(ClientId, Rejection)>,
+    /// The L2 norm of each accepted update, in order of acceptance.
+    norms: Vec<f64>,
 }
 
 /// FedAdam's `m` and `v`, per tensor.
@@ -126,7 +140,8 @@ impl Round {
     pub fn offer(&mut self, update: Update) -> Result<(), Rejection> {
         let client = update.client;
         match self.admit(&update) {
-            Ok(()) => {
+            Ok(norm) => {
+                self.norms.push(norm);
                 self.accepted += 1;
                 self.examples += update.examples;
                 self.pool.add(update, self.threads);
@@ -139,7 +154,8 @@ impl Round {
         }
     }
 
-    fn admit(&mut self, update: &Update) -> Result<(), Rejection> {
+    /// The update's L2 norm if it is accepted.
+    fn admit(&mut self, update: &Update) -> Result<f64, Rejection> {
         let sampled = self.expected.as_ref().is_none_or(|e| e.contains(&update.client));
         if !sampled || !self.seen.insert(update.client) {
             return Err(Rejection::Unexpected);
@@ -149,7 +165,7 @@ impl Round {
                 return Err(Rejection::Capacity { max: *max });
             }
         }
-        self.validator.check(update).map(|_| ())
+        self.validator.check(update)
     }
 
     /// Updates accepted so far.
@@ -250,6 +266,9 @@ impl Server {
     /// A server for the model `global` (float tensors); validates the strategy's parameters.
     pub fn new(global: Vec<Tensor>, strategy: Strategy, config: ServerConfig) -> Result<Server, FedError> {
         strategy.check()?;
+        if let Some(c) = config.clip.filter(|c| !(*c > 0.0 && c.is_finite())) {
+            return Err(FedError::Config(format!("clip: the factor must be positive, got {c}")));
+        }
         let spec = ModelSpec::of_model(&global)?;
         let config = ServerConfig { threads: config.threads.max(1), fold: config.fold.max(1), ..config };
         let id = NEXT_SERVER.fetch_add(1, Ordering::Relaxed);
@@ -292,7 +311,9 @@ impl Server {
             if sums.len() != self.spec.tensors.len() {
                 sums = self.spec.tensors.iter().map(|t| vec![0.0; t.len()]).collect();
             }
-            Pool::Sum { sums, fresh: true, pending: Vec::new(), fold: self.config.fold, weight: 0.0 }
+            // Clipping needs the round's median norm: fold nothing before the end.
+            let fold = if self.config.clip.is_some() { usize::MAX } else { self.config.fold };
+            Pool::Sum { sums, fresh: true, pending: Vec::new(), fold, weight: 0.0 }
         };
         Round {
             server: self.id,
@@ -305,6 +326,7 @@ impl Server {
             accepted: 0,
             examples: 0,
             rejected: Vec::new(),
+            norms: Vec::new(),
         }
     }
 
@@ -322,14 +344,26 @@ impl Server {
             rejected: round.rejected,
             applied: false,
             step_norm: 0.0,
+            clipped: 0,
         };
         if round.accepted == 0 {
             return Ok(outcome);
         }
+        let scales = match self.config.clip {
+            Some(c) => clip_scales(&round.norms, c),
+            None => vec![1.0; round.accepted],
+        };
+        outcome.clipped = scales.iter().filter(|&&s| s < 1.0).count();
         let threads = self.config.threads;
         let mut squares = 0.0;
         match round.pool {
             Pool::Sum { mut sums, mut fresh, mut pending, weight, .. } => {
+                if outcome.clipped > 0 {
+                    // With clipping nothing was folded: `pending` holds every accepted update.
+                    for ((w, _), s) in pending.iter_mut().zip(&scales) {
+                        *w *= s;
+                    }
+                }
                 if let Strategy::FedAdam(config) = self.strategy {
                     flush(&mut sums, &mut fresh, &mut pending, threads);
                     let (m, v) = self.moments.get_or_insert_with(|| {
@@ -354,7 +388,7 @@ impl Server {
                 self.spare = sums;
             }
             Pool::Buffer { deltas, .. } => {
-                let steps = self.select(&deltas);
+                let steps = self.select(&deltas, &scales);
                 for (t, step) in steps.iter().enumerate() {
                     squares += self.add_to_tensor(t, |g| g.add(Some(step), &Inputs::F64(Vec::new()), 1.0, threads));
                 }
@@ -385,8 +419,9 @@ impl Server {
         }
     }
 
-    /// The coordinate-wise median or trimmed mean of `deltas`, per tensor.
-    fn select(&self, deltas: &[Vec<Tensor>]) -> Vec<Vec<f64>> {
+    /// The coordinate-wise median or trimmed mean of `deltas`, each multiplied by its
+    /// factor in `scales`, per tensor.
+    fn select(&self, deltas: &[Vec<Tensor>], scales: &[f64]) -> Vec<Vec<f64>> {
         let n = deltas.len();
         let how = match self.strategy {
             Strategy::TrimmedMean { beta } => Select::Trimmed(((beta * n as f64).floor() as usize).min((n - 1) / 2)),
@@ -400,11 +435,11 @@ impl Server {
                 let f32s: Vec<&[f32]> =
                     views.iter().filter_map(|v| if let View::F32(v) = v { Some(*v) } else { None }).collect();
                 if f32s.len() == n {
-                    kernels::select(&f32s, how, &mut out, threads);
+                    kernels::select(&f32s, scales, how, &mut out, threads);
                 } else {
                     let f64s: Vec<&[f64]> =
                         views.iter().filter_map(|v| if let View::F64(v) = v { Some(&v[..]) } else { None }).collect();
-                    kernels::select(&f64s, how, &mut out, threads);
+                    kernels::select(&f64s, scales, how, &mut out, threads);
                 }
                 out
             })
@@ -420,5 +455,30 @@ fn adam(step: &mut [f64], m: &mut [f64], v: &mut [f64], divisor: f64, c: &AdamCo
         *m = c.beta1 * *m + (1.0 - c.beta1) * d;
         *v = c.beta2 * *v + (1.0 - c.beta2) * d * d;
         *s = c.lr * *m / (v.sqrt() + c.tau);
+    }
+}
+
+/// The factor for each update of L2 norm `norms[k]` that clips it to `c` × the median of
+/// `norms` (the mean of the two middle norms for an even count): `min(1, c·median / norm)`.
+fn clip_scales(norms: &[f64], c: f64) -> Vec<f64> {
+    let mut sorted = norms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+    let bound = c * median;
+    norms.iter().map(|&norm| if norm > bound { bound / norm } else { 1.0 }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip_scales;
+
+    #[test]
+    fn clipping_scales_only_norms_above_the_bound() {
+        // Median of {1, 2, 3, 100} is 2.5; the bound 2·2.5 = 5 clips only 100, to 5.
+        assert_eq!(clip_scales(&[2.0, 100.0, 1.0, 3.0], 2.0), [1.0, 0.05, 1.0, 1.0]);
+        // Median of {1, 4, 8} is 4; bound 4.
+        assert_eq!(clip_scales(&[8.0, 1.0, 4.0], 1.0), [0.5, 1.0, 1.0]);
+        assert_eq!(clip_scales(&[0.0, 0.0, 3.0], 2.0), [1.0, 1.0, 0.0]);
     }
 }

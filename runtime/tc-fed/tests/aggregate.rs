@@ -171,9 +171,10 @@ fn arrival_order_does_not_matter() {
         Strategy::TrimmedMean { beta: 0.25 },
     ];
     for strategy in strategies {
+        // Folding the updates 1, 4 or 16 (all) at a time adds them in the same order.
         let run = |order: &[usize], threads: usize| -> Vec<Tensor> {
-            let mut s =
-                Server::new(init.clone(), strategy, ServerConfig { threads, ..ServerConfig::default() }).unwrap();
+            let config = ServerConfig { threads, fold: [16, 1, 4][threads - 1], ..ServerConfig::default() };
+            let mut s = Server::new(init.clone(), strategy, config).unwrap();
             round(&mut s, order.iter().map(|&i| updates[i].clone()).collect());
             s.into_global()
         };
@@ -361,4 +362,67 @@ fn setup_errors() {
     );
     let bad = Strategy::TrimmedMean { beta: 0.5 };
     assert!(matches!(Server::new(vec![t(&[1], &[0.0])], bad, ServerConfig::default()), Err(FedError::Strategy(_))));
+}
+
+#[test]
+fn clipping_scales_outliers_to_a_multiple_of_the_median_norm() {
+    // Norms 1, 1 and 50 (over both tensors): the median is 1, so with clip 1 the third
+    // update is scaled by 1/50 before FedAvg weighs it.
+    let config = ServerConfig { clip: Some(1.0), ..ServerConfig::default() };
+    let mut s = server_with(Strategy::FedAvg, config.clone());
+    let outcome = round(
+        &mut s,
+        vec![
+            update(0, 1, [1.0, 0.0], [0.0; 4]),
+            update(1, 2, [0.0, 0.0], [0.0, 1.0, 0.0, 0.0]),
+            update(2, 1, [30.0, 40.0], [0.0; 4]),
+        ],
+    );
+    assert_eq!(outcome.clipped, 1);
+    // a: 1 + (1·1 + 1·0.6)/4, 2 + (1·0.8)/4; b: (2·1)/4 at [0, 1].
+    close(&f32s(&s.global()[0]), &[1.4, 2.2], 1e-6);
+    close(&f32s(&s.global()[1]), &[0.0, 0.5, 0.0, 0.0], 1e-6);
+
+    // Without outliers clipping changes nothing, for every strategy.
+    for strategy in [Strategy::FedAvg, Strategy::FedAdam(AdamConfig::default()), Strategy::TrimmedMean { beta: 0.2 }] {
+        let updates: Vec<Update> =
+            (0..5).map(|i| update(i, 1 + i, [1.0 + i as f32 * 0.1, -0.5], [i as f32 * 0.01; 4])).collect();
+        let mut clipped = server_with(strategy, ServerConfig { clip: Some(2.0), ..config.clone() });
+        let mut plain = server(strategy);
+        assert_eq!(round(&mut clipped, updates.clone()).clipped, 0);
+        round(&mut plain, updates);
+        assert_eq!(clipped.global(), plain.global(), "{strategy}");
+    }
+}
+
+#[test]
+fn clipping_lets_the_trimmed_mean_survive_more_attackers_than_it_trims() {
+    // 10 updates, 2 of them 100× an honest one: trimmed:0.1 drops one value per end of
+    // each coordinate, so one attacker stays in the mean unless it is clipped first.
+    let honest = |i: u64| [0.1 + 0.01 * i as f32, -0.1 - 0.01 * i as f32];
+    let updates: Vec<Update> = (0..10)
+        .map(|i| {
+            let scale = if i < 2 { 100.0 } else { 1.0 };
+            let [a, b] = honest(i);
+            update(i, 10, [a * scale, b * scale], [0.0; 4])
+        })
+        .collect();
+    let trimmed = Strategy::TrimmedMean { beta: 0.1 };
+    let mut plain = server(trimmed);
+    round(&mut plain, updates.clone());
+    let mut clipped = server_with(trimmed, ServerConfig { clip: Some(2.0), ..ServerConfig::default() });
+    assert_eq!(round(&mut clipped, updates).clipped, 2);
+    let shift = |s: &Server| (f32s(&s.global()[0])[0] - 1.0).abs();
+    // Honest updates are 0.1…0.19; one 100× attacker in the mean of 8 adds ≥ 1.
+    assert!(shift(&plain) > 1.0, "{}", shift(&plain));
+    assert!(shift(&clipped) < 0.2, "{}", shift(&clipped));
+}
+
+#[test]
+fn clip_must_be_positive() {
+    for clip in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let config = ServerConfig { clip: Some(clip), ..ServerConfig::default() };
+        let result = Server::new(vec![t(&[1], &[0.0])], Strategy::FedAvg, config);
+        assert!(matches!(result, Err(FedError::Config(_))), "{clip}");
+    }
 }
