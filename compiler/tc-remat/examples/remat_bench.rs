@@ -3,13 +3,14 @@
 //! planned at budgets from the store-everything peak down to 0.3 of it and at the
 //! planner's smallest feasible budget; plus planning time on a ResNet-50-sized graph.
 //!
-//! `cargo run --release -p tc-remat --example remat_bench [-- --milp-seconds S]`
+//! `cargo run --release -p tc-remat --example remat_bench [-- --milp-seconds S] [--milp-max-nodes N]`
 //!
 //! Columns: the budget; the extra compute (percent of one training step, under the
 //! default roofline cost model) of storing everything (1.0 only), Chen's √n checkpointing
 //! (chains; "over" when its fixed plan peaks above the budget), tensorc's planner, and
-//! Checkmate's MILP optimum ("-" when it does not solve within the time limit, or the
-//! graph is too big to try); and planning times.
+//! Checkmate's MILP optimum by CBC ("-" when CBC does not prove a plan optimal within
+//! `S` seconds (default 10), or the graph has more than `N` nodes (default 200), so the
+//! model is not built); and planning times.
 
 use std::time::{Duration, Instant};
 
@@ -17,8 +18,6 @@ use tc_ir::{Graph, NodeId, PoolKind, ReduceOp, Type};
 use tc_remat::{format_bytes, min_feasible_peak, plan, Options, Plan, RematError, Strategy};
 use tc_tensor::DType;
 
-/// The MILP is only tried on graphs with at most this many nodes.
-const MILP_MAX_NODES: usize = 80;
 
 struct Builder {
     g: Graph,
@@ -172,12 +171,12 @@ fn extra(r: &Result<Plan, RematError>) -> String {
     }
 }
 
-fn table(name: &str, g: &Graph, milp_seconds: f64) {
+fn table(name: &str, g: &Graph, milp_seconds: f64, milp_max_nodes: usize) {
     let store = plan(g, usize::MAX, &opts(Strategy::Planner, milp_seconds)).expect("an unbounded budget fits");
     let peak = store.peak_bytes;
     let nodes = store.graph.nodes.len();
     let (min, min_time) = timed(|| min_feasible_peak(g, &opts(Strategy::Planner, milp_seconds)).expect("the planner plans"));
-    let try_milp = nodes <= MILP_MAX_NODES;
+    let try_milp = nodes <= milp_max_nodes;
     let milp_min = if try_milp { min_feasible_peak(g, &opts(Strategy::Milp, milp_seconds)).ok() } else { None };
     println!("\n### {name}: {nodes} nodes, store-everything peak {}, one step {:.1} µs (model)", format_bytes(peak), store.base_cost / 1e3);
     println!(
@@ -224,13 +223,15 @@ fn table(name: &str, g: &Graph, milp_seconds: f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let milp_seconds = args.iter().position(|a| a == "--milp-seconds").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|s| s.parse::<f64>().ok());
+    let milp_seconds = arg("--milp-seconds").unwrap_or(10.0);
+    let milp_max_nodes = arg("--milp-max-nodes").map_or(200, |n| n as usize);
     println!("tensorc remat benchmark (cost model: roofline at 300 GFLOP/s and 29 GB/s; MILP time limit {milp_seconds} s)");
-    table("MLP, 32 layers (batch 1024, width 128, bias + relu)", &mlp(32, 1024, 128, true), milp_seconds);
-    table("MLP, 3 layers (batch 1024, width 128, relu): small enough for the MILP", &mlp(3, 1024, 128, false), milp_seconds);
-    table("VGG16-shaped CNN (batch 8, 32×32 input, widths 8..64)", &vgg16(8, 32, 8), milp_seconds);
-    table("U-Net-shaped CNN (batch 4, 32×32 input, depth 3, widths 8..64)", &unet(4, 32, 8, 3), milp_seconds);
-    table("U-Net-shaped CNN (batch 4, 16×16 input, depth 1, widths 4..8): small enough for the MILP", &unet(4, 16, 4, 1), milp_seconds);
+    table("MLP, 32 layers (batch 1024, width 128, bias + relu)", &mlp(32, 1024, 128, true), milp_seconds, milp_max_nodes);
+    table("MLP, 3 layers (batch 1024, width 128, relu): small enough for the MILP", &mlp(3, 1024, 128, false), milp_seconds, milp_max_nodes);
+    table("VGG16-shaped CNN (batch 8, 32×32 input, widths 8..64)", &vgg16(8, 32, 8), milp_seconds, milp_max_nodes);
+    table("U-Net-shaped CNN (batch 4, 32×32 input, depth 3, widths 8..64)", &unet(4, 32, 8, 3), milp_seconds, milp_max_nodes);
+    table("U-Net-shaped CNN (batch 4, 16×16 input, depth 1, widths 4..8): small enough for the MILP", &unet(4, 16, 4, 1), milp_seconds, milp_max_nodes);
 
     let g = resnet50(8, 32, 8);
     let store = plan(&g, usize::MAX, &Options::default()).expect("an unbounded budget fits");

@@ -42,12 +42,15 @@ pub(crate) const POLICIES: [Policy; 6] = [
 
 /// A schedule whose peak stays within `budget` under `policy`, or `None` when this
 /// policy cannot find one (a locked working set does not fit, or recomputation runs away).
-pub(crate) fn schedule(p: &Problem, budget: usize, policy: Policy) -> Option<Vec<usize>> {
+/// `keep` (empty, or one factor per node) multiplies each value's score: above 1 it is
+/// evicted later, which is how the local search (`local.rs`) steers the planner.
+pub(crate) fn schedule(p: &Problem, budget: usize, policy: Policy, keep: &[f64]) -> Option<Vec<usize>> {
     let n = p.len();
     let mut sim = Sim {
         p,
         budget,
         policy,
+        keep,
         live: vec![false; n],
         lock: vec![0; n],
         mem: 0,
@@ -90,6 +93,7 @@ struct Sim<'a> {
     p: &'a Problem,
     budget: usize,
     policy: Policy,
+    keep: &'a [f64],
     live: Vec<bool>,
     lock: Vec<u32>,
     mem: usize,
@@ -197,7 +201,8 @@ impl Sim<'_> {
         } - self.now
             + 1;
         let rebuild = self.rebuild(v);
-        rebuild / (p.size[v] as f64 * (distance as f64).powf(self.policy.distance_exponent))
+        let keep = self.keep.get(v).copied().unwrap_or(1.0);
+        keep * rebuild / (p.size[v] as f64 * (distance as f64).powf(self.policy.distance_exponent))
     }
 
     /// Cost to recompute `v` from what is live now.

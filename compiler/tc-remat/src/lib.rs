@@ -8,13 +8,15 @@
 //! the same seed included). [`plan`] also reports the peak and the extra compute.
 //! Strategies ([`Strategy`]), one per file:
 //! - `greedy`: an offline DTR-style planner for any DAG (fast: thousands of nodes in
-//!   milliseconds);
+//!   milliseconds), and `local`, the local search that prunes and steers its plans;
 //! - `chain` + `chain_dp`: an exact dynamic program over the layers of a chain
 //!   (Griewank's revolve / Beaumont et al.'s heterogeneous chains);
 //! - `sqrtn`: Chen et al.'s √n checkpointing, a baseline for chains;
-//! - `milp`: Checkmate's exact MILP, the oracle for small graphs;
+//! - `milp`: Checkmate's exact MILP solved by CBC, the oracle for small graphs (cargo
+//!   feature `milp`, off for the compiler: it links the system's libCbc);
 //! - `planner`: the default, the cheapest valid plan of the store-everything order, the
-//!   chain DP and the DAG planner, and the smallest-feasible-budget search.
+//!   chain DP and the DAG planner with its local search, and the
+//!   smallest-feasible-budget search.
 //!
 //! The memory model, the cost model and the results are in `docs/remat.md`.
 
@@ -22,6 +24,8 @@ mod chain;
 mod chain_dp;
 pub mod cost;
 mod greedy;
+mod local;
+#[cfg(feature = "milp")]
 mod milp;
 pub mod peak;
 mod planner;
@@ -50,7 +54,8 @@ pub enum Strategy {
     /// Chen et al.'s √n checkpointing (fixed: it ignores the budget except to reject a
     /// plan above it); chains only.
     SqrtN,
-    /// Checkmate's MILP, exact for the graph's order; small graphs only.
+    /// Checkmate's MILP, exact for the graph's order; small graphs only; needs the
+    /// `milp` feature (otherwise [`RematError::Milp`]).
     Milp,
 }
 

@@ -9,16 +9,16 @@
 //! its peak is the minimum the error reports. The MILP is dispatched to directly.
 
 use crate::chain::{self, Chain, Costs};
-use crate::milp::{self, Objective};
 use crate::problem::Problem;
-use crate::{chain_dp, greedy, sqrtn, Options, RematError, Strategy};
+use crate::greedy::Policy;
+use crate::{chain_dp, greedy, local, sqrtn, Options, RematError, Strategy};
 
 pub(crate) fn steps_for(p: &Problem, budget: usize, opts: &Options) -> Result<Vec<usize>, RematError> {
     if opts.strategy == Strategy::Milp {
-        return match milp::solve(p, Objective::Compute { budget }, opts.milp_time_limit_s) {
+        return match milp_solve(p, Some(budget), opts.milp_time_limit_s) {
             Ok(steps) => Ok(steps),
             Err(msg) if msg == "infeasible" => {
-                let steps = milp::solve(p, Objective::Memory, opts.milp_time_limit_s).map_err(RematError::Milp)?;
+                let steps = milp_solve(p, None, opts.milp_time_limit_s).map_err(RematError::Milp)?;
                 let min = p.steps_peak(&steps).ok_or_else(|| RematError::Internal("invalid MILP schedule".into()))?;
                 Err(RematError::Infeasible { budget_bytes: budget, min_feasible_bytes: min })
             }
@@ -39,9 +39,22 @@ pub(crate) fn steps_for(p: &Problem, budget: usize, opts: &Options) -> Result<Ve
 
 pub(crate) fn min_peak_steps(p: &Problem, opts: &Options) -> Result<Vec<usize>, RematError> {
     if opts.strategy == Strategy::Milp {
-        return milp::solve(p, Objective::Memory, opts.milp_time_limit_s).map_err(RematError::Milp);
+        return milp_solve(p, None, opts.milp_time_limit_s).map_err(RematError::Milp);
     }
     Family::new(p, opts.strategy)?.min_peak(p).map(|(steps, _)| steps)
+}
+
+/// The MILP's optimal schedule for `budget` (least compute) or, with `None`, its smallest
+/// peak; `Err("infeasible")` when proven infeasible.
+#[cfg(feature = "milp")]
+fn milp_solve(p: &Problem, budget: Option<usize>, time_limit_s: f64) -> Result<Vec<usize>, String> {
+    use crate::milp::{solve, Objective};
+    solve(p, budget.map_or(Objective::Memory, |budget| Objective::Compute { budget }), time_limit_s)
+}
+
+#[cfg(not(feature = "milp"))]
+fn milp_solve(_: &Problem, _: Option<usize>, _: f64) -> Result<Vec<usize>, String> {
+    Err("tc-remat was built without its `milp` feature".into())
 }
 
 /// Which candidate wins among those that fit.
@@ -71,7 +84,7 @@ impl Family {
         Ok(Family { strategy, chain })
     }
 
-    fn candidates(&self, p: &Problem, budget: usize) -> Vec<Vec<usize>> {
+    fn candidates(&self, p: &Problem, budget: usize, key: Key) -> Vec<Vec<usize>> {
         let mut out = Vec::new();
         let dp = |out: &mut Vec<Vec<usize>>| {
             if let Some((c, costs)) = &self.chain {
@@ -80,7 +93,18 @@ impl Family {
                 }
             }
         };
-        let dag = |out: &mut Vec<Vec<usize>>| out.extend(greedy::POLICIES.iter().filter_map(|&pol| greedy::schedule(p, budget, pol)));
+        // The DAG planner's policies; for the least compute, each plan pruned and
+        // refined by the local search, which shares one work limit.
+        let dag = |out: &mut Vec<Vec<usize>>| {
+            let plans = greedy::POLICIES.iter().filter_map(|&pol| greedy::schedule(p, budget, pol, &[]).map(|s| (pol, s)));
+            if key == Key::Peak {
+                out.extend(plans.map(|(_, s)| s));
+                return;
+            }
+            let plans: Vec<(Policy, Vec<usize>)> = plans.map(|(pol, s)| (pol, local::prune(p, budget, s))).collect();
+            let share = local::WORK / plans.len().max(1);
+            out.extend(plans.into_iter().map(|(pol, s)| local::search(p, budget, pol, s, share)));
+        };
         match self.strategy {
             Strategy::Planner => {
                 out.push(p.original_steps());
@@ -102,7 +126,7 @@ impl Family {
     /// The best candidate for `budget` whose peak fits.
     fn pick(&self, p: &Problem, budget: usize, key: Key) -> Option<Vec<usize>> {
         let mut best: Option<((f64, usize), Vec<usize>)> = None;
-        for steps in self.candidates(p, budget) {
+        for steps in self.candidates(p, budget, key) {
             let Some(peak) = p.steps_peak(&steps) else { continue };
             if peak > budget {
                 continue;
@@ -120,7 +144,7 @@ impl Family {
     fn min_peak(&self, p: &Problem) -> Result<(Vec<usize>, usize), RematError> {
         let peak_of = |steps: &[usize]| p.steps_peak(steps).ok_or_else(|| RematError::Internal("invalid schedule".into()));
         if self.strategy == Strategy::SqrtN {
-            let steps = self.candidates(p, usize::MAX).pop().ok_or(RematError::NotAChain)?;
+            let steps = self.candidates(p, usize::MAX, Key::Peak).pop().ok_or(RematError::NotAChain)?;
             let peak = peak_of(&steps)?;
             return Ok((steps, peak));
         }
