@@ -4,6 +4,23 @@
 //! WGSL source, the buffers it binds (binding `i` of group 0 is `bindings[i]`) and the
 //! workgroup grid to dispatch. Buffers are stored on the device as arrays of their
 //! [`device_elem`] type; the runtime (`crate::exec`) allocates, uploads and binds them.
+//!
+//! - `loops`: loop kernels (pointwise, and row kernels with workgroup tree reductions);
+//! - `gemm`: matmul and conv2d (a tiled kernel in workgroup memory; integer fallbacks);
+//! - `calls`: the other library calls (pooling, gathers, pad, concat, argreduce, random);
+//! - `expr`: scalar WGSL for expression DAGs, loads and stores, the value representation;
+//! - `math`: helper functions with the interpreter's semantics (NaN, rounding, integer
+//!   division, transcendentals).
+//!
+//! Every shader's entry point is `main`, with 256 invocations per workgroup. Shapes are
+//! baked in (programs are specialised per shape), so there are no uniforms. Index
+//! arithmetic is i32/u32: a kernel whose indices would pass 2^31 is refused. A buffer
+//! that shares another's memory in place is accessed through that buffer's binding, so
+//! one dispatch never binds the same memory twice; a constant random seed is baked into
+//! its shader and is never bound. Results agree with the interpreter exactly for
+//! integers, bools, moves and exact float ops; float arithmetic runs in f32 (f16 values
+//! are held in f32 and rounded to f16 after each op), and the deviations of sums and
+//! transcendentals are documented where they arise.
 
 mod calls;
 mod expr;

@@ -324,6 +324,11 @@ fn unsupported_dtypes_are_named() {
     let f16 = op_graph(Op::Unary(UnaryOp::Exp), &[t(DType::F16, &[3])], t(DType::F16, &[3]));
     let program = tc_kernel::lower(&f16).unwrap();
     assert_eq!(generate(&program, NO_F16), Err(CodegenError::NoShaderF16));
+    // validate() checks f16 against the device's features, and reports parse errors.
+    let shader = &shaders_with(&f16, F16)[0];
+    assert!(shader.wgsl.starts_with("enable f16;"));
+    assert!(validate(&shader.wgsl, NO_F16).is_err());
+    assert!(validate("fn main( {", F16).unwrap_err().contains("error"));
     for d in [DType::F64, DType::BF16, DType::I64] {
         let g = op_graph(Op::Unary(UnaryOp::Neg), &[t(d, &[3])], t(d, &[3]));
         let err = generate(&tc_kernel::lower(&g).unwrap(), F16).unwrap_err();
