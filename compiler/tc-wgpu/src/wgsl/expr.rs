@@ -120,22 +120,31 @@ pub fn affine(view: &View, vars: &[String]) -> String {
 /// The register value of element `index` of `buffer`.
 pub fn load(sh: &mut Shader, buffer: BufferId, index: &str) -> String {
     let name = sh.name(buffer);
-    match sh.program.buffer(buffer).ty.dtype {
-        DType::F16 => format!("f32({name}[{index}])"),
-        DType::Bool => format!("({name}[{index}] != 0u)"),
-        _ => format!("{name}[{index}]"),
+    from_storage(sh.program.buffer(buffer).ty.dtype, &format!("{name}[{index}]"))
+}
+
+/// The register value of `dtype` held in storage as `x`.
+fn from_storage(dtype: DType, x: &str) -> String {
+    match dtype {
+        DType::F16 => format!("f32({x})"),
+        DType::Bool => format!("({x} != 0u)"),
+        _ => x.to_string(),
     }
 }
 
 /// The statement storing register value `value` into element `index` of `buffer`.
 pub fn store(sh: &mut Shader, buffer: BufferId, index: &str, value: &str) -> String {
     let name = sh.name(buffer);
-    let v = match sh.program.buffer(buffer).ty.dtype {
+    format!("{name}[{index}] = {};", to_storage(sh.program.buffer(buffer).ty.dtype, value))
+}
+
+/// Register value `value` of `dtype` as storage holds it.
+pub fn to_storage(dtype: DType, value: &str) -> String {
+    match dtype {
         DType::F16 => format!("f16({value})"),
         DType::Bool => format!("select(0u, 1u, {value})"),
         _ => value.to_string(),
-    };
-    format!("{name}[{index}] = {v};")
+    }
 }
 
 /// `x` rounded to f16 when `v` is an f16 register.
@@ -289,6 +298,30 @@ pub struct Env<'a> {
     pub vars: &'a [String],
     /// The variable holding each reduce stage's result (by stage number).
     pub slots: &'a [String],
+    /// In a vectorised kernel, the lane being evaluated.
+    pub lane: Option<Lane<'a>>,
+}
+
+/// One of the four consecutive points of a vectorised pointwise kernel's invocation.
+#[derive(Clone, Copy)]
+pub struct Lane<'a> {
+    /// 0..4, along the innermost domain axis.
+    pub index: usize,
+    /// The variable already loaded for each (buffer, view): a `vec4` of the four lanes'
+    /// elements, or one element shared by them (a broadcast: innermost stride 0).
+    pub loaded: &'a [(BufferId, View, String)],
+}
+
+impl Lane<'_> {
+    /// This lane's element (as storage holds it) of the variable loaded for `buffer` at
+    /// `view`, if any.
+    fn component(&self, buffer: BufferId, view: &View) -> Option<String> {
+        let (_, _, name) = self.loaded.iter().find(|(b, v, _)| *b == buffer && v == view)?;
+        Some(match view.strides.last() {
+            Some(0) => name.clone(),
+            _ => format!("{name}.{}", &"xyzw"[self.index..self.index + 1]),
+        })
+    }
 }
 
 /// One `let e{i}: T = ...;` line per expression of `stage`, each prefixed by `indent`.
@@ -300,7 +333,10 @@ pub fn emit_exprs(sh: &mut Shader, stage: &Stage, env: &Env, indent: &str, out: 
         let rhs = match &e.op {
             ExprOp::Load { buffer, view } => {
                 check_view(view, env.domain)?;
-                load(sh, *buffer, &affine(view, env.vars))
+                match env.lane.and_then(|l| l.component(*buffer, view)) {
+                    Some(x) => from_storage(e.dtype, &x),
+                    None => load(sh, *buffer, &affine(view, env.vars)),
+                }
             }
             ExprOp::Index { view } => {
                 check_view(view, env.domain)?;

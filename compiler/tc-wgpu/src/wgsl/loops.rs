@@ -5,6 +5,20 @@
 //!   invocation evaluates the expression DAG at its point and stores; consecutive
 //!   invocations touch consecutive elements of contiguous views, so loads and stores
 //!   coalesce across the workgroup.
+//!
+//!   **Vectorised** when four consecutive points along the innermost axis are one
+//!   aligned `vec4` of every buffer they touch: each invocation then runs four points
+//!   (a quarter of the invocations), loads each contiguous operand once as a `vec4`
+//!   and each broadcast operand once as a scalar, evaluates the scalar expression code
+//!   per lane (in its own block) and stores one `vec4` per target. Eligible when no
+//!   value is f16 (or i64/f64/bf16), the innermost extent is a positive multiple of 4,
+//!   and every store and load view has innermost stride 1 with its offset and other
+//!   strides multiples of 4 — or, for a load, innermost stride 0 (a broadcast: one
+//!   scalar load shared by the four lanes). Buffers accessed contiguously are bound as
+//!   `array<vec4<T>>`, so each needs a length that is a multiple of 4, the same element
+//!   type as the binding it is accessed through (in place), and no broadcast load
+//!   through that binding; broadcast-only buffers stay scalar bindings. Any other
+//!   kernel takes the scalar path. Results are those of the scalar path exactly.
 //! - **Row kernels** (reduce stages, slots), by the size of the inner space:
 //!   - large (more than [`THREAD_ROW_MAX`] points): one workgroup per outer point. Its
 //!     256 invocations stride over the inner space, each folding its points
@@ -26,11 +40,12 @@
 //! propagate NaN exactly; integer reductions wrap exactly as the interpreter's; on bool,
 //! sum and max are `or`, prod and min are `and`.
 
-use super::expr::{affine, emit_exprs, f32_lit, i32_lit, store, val_of, Env, Val};
+use super::expr::{affine, emit_exprs, f32_lit, i32_lit, store, to_storage, val_of, Env, Lane, Val};
 use super::math::Helper;
-use super::{check_count, check_view, grid, unflatten, CodegenError, Shader, ShaderKernel, WG};
+use super::{check_count, check_view, device_elem, grid, unflatten, CodegenError, Shader, ShaderKernel, WG};
 use tc_ir::ReduceOp;
-use tc_kernel::{Action, LoopKernel, Stage};
+use tc_kernel::{Action, BufferId, ExprOp, LoopKernel, Stage, View};
+use tc_tensor::DType;
 
 /// Rows with at most this many inner points are reduced by one invocation each.
 pub const THREAD_ROW_MAX: u64 = 64;
@@ -58,7 +73,7 @@ pub fn generate(mut sh: Shader, index: usize, k: &LoopKernel) -> Result<ShaderKe
             body.push_str(&format!("    var {}: {};\n", slots[s], v.ty()));
         }
     }
-    let env = Env { domain: &k.domain, vars: &vars, slots: &slots };
+    let env = Env { domain: &k.domain, vars: &vars, slots: &slots, lane: None };
     let (first, step) = if per_thread { ("0u".to_string(), "1u".to_string()) } else { ("lid".to_string(), format!("{WG}u")) };
     let inner_loop = |sh: &mut Shader, stage: &Stage, tail: &str, body: &mut String| -> Result<(), CodegenError> {
         body.push_str(&format!("        for (var p: u32 = {first}; p < {inner}u; p = p + {step}) {{\n"));
@@ -118,10 +133,14 @@ pub fn generate(mut sh: Shader, index: usize, k: &LoopKernel) -> Result<ShaderKe
     sh.finish(label, WG, workgroups, &decls, &body)
 }
 
-/// One invocation per point of an elementwise kernel.
+/// One invocation per point of an elementwise kernel (four when vectorised).
 fn pointwise(mut sh: Shader, index: usize, k: &LoopKernel, total: u64, vars: &[String]) -> Result<ShaderKernel, CodegenError> {
+    if let Some(roots) = vec4_roots(&sh, k) {
+        sh.vec4 = roots;
+        return pointwise_vec4(sh, index, k, total, vars);
+    }
     let (workgroups, wg) = grid(total.div_ceil(WG as u64))?;
-    let env = Env { domain: &k.domain, vars, slots: &[] };
+    let env = Env { domain: &k.domain, vars, slots: &[], lane: None };
     let mut body = format!("    let p = {wg} * {WG}u + lid;\n    if (p >= {total}u) {{\n        return;\n    }}\n");
     body.push_str(&unflatten("p", &k.domain, vars, "    "));
     for stage in &k.stages {
@@ -129,6 +148,125 @@ fn pointwise(mut sh: Shader, index: usize, k: &LoopKernel, total: u64, vars: &[S
         body.push_str(&stores(&mut sh, stage, &env, "    ")?);
     }
     sh.finish(format!("k{index}_loop"), WG, workgroups, "", &body)
+}
+
+/// The bindings of a pointwise kernel to declare as `vec4` arrays, when it is eligible
+/// for the vectorised path (see the module docs).
+fn vec4_roots(sh: &Shader, k: &LoopKernel) -> Option<Vec<BufferId>> {
+    let (&n, outer) = k.domain.split_last()?;
+    if n == 0 || !n.is_multiple_of(4) {
+        return None;
+    }
+    let aligned = |v: &View| v.strides[outer.len()] == 1 && v.offset % 4 == 0 && v.strides[..outer.len()].iter().all(|s| s % 4 == 0);
+    // A buffer accessed as a vec4 through root binding `root`, if that binding can be one.
+    let vec_root = |b: BufferId| {
+        let root = sh.root(b);
+        let elem = device_elem(sh.program.buffer(b).ty.dtype, sh.features).ok()?;
+        let root_buf = sh.program.buffer(root);
+        let same = device_elem(root_buf.ty.dtype, sh.features).ok()? == elem;
+        (same && elem.size_bytes() == 4 && root_buf.ty.num_elements().is_multiple_of(4)).then_some(root)
+    };
+    let (mut vec, mut scalar) = (Vec::new(), Vec::new());
+    for stage in &k.stages {
+        for e in &stage.exprs {
+            if !matches!(e.op, ExprOp::Index { .. }) && !matches!(e.dtype, DType::F32 | DType::I32 | DType::U8 | DType::Bool) {
+                return None;
+            }
+            if let ExprOp::Load { buffer, view } = &e.op {
+                if view.strides[outer.len()] == 0 {
+                    scalar.push(sh.root(*buffer));
+                } else if aligned(view) {
+                    vec.push(vec_root(*buffer)?);
+                } else {
+                    return None;
+                }
+            }
+        }
+        if let Action::Store(targets) = &stage.action {
+            for t in targets {
+                if !aligned(&t.view) {
+                    return None;
+                }
+                vec.push(vec_root(t.buffer)?);
+            }
+        }
+    }
+    if vec.iter().any(|b| scalar.contains(b)) {
+        return None;
+    }
+    vec.sort();
+    vec.dedup();
+    Some(vec)
+}
+
+/// `view`'s index in a `vec4` array: element offset and outer strides divided by 4, the
+/// innermost stride (1) now per group of four.
+fn quad_view(view: &View) -> View {
+    let mut strides: Vec<isize> = view.strides.iter().map(|s| s / 4).collect();
+    *strides.last_mut().unwrap() = 1;
+    View { offset: view.offset / 4, strides }
+}
+
+/// Four consecutive points per invocation of an eligible elementwise kernel: `q` is the
+/// group of four along the innermost axis, and lane `l`'s innermost index is `4q + l`.
+fn pointwise_vec4(mut sh: Shader, index: usize, k: &LoopKernel, total: u64, vars: &[String]) -> Result<ShaderKernel, CodegenError> {
+    let quads = total / 4;
+    let last = k.domain.len() - 1;
+    let (workgroups, wg) = grid(quads.div_ceil(WG as u64))?;
+    let mut shape = k.domain.clone();
+    shape[last] /= 4;
+    let mut qvars = vars.to_vec();
+    qvars[last] = "q".into();
+    let mut body = format!("    let p = {wg} * {WG}u + lid;\n    if (p >= {quads}u) {{\n        return;\n    }}\n");
+    body.push_str(&unflatten("p", &shape, &qvars, "    "));
+    let (mut loads, mut results) = (0, 0);
+    for stage in &k.stages {
+        let mut loaded: Vec<(BufferId, View, String)> = Vec::new();
+        for e in &stage.exprs {
+            if let ExprOp::Load { buffer, view } = &e.op {
+                if !loaded.iter().any(|(b, v, _)| b == buffer && v == view) {
+                    check_view(view, &k.domain)?;
+                    let name = format!("v{loads}");
+                    loads += 1;
+                    // A broadcast's index does not involve the innermost axis.
+                    let index = if view.strides[last] == 0 { affine(view, &qvars) } else { affine(&quad_view(view), &qvars) };
+                    body.push_str(&format!("    let {name} = {}[{index}];\n", sh.name(*buffer)));
+                    loaded.push((*buffer, view.clone(), name));
+                }
+            }
+        }
+        let targets = match &stage.action {
+            Action::Store(targets) => targets.as_slice(),
+            Action::Reduce { .. } => &[],
+        };
+        // The vec4 each target's lanes are gathered in.
+        let mut result = Vec::new();
+        for t in targets {
+            let elem = device_elem(sh.program.buffer(t.buffer).ty.dtype, sh.features)?;
+            result.push(format!("r{results}"));
+            results += 1;
+            body.push_str(&format!("    var {}: vec4<{}>;\n", result.last().unwrap(), elem.wgsl()));
+        }
+        let uses_index = stage.exprs.iter().any(|e| matches!(&e.op, ExprOp::Index { view } if view.strides[last] != 0));
+        for lane in 0..4 {
+            body.push_str("    {\n");
+            if uses_index {
+                body.push_str(&format!("        let {} = 4i * q + {lane}i;\n", vars[last]));
+            }
+            let env = Env { domain: &k.domain, vars, slots: &[], lane: Some(Lane { index: lane, loaded: &loaded }) };
+            emit_exprs(&mut sh, stage, &env, "        ", &mut body)?;
+            for (t, r) in targets.iter().zip(&result) {
+                let c = &"xyzw"[lane..lane + 1];
+                body.push_str(&format!("        {r}.{c} = {};\n", to_storage(sh.program.buffer(t.buffer).ty.dtype, &format!("e{}", t.value.0))));
+            }
+            body.push_str("    }\n");
+        }
+        for (t, r) in targets.iter().zip(&result) {
+            check_view(&t.view, &k.domain)?;
+            body.push_str(&format!("    {}[{}] = {r};\n", sh.name(t.buffer), affine(&quad_view(&t.view), &qvars)));
+        }
+    }
+    sh.finish(format!("k{index}_loop_vec4"), WG, workgroups, "", &body)
 }
 
 /// The store statements of a store stage.

@@ -95,8 +95,9 @@ pub struct ShaderKernel {
     /// The entry point's name in `wgsl`.
     pub entry: String,
     /// Binding `i` of group 0 is `bindings[i]`, declared `var<storage, read_write>` as an
-    /// array of the buffer's [`device_elem`] type (read-write even when only read, so
-    /// that bindings of one arena may alias in place).
+    /// array of the buffer's [`device_elem`] type, or of `vec4`s of it in a vectorised
+    /// pointwise kernel (read-write even when only read, so that bindings of one arena
+    /// may alias in place).
     pub bindings: Vec<BufferId>,
     /// Workgroups to dispatch in x, y, z (each at most 65535).
     pub workgroups: [u32; 3],
@@ -163,26 +164,33 @@ pub(crate) struct Shader<'a> {
     pub program: &'a KernelProgram,
     pub features: Features,
     pub bindings: Vec<BufferId>,
+    /// Bindings declared as arrays of `vec4` of their element type.
+    pub vec4: Vec<BufferId>,
     pub helpers: Helpers,
 }
 
 impl<'a> Shader<'a> {
     fn new(program: &'a KernelProgram, features: Features) -> Shader<'a> {
-        Shader { program, features, bindings: Vec::new(), helpers: Helpers::default() }
+        Shader { program, features, bindings: Vec::new(), vec4: Vec::new(), helpers: Helpers::default() }
     }
 
     /// The WGSL name of `buffer`'s binding, registering it. A buffer that shares
     /// another's memory (in place) is accessed through that buffer's binding, so no
     /// memory is ever bound twice in one dispatch.
     pub fn name(&mut self, buffer: BufferId) -> String {
-        let root = match self.program.buffer(buffer).kind {
-            BufferKind::Shares(other) => other,
-            _ => buffer,
-        };
+        let root = self.root(buffer);
         if !self.bindings.contains(&root) {
             self.bindings.push(root);
         }
         format!("b{}", root.0)
+    }
+
+    /// The buffer whose binding accesses `buffer`: the one it shares memory with, if any.
+    pub fn root(&self, buffer: BufferId) -> BufferId {
+        match self.program.buffer(buffer).kind {
+            BufferKind::Shares(other) => other,
+            _ => buffer,
+        }
     }
 
     /// The complete shader: `enable f16` if needed, the bindings, helpers, `decls`
@@ -195,7 +203,8 @@ impl<'a> Shader<'a> {
         for (i, &b) in self.bindings.iter().enumerate() {
             let elem = device_elem(self.program.buffer(b).ty.dtype, self.features)?;
             half |= elem == DeviceElem::F16;
-            binds.push_str(&format!("@group(0) @binding({i}) var<storage, read_write> b{}: array<{}>;\n", b.0, elem.wgsl()));
+            let ty = if self.vec4.contains(&b) { format!("vec4<{}>", elem.wgsl()) } else { elem.wgsl().to_string() };
+            binds.push_str(&format!("@group(0) @binding({i}) var<storage, read_write> b{}: array<{ty}>;\n", b.0));
         }
         if half {
             out.push_str("enable f16;\n\n");

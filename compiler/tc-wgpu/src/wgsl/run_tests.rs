@@ -321,6 +321,38 @@ fn a_domain_beyond_one_grid_row() {
     check(&g, &[x], 0.0, 0.0, "neg over a 2D grid");
 }
 
+#[test]
+fn vectorised_and_scalar_pointwise_kernels() {
+    let src = "fn main(x, y, r, c) { (where(x > c, x * y + r, 0.5 - x), maximum(x, y) - c) }";
+    let ints = "fn main(a, b, r) { (a * b + r, a > b, (a - r) % 7) }";
+    // Inner extents 4, 8 and 1024 vectorise; 1023 and 6 do not.
+    for shape in [vec![4], vec![8], vec![1024], vec![1023], vec![3, 8], vec![5, 6], vec![2, 3, 4]] {
+        let inner = *shape.last().unwrap();
+        let mut col = shape.clone();
+        *col.last_mut().unwrap() = 1;
+        let (ty, row, col) = (t(DType::F32, &shape), t(DType::F32, &[inner]), t(DType::F32, &col));
+        let types = [ty.clone(), ty.clone(), row.clone(), col.clone()];
+        let g = graph_of(src, "main", &types.iter().cloned().map(Some).collect::<Vec<_>>()).unwrap();
+        let inputs = [edge_tensor(&ty, 1), random_tensor(&ty, 2), random_tensor(&row, 3), random_tensor(&col, 4)];
+        check(&g, &inputs, 0.0, 0.0, &format!("f32 broadcasts on {shape:?}"));
+        for d in [DType::I32, DType::U8] {
+            let (a, r) = (t(d, &shape), t(d, &[inner]));
+            let g = graph_of(ints, "main", &[Some(a.clone()), Some(a.clone()), Some(r.clone())]).unwrap();
+            check(&g, &[edge_tensor(&a, 5), random_tensor(&a, 6), random_tensor(&r, 7)], 0.0, 0.0, &format!("{d} on {shape:?}"));
+        }
+        let b = t(DType::Bool, &shape);
+        let g = op_graph(Op::Binary(BinaryOp::Or), &[b.clone(), b.clone()], b.clone());
+        check(&g, &[edge_tensor(&b, 1), random_tensor(&b, 2)], 0.0, 0.0, &format!("bool on {shape:?}"));
+    }
+    // In place: a product biased and activated in its own memory; a softmax's output
+    // divided in place; iota per lane.
+    let src = "use nn;\nfn main(a, b, c) { (nn::relu(a @ b + c), nn::softmax(a) * 2.0, a + arange(16) as f32) }";
+    let types = [t(DType::F32, &[8, 16]), t(DType::F32, &[16, 16]), t(DType::F32, &[16])];
+    let g = graph_of(src, "main", &types.iter().cloned().map(Some).collect::<Vec<_>>()).unwrap();
+    let inputs: Vec<Tensor> = types.iter().enumerate().map(|(i, ty)| random_tensor(ty, i as u64 + 1)).collect();
+    check(&g, &inputs, 1e-5, 1e-5, "in-place chains");
+}
+
 /// The repository's program cases on ordinary random inputs of their argument types.
 #[test]
 fn program_cases_run() {

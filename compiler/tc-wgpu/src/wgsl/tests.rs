@@ -358,6 +358,68 @@ fn in_place_updates_bind_the_shared_buffer_once() {
     shaders(&g);
 }
 
+/// Whether the first pointwise kernel of `shaders` is vectorised.
+fn vectorised(shaders: &[ShaderKernel]) -> bool {
+    let k = shaders.iter().find(|k| k.label.contains("_loop")).unwrap();
+    let vec = k.label.ends_with("_loop_vec4");
+    assert_eq!(vec, k.wgsl.contains("array<vec4<"), "{}", k.wgsl);
+    vec
+}
+
+#[test]
+fn pointwise_kernels_vectorise_when_aligned() {
+    let f = |shape: &[usize]| t(DType::F32, shape);
+    // Contiguous, every 4-byte dtype, inner extents that are multiples of 4.
+    for d in [DType::F32, DType::I32, DType::U8, DType::Bool] {
+        for shape in [vec![4], vec![8], vec![1024], vec![3, 8], vec![2, 3, 4]] {
+            let op = if d == DType::Bool { Op::Binary(BinaryOp::And) } else { Op::Binary(BinaryOp::Max) };
+            assert!(vectorised(&shaders(&op_graph(op, &[t(d, &shape), t(d, &shape)], t(d, &shape)))), "{d} {shape:?}");
+        }
+    }
+    // Broadcasts: a row (inner stride 1, a vec4) and a column (inner stride 0, a scalar).
+    let g = graph("fn main(x: f32[6, 8], r: f32[8], c: f32[6, 1]) { x * r + c }", &[f(&[6, 8]), f(&[8]), f(&[6, 1])]);
+    let s = shaders(&g);
+    assert!(vectorised(&s));
+    assert!(s[0].wgsl.contains(": array<f32>;"), "{}", s[0].wgsl);
+    // A scalar-broadcast operand stays scalar.
+    assert!(vectorised(&shaders(&graph("fn main(x: f32[16], y: f32[]) { x - y }", &[f(&[16]), f(&[])]))));
+    // Ineligible: an inner extent not a multiple of 4, a misaligned slice, a transpose,
+    // an outer stride not a multiple of 4, a buffer read both contiguously and
+    // broadcast, f16.
+    let scalar = [
+        graph("fn main(x: f32[1023]) { x * 2.0 }", &[f(&[1023])]),
+        graph("fn main(x: f32[3, 6]) { x + 1.0 }", &[f(&[3, 6])]),
+        graph("fn main(x: f32[9]) { x[1:] * 2.0 }", &[f(&[9])]),
+        graph("fn main(x: f32[8, 8]) { x.T * 2.0 }", &[f(&[8, 8])]),
+        graph("fn main(x: f32[3, 6]) { x[:, 1:5] * 2.0 }", &[f(&[3, 6])]),
+        graph("fn main(x: f32[4, 4]) { x + x[:, 0:1] }", &[f(&[4, 4])]),
+        op_graph(Op::Unary(UnaryOp::Neg), &[t(DType::F16, &[16])], t(DType::F16, &[16])),
+    ];
+    for g in &scalar {
+        assert!(!vectorised(&shaders(g)), "{}", tc_kernel::print(&tc_kernel::lower(g).unwrap()));
+    }
+    // A quarter of the invocations.
+    let s = shaders(&op_graph(Op::Unary(UnaryOp::Exp), &[f(&[4096])], f(&[4096])));
+    assert_eq!(s[0].workgroups, [4, 1, 1]);
+    // iota inside a vectorised kernel: each lane computes its own index.
+    assert!(vectorised(&shaders(&graph("fn main(x: f32[2, 8]) { x + arange(8) as f32 }", &[f(&[2, 8])]))));
+}
+
+#[test]
+fn vectorised_in_place_updates() {
+    // The product is biased and activated in place: the shared buffer is bound as vec4.
+    let g = graph("use nn;\nfn main(a: f32[8, 16], b: f32[16, 32], c: f32[32]) { nn::relu(a @ b + c) }", &[t(DType::F32, &[8, 16]), t(DType::F32, &[16, 32]), t(DType::F32, &[32])]);
+    let program = tc_kernel::lower(&g).unwrap();
+    assert!(program.buffers.iter().any(|b| matches!(b.kind, BufferKind::Shares(_))), "{}", tc_kernel::print(&program));
+    assert!(vectorised(&shaders(&g)));
+}
+
+#[test]
+fn snapshot_fused_vec4_broadcast() {
+    let g = graph("fn main(x: f32[6, 8], r: f32[8], c: f32[6, 1]) { where(x > c, x * r, 0.0 - x) }", &[t(DType::F32, &[6, 8]), t(DType::F32, &[8]), t(DType::F32, &[6, 1])]);
+    insta::assert_snapshot!(print(&shaders(&g)));
+}
+
 #[test]
 fn snapshot_fused_elementwise() {
     let g = graph("fn main(x: f32[1000], y: f32[1000]) { maximum(x * y + 1.0, 0.0) }", &[t(DType::F32, &[1000]), t(DType::F32, &[1000])]);
