@@ -98,7 +98,14 @@ fn seeds_compile_cleanly() {
 
 #[test]
 fn huge_shapes_are_errors_not_crashes() {
-    for src in ["fn main() { zeros((100000, 100000, 100000, 100000, 100000)) }", "fn main() { zeros((4294967296, 4294967296)) }"] {
+    let sources = [
+        "fn main() { zeros((100000, 100000, 100000, 100000, 100000)) }",
+        "fn main() { zeros((4294967296, 4294967296)) }",
+        // An empty convolution window once underflowed the output size.
+        "fn main() { conv2d(zeros((1, 1, 4, 4)), zeros((1, 1, 0, 2))) }",
+        "fn main(x: f32[1, 1, 4, 4], w: f32[1, 1, 2, 0]) { conv2d(x, w, padding = 1) }",
+    ];
+    for src in sources {
         let mut sources = SourceMap::new();
         let root = sources.add("m.tc", src);
         let result = tc_check::compile(&mut sources, root, &StdlibDir).map(|p| p.specialize("main", &[]).is_ok());
