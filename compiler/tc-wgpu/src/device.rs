@@ -10,7 +10,6 @@
 
 use crate::wgsl::Features;
 use crate::WgpuError;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The environment variable that chooses the adapter.
@@ -23,15 +22,13 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: Features,
-    h2d_bytes: AtomicU64,
-    d2h_bytes: AtomicU64,
     /// Validation errors wgpu reports outside an error scope (kept instead of panicking).
     uncaptured: Arc<Mutex<Vec<String>>>,
     /// Error scopes form one stack per device: threads take turns to push and pop.
     scopes: Mutex<()>,
 }
 
-/// Bytes moved between host and device since the process opened the GPU.
+/// Bytes moved between host and device (see [`thread_transfers`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Transfers {
     pub h2d_bytes: u64,
@@ -49,6 +46,14 @@ thread_local! {
     static THREAD_TRANSFERS: std::cell::Cell<Transfers> = const { std::cell::Cell::new(Transfers { h2d_bytes: 0, d2h_bytes: 0 }) };
 }
 
+/// Count `up` bytes uploaded and `down` bytes read back by this thread.
+pub(crate) fn count_transfer(up: usize, down: usize) {
+    THREAD_TRANSFERS.with(|t| {
+        let was = t.get();
+        t.set(Transfers { h2d_bytes: was.h2d_bytes + up as u64, d2h_bytes: was.d2h_bytes + down as u64 });
+    });
+}
+
 /// Bytes this thread has moved to and from any GPU: what one caller's loop moves,
 /// whatever other threads do with the same device.
 pub fn thread_transfers() -> Transfers {
@@ -59,21 +64,6 @@ impl Gpu {
     /// A one-line description: adapter name, backend and device type.
     pub fn describe(&self) -> String {
         format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
-    }
-
-    /// Bytes moved by every thread since the device was opened.
-    pub fn transfers(&self) -> Transfers {
-        Transfers { h2d_bytes: self.h2d_bytes.load(Ordering::Relaxed), d2h_bytes: self.d2h_bytes.load(Ordering::Relaxed) }
-    }
-
-    pub(crate) fn count_h2d(&self, bytes: usize) {
-        self.h2d_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        THREAD_TRANSFERS.with(|t| t.set(Transfers { h2d_bytes: t.get().h2d_bytes + bytes as u64, ..t.get() }));
-    }
-
-    pub(crate) fn count_d2h(&self, bytes: usize) {
-        self.d2h_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        THREAD_TRANSFERS.with(|t| t.set(Transfers { d2h_bytes: t.get().d2h_bytes + bytes as u64, ..t.get() }));
     }
 
     /// Run `f` inside a validation error scope; an error wgpu reports becomes `Err`.
@@ -185,5 +175,5 @@ pub fn open(choice: Option<&str>) -> Result<Gpu, WgpuError> {
     let uncaptured = Arc::new(Mutex::new(Vec::new()));
     let sink = uncaptured.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string())));
-    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, h2d_bytes: AtomicU64::new(0), d2h_bytes: AtomicU64::new(0), uncaptured, scopes: Mutex::new(()) })
+    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, uncaptured, scopes: Mutex::new(()) })
 }

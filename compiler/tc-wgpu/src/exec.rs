@@ -4,7 +4,7 @@
 //! host or device arguments ([`Arg`]) and return device tensors, so values that feed
 //! the next call (a training loop's parameters and optimiser state) never leave the
 //! device; only what the host reads back with [`DeviceTensor::to_host`] crosses the
-//! bus. Every upload and read-back is counted in the [`Gpu`]'s [`crate::Transfers`].
+//! bus. Every upload and read-back is counted per thread ([`crate::thread_transfers`]).
 //!
 //! Storage follows the memory plan: temps are ranges of one arena buffer placed by
 //! `tc_kernel::plan::place_temps` with device element sizes and the device's binding
@@ -99,7 +99,7 @@ impl DeviceTensor {
         debug_assert_eq!(bytes.len(), device_bytes(&ty, elem));
         let buffer = storage_buffer(gpu, bytes.len(), "tensor")?;
         gpu.checked("upload", || gpu.queue.write_buffer(&buffer, 0, &bytes))?;
-        gpu.count_h2d(bytes.len());
+        crate::device::count_transfer(bytes.len(), 0);
         Ok(DeviceTensor { ty, buffer: Arc::new(buffer), gpu: gpu.clone() })
     }
 
@@ -144,7 +144,7 @@ pub fn download(gpu: &Gpu, tensors: &[&DeviceTensor]) -> Result<Vec<Tensor>, Wgp
     let mut out = Vec::with_capacity(tensors.len());
     for (t, s) in tensors.iter().zip(&staging) {
         let view = s.get_mapped_range(..).map_err(|e| WgpuError::Device(format!("read-back: {e}")))?;
-        gpu.count_d2h(view.len());
+        crate::device::count_transfer(0, view.len());
         out.push(decode(&t.ty, &view));
     }
     Ok(out)

@@ -426,8 +426,8 @@ impl Module {
 
     /// Run a compiled graph on held inputs; on the wgpu backend the outputs stay on the
     /// device (read them with [`Module::read`]), so results that feed the next call
-    /// never cross the bus.
-    pub fn run_held(&self, compiled: &Compiled, inputs: &[Held]) -> Result<Vec<Held>, Error> {
+    /// never cross the bus. Host inputs are moved, not copied, on host backends.
+    pub fn run_held(&self, compiled: &Compiled, inputs: Vec<Held>) -> Result<Vec<Held>, Error> {
         if let Some(program) = &compiled.wgpu {
             let args: Vec<tc_wgpu::Arg> = inputs
                 .iter()
@@ -439,8 +439,16 @@ impl Module {
             let outputs = program.run_device(&args).map_err(|e| Error::Runtime(e.to_string()))?;
             return Ok(outputs.into_iter().map(Held::Device).collect());
         }
-        let host: Vec<Tensor> = inputs.iter().map(|h| self.read(h)).collect::<Result<_, _>>()?;
+        let host: Vec<Tensor> = inputs.into_iter().map(|h| self.into_host(h)).collect::<Result<_, _>>()?;
         Ok(self.run(compiled, &host)?.into_iter().map(Held::Host).collect())
+    }
+
+    /// The host tensor of a held one, read back from the device for `Held::Device`.
+    pub fn into_host(&self, held: Held) -> Result<Tensor, Error> {
+        match held {
+            Held::Host(t) => Ok(t),
+            Held::Device(d) => d.to_host().map_err(|e| Error::Runtime(e.to_string())),
+        }
     }
 
     /// The host copy of a held tensor (a read-back from the device for `Held::Device`).

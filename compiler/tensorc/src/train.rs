@@ -360,8 +360,8 @@ impl Model {
                 "defined here".to_string(),
             ));
         }
-        let held_lr = module.hold(lr.clone())?;
-        Ok(Stepper { own, entry, compiled, lr, held_lr, leaves: n })
+        let lr = module.hold(lr)?;
+        Ok(Stepper { own, entry, compiled, lr, leaves: n })
     }
 }
 
@@ -371,9 +371,8 @@ pub struct Stepper {
     own: Option<Module>,
     entry: &'static str,
     compiled: Arc<Compiled>,
-    lr: Tensor,
-    /// `lr` where the step runs (on the GPU: uploaded once).
-    held_lr: Held,
+    /// The learning rate where the step runs (on the GPU: uploaded once).
+    lr: Held,
     leaves: usize,
 }
 
@@ -386,36 +385,29 @@ impl Stepper {
     /// One step on host tensors: the new parameter tensors and the batch's loss.
     pub fn step(&self, model: &Model, params: Vec<Tensor>, x: Tensor, y: Tensor) -> Result<(Vec<Tensor>, f64), Error> {
         let module = self.module(model);
-        let mut inputs: Vec<Tensor> = params;
-        inputs.extend([x, y, self.lr.clone()]);
-        let mut outputs = module.run(&self.compiled, &inputs)?;
-        self.check_count(outputs.len())?;
-        let loss = outputs.pop().map_or(f64::NAN, |l| l.data().to_f64_vec()[0]);
-        Ok((outputs, loss))
+        let params = params.into_iter().map(Held::Host).collect();
+        let (params, loss) = self.launch(model, params, Held::Host(x), Held::Host(y))?;
+        let params = params.into_iter().map(|p| module.into_host(p)).collect::<Result<_, _>>()?;
+        let loss = module.into_host(loss)?.data().to_f64_vec().first().copied().unwrap_or(f64::NAN);
+        Ok((params, loss))
     }
 
     /// One step on held tensors ([`Module::hold`]): the new parameters and the loss,
     /// left where the step ran. On the GPU nothing is read back, so the caller can
     /// prepare the next batch while the device computes, then read the loss.
     pub fn launch(&self, model: &Model, params: Vec<Held>, x: Held, y: Held) -> Result<(Vec<Held>, Held), Error> {
-        let module = self.module(model);
         let mut inputs = params;
-        inputs.extend([x, y, self.held_lr.clone()]);
-        let mut outputs = module.run_held(&self.compiled, &inputs)?;
-        self.check_count(outputs.len())?;
+        inputs.extend([x, y, self.lr.clone()]);
+        let mut outputs = self.module(model).run_held(&self.compiled, inputs)?;
+        if outputs.len() != self.leaves + 1 {
+            return Err(Error::Runtime(format!("`{}` gave {} results, expected {}", self.entry, outputs.len(), self.leaves + 1)));
+        }
         let loss = outputs.pop().expect("counted");
         Ok((outputs, loss))
     }
 
     fn module<'a>(&'a self, model: &'a Model) -> &'a Module {
         self.own.as_ref().unwrap_or(&model.module)
-    }
-
-    fn check_count(&self, outputs: usize) -> Result<(), Error> {
-        if outputs != self.leaves + 1 {
-            return Err(Error::Runtime(format!("`{}` gave {outputs} results, expected {}", self.entry, self.leaves + 1)));
-        }
-        Ok(())
     }
 }
 
@@ -475,7 +467,7 @@ pub fn train(
             let (next, loss) = stepper.launch(model, std::mem::take(&mut params), x, y)?;
             // The next batch is gathered and uploaded while the device runs this step.
             upcoming = chunks.get(i + 1).map(|c| load(c)).transpose()?;
-            let loss = module.read(&loss)?.data().to_f64_vec().first().copied().unwrap_or(f64::NAN);
+            let loss = module.into_host(loss)?.data().to_f64_vec().first().copied().unwrap_or(f64::NAN);
             if !loss.is_finite() {
                 return Err(Error::Runtime(format!(
                     "the loss is {loss} at step {} of epoch {epoch}; try a smaller --lr (now {})",
@@ -506,7 +498,7 @@ pub fn train(
         on_event(Event::EpochEnd(&report));
         reports.push(report);
     }
-    let leaves: Vec<Tensor> = params.iter().map(|p| module.read(p)).collect::<Result<_, _>>()?;
+    let leaves: Vec<Tensor> = params.into_iter().map(|p| module.into_host(p)).collect::<Result<_, _>>()?;
     let params = rebuild(&template, &mut leaves.into_iter());
     Ok(Outcome { epochs: reports, params })
 }

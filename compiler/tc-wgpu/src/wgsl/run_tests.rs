@@ -86,9 +86,6 @@ fn random_tensor(ty: &Type, seed: u64) -> Tensor {
 /// floats within `rtol` relative (of the larger magnitude) or `atol` absolute; NaN
 /// matches NaN.
 fn check(graph: &Graph, inputs: &[Tensor], rtol: f64, atol: f64, what: &str) {
-    // The tests share the process's device; one runs at a time.
-    static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
     let want = tc_interp::run(graph, inputs).unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
     let program = compile(graph).unwrap_or_else(|e| panic!("{what}: compile: {e}"));
     let got = program.run(inputs).unwrap_or_else(|e| panic!("{what}: run: {e}"));
