@@ -1,0 +1,269 @@
+//! The MLIR JIT (feature `jit`): parse, verify, lower and run a module through melior.
+//!
+//! The module of [`crate::emit_mlir`] (its function made private) gets a wrapper,
+//! `@tc_entry`, that takes every parameter and output as a memref: parameters become
+//! tensors with `bufferization.to_tensor`, the function is called, and each result is
+//! written into its output memref with `bufferization.materialize_in_destination`. The
+//! pipeline [`PIPELINE`] inlines the function, bufferises (one-shot; temporaries are
+//! freed by the ownership-based deallocation pipeline), lowers linalg to loops and
+//! everything to the LLVM dialect; `math` functions become libm calls (`exp`, `log`,
+//! `tanh`, `erf`, ... in f64, the same functions the interpreter calls). MLIR's
+//! execution engine compiles it with LLVM at `-O3`, whose loop vectoriser vectorises the
+//! elementwise loops (reductions stay in order: no reassociation is allowed).
+//!
+//! A call passes each memref as its expanded descriptor (allocated and aligned pointer,
+//! offset, sizes, strides) to the packed wrapper `_mlir_tc_entry`, looked up once at
+//! compile time; running is a plain call, safe from several threads at once.
+
+use crate::module::{function, symbol};
+use crate::text::{elem, tensor_ty};
+use crate::{kernel_program, MlirError};
+use melior::dialect::DialectRegistry;
+use melior::ir::operation::OperationLike;
+use melior::ir::Module;
+use melior::pass::PassManager;
+use melior::utility::{parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes};
+use melior::{Context, ExecutionEngine};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+use tc_ir::{Graph, Type};
+use tc_kernel::KernelProgram;
+use tc_tensor::{Data, Tensor};
+
+/// From tensors on the JIT's module to the LLVM dialect.
+pub const PIPELINE: &str = "builtin.module(inline,symbol-dce,canonicalize,cse,\
+one-shot-bufferize,buffer-deallocation-pipeline,convert-linalg-to-loops,lower-affine,\
+convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,\
+convert-math-to-libm,convert-math-to-llvm,arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},\
+arith-expand{include-bf16=true},convert-arith-to-llvm,convert-index-to-llvm,\
+convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)";
+
+/// The packed entry point: one pointer per scalar of the expanded arguments.
+type Packed = unsafe extern "C" fn(*mut *mut ());
+
+/// A graph compiled by MLIR and LLVM into this process.
+pub struct MlirProgram {
+    entry: Packed,
+    params: Vec<Type>,
+    outputs: Vec<Type>,
+    mlir: String,
+    compile_time: Duration,
+    // Dropped after `entry`'s last use; the engine owns the machine code.
+    _engine: ExecutionEngine,
+    _context: Context,
+}
+
+// SAFETY: after construction the engine and context are never touched again (dropping
+// aside); running calls the compiled function, which only reads its inputs and writes
+// its own outputs and temporaries.
+unsafe impl Send for MlirProgram {}
+unsafe impl Sync for MlirProgram {}
+
+fn context() -> Context {
+    static PASSES: Once = Once::new();
+    PASSES.call_once(register_all_passes);
+    let registry = DialectRegistry::new();
+    register_all_dialects(&registry);
+    let context = Context::new();
+    context.append_dialect_registry(&registry);
+    context.load_all_available_dialects();
+    register_all_llvm_translations(&context);
+    context
+}
+
+/// The JIT module: the program's function (private) and the memref wrapper.
+pub fn jit_module(program: &KernelProgram) -> Result<String, MlirError> {
+    let func = function(program, true)?;
+    let ty = |b: tc_kernel::BufferId| {
+        let t = &program.buffer(b).ty;
+        (tensor_ty(&t.shape, elem(t.dtype)), tensor_ty(&t.shape, elem(t.dtype)).replacen("tensor", "memref", 1))
+    };
+    let mut args = Vec::new();
+    let mut body = String::new();
+    let mut call_args = Vec::new();
+    let mut call_tys = Vec::new();
+    for (i, &p) in program.params.iter().enumerate() {
+        let (t, m) = ty(p);
+        args.push(format!("%in{i}: {m}"));
+        body.push_str(&format!("  %t{i} = bufferization.to_tensor %in{i} restrict : {m} to {t}\n"));
+        call_args.push(format!("%t{i}"));
+        call_tys.push(t);
+    }
+    let results: Vec<(String, String)> = program.outputs.iter().map(|&o| ty(o)).collect();
+    for (i, (_, m)) in results.iter().enumerate() {
+        args.push(format!("%out{i}: {m}"));
+    }
+    let rtys: Vec<&str> = results.iter().map(|(t, _)| t.as_str()).collect();
+    let n = results.len();
+    let lhs = match n {
+        0 => String::new(),
+        1 => "%r = ".into(),
+        n => format!("%r:{n} = "),
+    };
+    body.push_str(&format!("  {lhs}func.call {}({}) : ({}) -> ({})\n", symbol(&program.name), call_args.join(", "), call_tys.join(", "), rtys.join(", ")));
+    for (i, (t, m)) in results.iter().enumerate() {
+        let r = if n == 1 { "%r".to_string() } else { format!("%r#{i}") };
+        body.push_str(&format!("  bufferization.materialize_in_destination {r} in restrict writable %out{i} : ({t}, {m}) -> ()\n"));
+    }
+    Ok(format!("module {{\n{func}func.func @tc_entry({}) {{\n{body}  return\n}}\n}}\n", args.join(", ")))
+}
+
+/// Compile a verified graph.
+pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
+    let start = Instant::now();
+    let program = kernel_program(graph)?;
+    let text = jit_module(&program)?;
+    let context = context();
+    let diagnostics = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = diagnostics.clone();
+    context.attach_diagnostic_handler(move |d| {
+        sink.lock().expect("diagnostics").push(format!("{} (at {})", d, d.location()));
+        true
+    });
+    let failed = |what: &str| {
+        let d = diagnostics.lock().expect("diagnostics").join("\n");
+        MlirError::Mlir(format!("{what}: {d}"))
+    };
+    let mut module = Module::parse(&context, &text).ok_or_else(|| failed("the emitted module does not parse"))?;
+    if !module.as_operation().verify() {
+        return Err(failed("the emitted module does not verify"));
+    }
+    let pm = PassManager::new(&context);
+    parse_pass_pipeline(pm.as_operation_pass_manager(), PIPELINE).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
+    pm.run(&mut module).map_err(|_| failed("lowering failed"))?;
+    let engine = ExecutionEngine::new(&module, 3, &[], false, false);
+    // SAFETY: `memref_copy` has the C signature MLIR's lowering of `memref.copy` calls.
+    unsafe { engine.register_symbol("memrefCopy", memref_copy as *mut ()) };
+    // LLVM turns some bf16 roundings back into these compiler-rt calls, which a Rust
+    // process does not link; they return the bf16 bits in the low half of xmm0.
+    unsafe { engine.register_symbol("__truncsfbf2", truncsfbf2 as *mut ()) };
+    unsafe { engine.register_symbol("__truncdfbf2", truncdfbf2 as *mut ()) };
+    let entry = engine.lookup("_mlir_tc_entry");
+    if entry.is_null() {
+        return Err(failed("the execution engine did not produce the entry point"));
+    }
+    // SAFETY: `_mlir_tc_entry` is the packed wrapper MLIR generates: void(void**).
+    let entry: Packed = unsafe { std::mem::transmute::<*mut (), Packed>(entry) };
+    let params = program.params.iter().map(|&b| program.buffer(b).ty.clone()).collect();
+    let outputs = program.outputs.iter().map(|&b| program.buffer(b).ty.clone()).collect();
+    Ok(MlirProgram { entry, params, outputs, mlir: emit_public(&program)?, compile_time: start.elapsed(), _engine: engine, _context: context })
+}
+
+fn emit_public(program: &KernelProgram) -> Result<String, MlirError> {
+    Ok(format!("module {{\n{}}}\n", function(program, false)?))
+}
+
+extern "C" fn truncsfbf2(x: f32) -> f32 {
+    f32::from_bits(half::bf16::from_f32(x).to_bits() as u32)
+}
+
+extern "C" fn truncdfbf2(x: f64) -> f32 {
+    f32::from_bits(half::bf16::from_f64(x).to_bits() as u32)
+}
+
+/// An unranked memref as MLIR passes it to runtime functions.
+#[repr(C)]
+struct UnrankedMemRef {
+    rank: i64,
+    descriptor: *const i64,
+}
+
+/// `memrefCopy(elem_bytes, src, dst)`: the runtime function MLIR's LLVM lowering calls
+/// for a `memref.copy` between strided memrefs (bufferised slices). Copies element by
+/// element in row-major order of the common shape.
+unsafe extern "C" fn memref_copy(elem_bytes: i64, src: *const UnrankedMemRef, dst: *const UnrankedMemRef) {
+    // SAFETY: MLIR passes two valid descriptors of equal rank and shape.
+    unsafe {
+        let rank = (*src).rank as usize;
+        let (s, d) = ((*src).descriptor, (*dst).descriptor);
+        // Descriptor words: allocated, aligned, offset, sizes[rank], strides[rank].
+        let field = |p: *const i64, i: usize| *p.add(i);
+        let (s_base, d_base) = (field(s, 1) as *const u8, field(d, 1) as *mut u8);
+        let (s_off, d_off) = (field(s, 2), field(d, 2));
+        let sizes: Vec<i64> = (0..rank).map(|i| field(s, 3 + i)).collect();
+        if sizes.iter().any(|&n| n == 0) {
+            return;
+        }
+        let s_str: Vec<i64> = (0..rank).map(|i| field(s, 3 + rank + i)).collect();
+        let d_str: Vec<i64> = (0..rank).map(|i| field(d, 3 + rank + i)).collect();
+        let eb = elem_bytes as usize;
+        let mut idx = vec![0i64; rank];
+        loop {
+            let so: i64 = s_off + idx.iter().zip(&s_str).map(|(i, st)| i * st).sum::<i64>();
+            let dof: i64 = d_off + idx.iter().zip(&d_str).map(|(i, st)| i * st).sum::<i64>();
+            std::ptr::copy_nonoverlapping(s_base.add(so as usize * eb), d_base.add(dof as usize * eb), eb);
+            let mut a = rank;
+            loop {
+                if a == 0 {
+                    return;
+                }
+                a -= 1;
+                idx[a] += 1;
+                if idx[a] < sizes[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+    }
+}
+
+fn data_ptr(d: &Data) -> *mut u8 {
+    match d {
+        Data::F64(v) => v.as_ptr() as *mut u8,
+        Data::F32(v) => v.as_ptr() as *mut u8,
+        Data::F16(v) => v.as_ptr() as *mut u8,
+        Data::BF16(v) => v.as_ptr() as *mut u8,
+        Data::I64(v) => v.as_ptr() as *mut u8,
+        Data::I32(v) => v.as_ptr() as *mut u8,
+        Data::U8(v) => v.as_ptr() as *mut u8,
+        Data::Bool(v) => v.as_ptr() as *mut u8,
+    }
+}
+
+/// Append the expanded memref descriptor of a dense tensor at `ptr` with `shape`.
+fn push_descriptor(words: &mut Vec<u64>, ptr: *mut u8, shape: &[usize]) {
+    words.push(ptr as usize as u64);
+    words.push(ptr as usize as u64);
+    words.push(0);
+    words.extend(shape.iter().map(|&d| d as u64));
+    let mut strides = vec![1u64; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1] as u64;
+    }
+    words.extend(strides);
+}
+
+impl MlirProgram {
+    /// Run on host inputs, one per parameter, each exactly of its type.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, MlirError> {
+        if inputs.len() != self.params.len() {
+            return Err(MlirError::InputCount { expected: self.params.len(), got: inputs.len() });
+        }
+        for (index, (t, ty)) in inputs.iter().zip(&self.params).enumerate() {
+            if t.dtype() != ty.dtype || t.shape() != ty.shape.as_slice() {
+                return Err(MlirError::InputType { index, expected: ty.to_string(), got: t.type_string() });
+            }
+        }
+        let outputs: Vec<Tensor> = self.outputs.iter().map(|t| Tensor::zeros(t.dtype, t.shape.clone())).collect();
+        let mut words: Vec<u64> = Vec::new();
+        for t in inputs.iter().chain(&outputs) {
+            push_descriptor(&mut words, data_ptr(t.data()), t.shape());
+        }
+        let mut slots: Vec<*mut ()> = words.iter_mut().map(|w| w as *mut u64 as *mut ()).collect();
+        // SAFETY: the descriptors describe live, dense buffers of exactly the types the
+        // function was compiled for (checked above); outputs are distinct allocations.
+        unsafe { (self.entry)(slots.as_mut_ptr()) };
+        Ok(outputs)
+    }
+
+    /// The MLIR module (as `emit_mlir` prints it).
+    pub fn mlir(&self) -> &str {
+        &self.mlir
+    }
+
+    /// Time to emit, verify, lower and JIT-compile.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+}

@@ -1,0 +1,186 @@
+//! `--backend mlir` against the interpreter: programs through the whole MLIR pipeline.
+#![cfg(feature = "jit")]
+
+mod common;
+use common::{close, graph_of, t, values};
+use tc_ir::{BinaryOp, Graph, Op, Type, UnaryOp};
+use tc_tensor::{DType, Tensor};
+
+fn check(src: &str, types: &[Type]) {
+    let inputs: Vec<_> = types.iter().enumerate().map(|(i, ty)| values(ty, i as u64 + 1)).collect();
+    check_on(src, &inputs);
+}
+
+fn check_on(src: &str, inputs: &[Tensor]) {
+    let types: Vec<Type> = inputs.iter().map(|x| Type::new(x.dtype(), x.shape().to_vec())).collect();
+    let g = graph_of(src, "main", &types);
+    let want = tc_interp::run(&g, inputs).unwrap();
+    let p = tc_mlir::jit::compile(&g).unwrap_or_else(|e| panic!("{e}\n{}", tc_mlir::jit::jit_module(&tc_mlir::kernel_program(&g).unwrap()).unwrap()));
+    let got = p.run(inputs).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        close(a, b, 1e-6, 1e-6).unwrap_or_else(|e| panic!("output {i}: {e}\n{}", p.mlir()));
+    }
+}
+
+#[test]
+fn elementwise_and_softmax() {
+    check("fn main(x: f32[4, 6], y: f32[6]) -> f32[4, 6] { exp(x) * y + tanh(x) }", &[t(DType::F32, &[4, 6]), t(DType::F32, &[6])]);
+    check("use nn;\nfn main(x: f32[5, 7]) -> f32[5, 7] { nn::softmax(x, 1) }", &[t(DType::F32, &[5, 7])]);
+}
+
+const F32: DType = DType::F32;
+
+#[test]
+fn reductions_and_argreduce() {
+    let m = t(F32, &[5, 7]);
+    check("fn main(m) { (sum(m), sum(m, axis=0), mean(m, axis=-1, keepdims=true), max(m, axis=1), min(m, axis=0), prod(m, axis=1)) }", &[m.clone()]);
+    check("fn main(m) { (argmax(m, axis=1), argmin(m, axis=0)) }", &[m]);
+    check("fn main(m) { (sum(m, axis=1), max(m), argmax(m, axis=0)) }", &[t(DType::I32, &[4, 6])]);
+}
+
+#[test]
+fn matmuls() {
+    check("fn main(a, b) { a @ b }", &[t(F32, &[3, 5]), t(F32, &[5, 4])]);
+    check("fn main(a, b) { a @ b }", &[t(F32, &[2, 3, 5]), t(F32, &[2, 5, 4])]);
+    check("fn main(a, b) { a.T @ b.T }", &[t(F32, &[5, 3]), t(F32, &[4, 5])]);
+    check("fn main(a, b) { a @ b }", &[t(DType::I32, &[3, 5]), t(DType::I32, &[5, 4])]);
+    check("fn main(x) { let y = sum(x @ x.T); grad(y, x) }", &[t(F32, &[4, 3])]);
+}
+
+#[test]
+fn layout_ops() {
+    let m = t(F32, &[4, 6]);
+    check("fn main(m) { (reshape(m, (3, -1)), transpose(m, (1, 0)), m.T) }", &[m.clone()]);
+    check("fn main(m) { (m[1:3, :], m[0], m[-1, 2:]) }", &[m.clone()]);
+    check("fn main(a, b) { (concat((a, b), 0), stack((a, b), 1)) }", &[m.clone(), m.clone()]);
+    check("fn main(m) { pad(m, ((1, 2), (0, 3)), value=1.5) }", &[m.clone()]);
+    check("fn main(m, i) { (take(m, i, axis=0), take(m, i, axis=1)) }", &[m.clone(), t(DType::I32, &[3])]);
+    check("fn main(m, i) { grad(sum(take(m, i, axis=1) * 2.0), m) }", &[m, t(DType::I32, &[5])]);
+}
+
+#[test]
+fn convolution_and_pooling() {
+    let x = t(F32, &[2, 3, 8, 8]);
+    check("fn main(x, w) { conv2d(x, w, stride=1, padding=1) }", &[x.clone(), t(F32, &[4, 3, 3, 3])]);
+    check("fn main(x, w) { conv2d(x, w, stride=2, padding=0) }", &[x.clone(), t(F32, &[2, 3, 3, 3])]);
+    check("fn main(x) { (max_pool2d(x, 2), avg_pool2d(x, 2), max_pool2d(x, 3, stride=2)) }", &[x.clone()]);
+    check("fn main(x) { (grad(sum(max_pool2d(x, 2) * 3.0), x), grad(sum(avg_pool2d(x, 3, stride=2)), x)) }", &[x.clone()]);
+    check("fn main(x, w) { grad(sum(conv2d(x, w, stride=1, padding=1)), w) }", &[x, t(F32, &[4, 3, 3, 3])]);
+}
+
+#[test]
+fn ints_bools_casts_random() {
+    let i = t(DType::I32, &[3, 8]);
+    check("fn main(a, b) { (a % b, a * b - a, maximum(a, b), a < b, -a, abs(a)) }", &[i.clone(), i.clone()]);
+    check("fn main(x) { (x as i32, (x as i32) % 3, x as u8, x > 0.0, (x > 0.0) as f32) }", &[t(F32, &[10])]);
+    check("fn main(x) { (x as f32, x + x, x % (x + 1)) }", &[t(DType::U8, &[10])]);
+    check("fn main(x) { (x * 2.0 + 1.0, exp(x), x as f32) }", &[t(DType::F16, &[9])]);
+    check("fn main(x) { (random_uniform(7, (3, 4)), random_normal(11, (5,)) + x) }", &[t(F32, &[5])]);
+    check("fn main(x) { (floor(x), ceil(x), round(x * 2.0), sign(x), x % 1.5, x ** 2.0, rsqrt(abs(x) + 1.0), erf(x), sigmoid(x)) }", &[t(F32, &[16])]);
+}
+
+#[test]
+fn training_step() {
+    let src = "use nn;\nfn main(w, b, x, y) { let l = nn::cross_entropy(nn::relu(x @ w + b), y); let (gw, gb) = grad(l, (w, b)); (l, w - 0.1 * gw, b - 0.1 * gb) }";
+    let labels = Tensor::from_i32(vec![8], vec![0, 1, 2, 3, 3, 2, 1, 0]).unwrap();
+    check_on(src, &[values(&t(F32, &[6, 4]), 1), values(&t(F32, &[4]), 2), values(&t(F32, &[8, 6]), 3), labels]);
+}
+
+/// Edge values of a dtype: zeros, ones, halves, infinities, NaN, subnormals, extremes.
+fn edge(d: DType, n: usize, rot: usize) -> Tensor {
+    let mut v: Vec<f64> = if d.is_float() {
+        vec![0.0, -0.0, 1.0, -1.0, 0.5, 1.5, 2.5, -2.5, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-40, -3e-39, 1e-8, 100.0, -100.0, 65504.0, 3.0e38, 7.0, -0.75, 0.1, 1e300, -7.25]
+    } else if d == DType::U8 {
+        vec![0.0, 1.0, 255.0, 254.0, 2.0, 3.0, 7.0, 100.0, 128.0, 127.0]
+    } else if d == DType::Bool {
+        vec![0.0, 1.0, 1.0, 0.0, 1.0]
+    } else {
+        let (lo, hi) = if d == DType::I32 { (i32::MIN as f64, i32::MAX as f64) } else { (-9.0e15, 9.0e15) };
+        vec![0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 7.0, -7.0, 100.0, -100.0, lo, hi, lo + 1.0, hi - 1.0]
+    };
+    let len = v.len();
+    v.rotate_left(rot % len);
+    let vals: Vec<f64> = (0..n).map(|i| v[i % v.len()]).collect();
+    let data = match d {
+        DType::Bool => tc_tensor::Data::Bool(vals.iter().map(|&x| x != 0.0).collect()),
+        d if d.is_float() => tc_tensor::Data::from_f64(d, &vals),
+        d => tc_tensor::Data::from_i64(d, &vals.iter().map(|&x| x as i64).collect::<Vec<_>>()),
+    };
+    Tensor::new(vec![n], data).unwrap()
+}
+
+fn op_graph(op: Op, types: &[Type], ty: Type) -> Graph {
+    let mut g = Graph::new("op");
+    let params: Vec<_> = types.iter().enumerate().map(|(i, t)| g.param(i, t.clone())).collect();
+    let out = g.push(op, params, ty);
+    g.outputs.push(out);
+    tc_ir::verify::verify(&g).unwrap();
+    g
+}
+
+fn check_graph(g: &Graph, inputs: &[Tensor], what: &str) {
+    let want = tc_interp::run(g, inputs).unwrap();
+    let p = tc_mlir::jit::compile(g).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let got = p.run(inputs).unwrap();
+    for (a, b) in got.iter().zip(&want) {
+        close(a, b, 1e-6, 0.0).unwrap_or_else(|e| panic!("{what}: {e}\ninputs {inputs:?}"));
+    }
+}
+
+const ALL: [DType; 8] = [DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::U8, DType::Bool];
+
+#[test]
+fn every_unary_op_on_every_dtype_at_edge_values() {
+    for op in UnaryOp::ALL {
+        for d in ALL {
+            let ok = match op {
+                UnaryOp::Not => d == DType::Bool,
+                o if o.float_only() => d.is_float(),
+                _ => d != DType::Bool,
+            };
+            if ok {
+                let ty = t(d, &[23]);
+                check_graph(&op_graph(Op::Unary(op), &[ty.clone()], ty), &[edge(d, 23, 0)], &format!("{} on {d}", op.name()));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_binary_op_on_every_dtype_at_edge_values() {
+    for op in BinaryOp::ALL {
+        for d in ALL {
+            let ok = if op.is_logical() { d == DType::Bool } else if op == BinaryOp::Pow { d.is_float() } else if op.is_comparison() || matches!(op, BinaryOp::Max | BinaryOp::Min) { true } else { d != DType::Bool };
+            if !ok {
+                continue;
+            }
+            // Every pair of edge values: x repeats each value, y cycles through them.
+            let base = edge(d, 23, 0).data().to_f64_vec();
+            let n = base.len();
+            let xs: Vec<f64> = (0..n * n).map(|i| base[i / n]).collect();
+            let ys: Vec<f64> = (0..n * n).map(|i| base[i % n]).collect();
+            let mk = |v: &[f64]| {
+                let data = match d {
+                    DType::Bool => tc_tensor::Data::Bool(v.iter().map(|&x| x != 0.0).collect()),
+                    d if d.is_float() => tc_tensor::Data::from_f64(d, v),
+                    d => tc_tensor::Data::from_i64(d, &v.iter().map(|&x| x as i64).collect::<Vec<_>>()),
+                };
+                Tensor::new(vec![v.len()], data).unwrap()
+            };
+            let ty = t(d, &[n * n]);
+            let out = t(op.result_dtype(d), &[n * n]);
+            check_graph(&op_graph(Op::Binary(op), &[ty.clone(), ty], out), &[mk(&xs), mk(&ys)], &format!("{} on {d}", op.name()));
+        }
+    }
+}
+
+#[test]
+fn every_cast_at_edge_values() {
+    for from in ALL {
+        for to in ALL {
+            let x = edge(from, 23, 3);
+            check_graph(&op_graph(Op::Cast, &[t(from, &[23])], t(to, &[23])), &[x], &format!("cast {from} to {to}"));
+        }
+    }
+}
