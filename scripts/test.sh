@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: Mesa's software Vulkan driver (the wgpu backend's tests run on it
-# when there is no GPU) and CBC (the exact rematerialisation MILP the remat tests use
-# as their oracle).
+# when there is no GPU), CBC (the exact rematerialisation MILP the remat tests use
+# as their oracle), and MLIR/LLVM 22 for the MLIR backend (melior links it statically;
+# its build needs libclang, Polly and the compression/solver libraries LLVM was built with).
 need=()
 ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 [ -e /usr/include/coin/CbcSolver.hpp ] || [ -e /usr/include/coin-or/CbcSolver.hpp ] || need+=(coinor-libcbc-dev)
+llvm=/usr/lib/llvm-22
+[ -x $llvm/bin/mlir-tblgen ] && [ -e $llvm/lib/libMLIR.so ] && [ -e $llvm/lib/libclang.so ] && [ -e $llvm/lib/libPolly.a ] ||
+    need+=(libmlir-22-dev mlir-22-tools llvm-22-dev libclang-22-dev libpolly-22-dev libzstd-dev libz3-dev libxml2-dev)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]}"
     sudo=""
@@ -23,11 +27,23 @@ if ! python3 -c 'import numpy' 2>/dev/null; then
     python3 -m pip install --quiet numpy
 fi
 
+export MLIR_SYS_220_PREFIX=$llvm TABLEGEN_220_PREFIX=$llvm LIBCLANG_PATH=$llvm/lib
+
 cargo test --workspace --locked --no-fail-fast
+# The MLIR backend (cargo feature `mlir`): its JIT tests, the CLI with it, and the
+# binary the conformance suite runs (every backend).
+cargo test --locked -p tc-mlir --features jit --no-fail-fast
+cargo test --locked -p tensorc --features mlir --test cli
+cargo build --locked -p tensorc --features mlir
 
 conformance=../shared/conformance
+cases=()
+[ -f "$conformance/cases_public.py" ] && cases=("$conformance/cases_public.py")
+echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
+./scripts/iree_check.sh target/debug/tensorc "${cases[@]}"
+
 if [ -f "$conformance/runner.py" ]; then
-    for backend in interp cpu wgpu; do
+    for backend in interp cpu wgpu mlir; do
         echo "conformance, --backend $backend"
         python3 "$conformance/runner.py" target/debug/tensorc "$conformance/cases_public.py" --backend "$backend"
     done

@@ -197,12 +197,12 @@ fn float_mod(b: &mut Block, x: &str, y: &str, d: DType) -> String {
     let zero = b.float(0.0, f);
     let r = arith(b, "remf", &xw, &yw, f);
     let rz = cmpf(b, "oeq", &r, &zero, f);
-    // copysign(0, y): the sign bit of y.
-    let bits = b.op(format!("arith.bitcast {yw} : f64 to i64"));
-    let izero = b.int(0, DType::I64);
-    let yneg_bit = b.op(format!("arith.cmpi slt, {bits}, {izero} : i64"));
+    // copysign(0, y): y is negative or -0 exactly when 1 / y < 0.
+    let one = b.float(1.0, f);
+    let inv = arith(b, "divf", &one, &yw, f);
+    let yneg_or_mzero = cmpf(b, "olt", &inv, &zero, f);
     let mzero = b.float(-0.0, f);
-    let signed_zero = sel(b, &yneg_bit, &mzero, &zero, f);
+    let signed_zero = sel(b, &yneg_or_mzero, &mzero, &zero, f);
     let rneg = cmpf(b, "olt", &r, &zero, f);
     let yneg = cmpf(b, "olt", &yw, &zero, f);
     let differ = b.op(format!("arith.xori {rneg}, {yneg} : i1"));

@@ -144,10 +144,8 @@ struct TrainArgs {
     json: bool,
 }
 
-/// The stages `emit` prints today.
-const STAGES: [&str; 6] = ["ast", "ir", "opt", "kernels", "clif", "wgsl"];
-/// Stages of the specification that later backends will add.
-const PLANNED_STAGES: [&str; 1] = ["mlir"];
+/// The stages `emit` prints (`mlir` and `stablehlo` are text: no MLIR needed to print them).
+const STAGES: [&str; 8] = ["ast", "ir", "opt", "kernels", "clif", "wgsl", "mlir", "stablehlo"];
 
 /// Run the command; the exit status.
 pub fn execute(cli: Cli, color: bool) -> u8 {
@@ -265,11 +263,7 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
     let stage = a.stage.as_str();
     if !STAGES.contains(&stage) {
         let available = STAGES.join(", ");
-        return Err(Error::Usage(if PLANNED_STAGES.contains(&stage) {
-            format!("stage `{stage}` is not available in this build; available stages: {available}")
-        } else {
-            format!("unknown stage `{stage}`; available stages: {available}")
-        }));
+        return Err(Error::Usage(format!("unknown stage `{stage}`; available stages: {available}")));
     }
     let file = &a.target.file;
     if stage == "ast" {
@@ -298,17 +292,20 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
             let kernels = tc_kernel::lower(&graph).map_err(|e| Error::Runtime(format!("kernel lowering failed: {e}")))?;
             print(&tc_kernel::print(&kernels));
         }
+        "mlir" => print(&tc_mlir::emit_mlir(&graph).map_err(|e| Error::Runtime(format!("MLIR generation failed: {e}")))?),
+        "stablehlo" => print(&tc_mlir::emit_stablehlo(&graph).map_err(|e| Error::Runtime(format!("StableHLO generation failed: {e}")))?),
         "clif" => {
             let program = tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?;
             print(&program.clif_text());
         }
-        _ => {
+        "wgsl" => {
             // The shaders do not depend on the device but for f16, printed as a device
             // with `shader-f16` would run it; `run --backend wgpu` checks the device.
             let features = tc_wgpu::wgsl::Features { shader_f16: true };
             let shaders = tc_wgpu::generate(&graph, features).map_err(|e| Error::Runtime(format!("WGSL generation failed: {e}")))?;
             print(&tc_wgpu::wgsl::print(&shaders));
         }
+        _ => unreachable!("stage checked above"),
     }
     Ok(())
 }

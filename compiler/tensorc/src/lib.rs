@@ -59,7 +59,7 @@ pub enum Backend {
     Cpu,
     /// WGSL compute shaders through wgpu.
     Wgpu,
-    /// MLIR through melior.
+    /// MLIR through melior (cargo feature `mlir`).
     Mlir,
 }
 
@@ -86,7 +86,11 @@ impl Backend {
 
     /// The backends this build can run.
     pub fn available() -> &'static [Backend] {
-        &[Backend::Cpu, Backend::Interp, Backend::Wgpu]
+        if cfg!(feature = "mlir") {
+            &[Backend::Cpu, Backend::Interp, Backend::Wgpu, Backend::Mlir]
+        } else {
+            &[Backend::Cpu, Backend::Interp, Backend::Wgpu]
+        }
     }
 
     pub fn is_available(self) -> bool {
@@ -200,6 +204,9 @@ pub struct Compiled {
     pub cpu: Option<tc_cpu::CpuProgram>,
     /// The shaders and pipelines on the wgpu backend.
     pub wgpu: Option<tc_wgpu::WgpuProgram>,
+    /// The MLIR-compiled program on the mlir backend.
+    #[cfg(feature = "mlir")]
+    pub mlir: Option<tc_mlir::jit::MlirProgram>,
 }
 
 /// A tensor where the backend computes: on the host, or in GPU memory on the wgpu
@@ -362,6 +369,8 @@ impl Module {
         let spec = self.specialize(entry, args)?;
         let graph = optimize(&spec.graph);
         let budget = self.mem_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        #[cfg(feature = "mlir")]
+        let mut mlir = None;
         let (graph, cpu, wgpu) = match (self.backend, budget) {
             (Backend::Cpu, budget) => {
                 let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
@@ -373,13 +382,32 @@ impl Module {
                 let (graph, program) = fit(graph, budget, self.backend, build, tc_wgpu::WgpuProgram::peak_bytes)?;
                 (graph, None, Some(program))
             }
+            #[cfg(feature = "mlir")]
+            (Backend::Mlir, budget) => {
+                // MLIR's bufferisation places the buffers; the remat plan is made (and
+                // peaks are reported) on the graph-level model, as for the interpreter.
+                let graph = match budget {
+                    Some(b) => tc_remat::rematerialize(&graph, b, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?,
+                    None => graph,
+                };
+                mlir = Some(tc_mlir::jit::compile(&graph).map_err(|e| Error::Runtime(format!("mlir backend: {e}")))?);
+                (graph, None, None)
+            }
             (_, Some(budget)) => {
                 let graph = tc_remat::rematerialize(&graph, budget, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?;
                 (graph, None, None)
             }
             (_, None) => (graph, None, None),
         };
-        let compiled = Arc::new(Compiled { graph, outputs: spec.outputs, compile_time: start.elapsed(), cpu, wgpu });
+        let compiled = Arc::new(Compiled {
+            graph,
+            outputs: spec.outputs,
+            compile_time: start.elapsed(),
+            cpu,
+            wgpu,
+            #[cfg(feature = "mlir")]
+            mlir,
+        });
         self.compiles.fetch_add(1, Ordering::Relaxed);
         cache.insert(key, Arc::clone(&compiled));
         Ok(compiled)
@@ -407,6 +435,11 @@ impl Module {
         if let Some(program) = &compiled.wgpu {
             let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
             return Ok((outputs, program.peak_bytes()));
+        }
+        #[cfg(feature = "mlir")]
+        if let Some(program) = &compiled.mlir {
+            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
+            return Ok((outputs, tc_remat::peak_bytes(&compiled.graph)));
         }
         tc_interp::run_with_stats(&compiled.graph, inputs).map(|(outputs, stats)| (outputs, stats.peak_bytes)).map_err(|e| runtime(&e))
     }

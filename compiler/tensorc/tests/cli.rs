@@ -96,8 +96,13 @@ fn backends() {
     expect_status(&out, 0);
     assert_eq!(out.stdout, tensorc(&["run", &prog, "--backend", "cpu"]).stdout);
     let out = tensorc(&["run", &prog, "--backend", "mlir"]);
-    expect_status(&out, 2);
-    assert!(out.stderr.contains("backend `mlir` is not available in this build; available: cpu, interp, wgpu"), "{}", out.stderr);
+    if cfg!(feature = "mlir") {
+        expect_status(&out, 0);
+        assert_eq!(out.stdout, tensorc(&["run", &prog, "--backend", "cpu"]).stdout);
+    } else {
+        expect_status(&out, 2);
+        assert!(out.stderr.contains("backend `mlir` is not available in this build; available: cpu, interp, wgpu"), "{}", out.stderr);
+    }
     let out = tensorc(&["run", &prog, "--backend", "tpu"]);
     expect_status(&out, 2);
     assert!(out.stderr.contains("tpu"), "{}", out.stderr);
@@ -222,10 +227,15 @@ fn emit_stages() {
     let wgsl = tensorc(&["emit", &prog, "-e", "main", "--stage", "wgsl", "x=f32[2, 3]", "y=f32[3]"]);
     expect_status(&wgsl, 0);
     assert!(wgsl.stdout.contains("@compute") && wgsl.stdout.contains("exp_f("), "{}", wgsl.stdout);
-    let out = tensorc(&["emit", &prog, "--stage", "mlir", "x=f32[3]", "y=f32[3]"]);
+    let mlir = tensorc(&["emit", &prog, "--stage", "mlir", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&mlir, 0);
+    assert!(mlir.stdout.contains("linalg.generic") && mlir.stdout.contains("math.exp"), "{}", mlir.stdout);
+    let hlo = tensorc(&["emit", &prog, "--stage", "stablehlo", "x=f32[2, 3]", "y=f32[3]"]);
+    expect_status(&hlo, 0);
+    assert!(hlo.stdout.contains("stablehlo.exponential"), "{}", hlo.stdout);
+    let out = tensorc(&["emit", &prog, "--stage", "nonsense"]);
     expect_status(&out, 2);
-    assert!(out.stderr.contains("ast, ir, opt, kernels, clif, wgsl"), "{}", out.stderr);
-    expect_status(&tensorc(&["emit", &prog, "--stage", "nonsense"]), 2);
+    assert!(out.stderr.contains("ast, ir, opt, kernels, clif, wgsl, mlir, stablehlo"), "{}", out.stderr);
     let bad = write(&dir, "bad.tc", "fn main( {\n");
     expect_status(&tensorc(&["emit", &bad, "--stage", "ast"]), 1);
 }
