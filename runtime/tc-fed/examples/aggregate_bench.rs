@@ -2,10 +2,12 @@
 //! parameters in 8 tensors) with each strategy, next to the memory-bandwidth floor:
 //! the bytes a round must move (read 10 updates and the global model, write the new
 //! model) at the bandwidth this machine's threads reach reading memory. Each repetition
-//! starts with the caches flushed of the updates.
+//! starts with the caches flushed of the updates. `fedavg, reused` is FedAvg with the
+//! updates' buffers handed back by `Server::finish_round_reclaim` and reused for the next
+//! repetition's updates instead of being freed.
 //!
 //! ```text
-//! cargo run --release -p tc-fed --example aggregate_bench [-- --threads N --reps N --fold N]
+//! cargo run --release -p tc-fed --example aggregate_bench [-- --threads N --reps N --fold N --only STRATEGY]
 //! ```
 
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ fn main() {
     let mut threads = ServerConfig::default().threads;
     let mut reps = 15;
     let mut fold = ServerConfig::default().fold;
+    let mut only: Option<String> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).and_then(|v| v.parse().ok());
@@ -27,8 +30,9 @@ fn main() {
             ("--threads", Some(n)) => threads = n,
             ("--reps", Some(n)) => reps = n,
             ("--fold", Some(n)) => fold = n,
+            ("--only", _) if pair.len() == 2 => only = Some(pair[1].clone()),
             _ => {
-                eprintln!("usage: aggregate_bench [--threads N] [--reps N] [--fold N]");
+                eprintln!("usage: aggregate_bench [--threads N] [--reps N] [--fold N] [--only STRATEGY]");
                 std::process::exit(2);
             }
         }
@@ -72,18 +76,36 @@ fn main() {
         floor * 1e3
     );
     println!(
-        "{:<13} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "strategy", "median ms", "min ms", "× floor", "offers ms", "finish ms"
     );
     let mut scratch = vec![0u8; 64 << 20];
-    for text in ["fedavg", "fedadam", "median", "trimmed:0.1"] {
+    // `reused`: the round hands the updates' buffers back (`finish_round_reclaim`) and the
+    // next repetition's updates are copied into them, as a transport that receives into
+    // reused buffers would; otherwise each repetition's updates are fresh allocations,
+    // dropped by `finish_round`.
+    for (text, reuse) in
+        [("fedavg", false), ("fedavg", true), ("fedadam", false), ("median", false), ("trimmed:0.1", false)]
+    {
+        if only.as_ref().is_some_and(|o| o != text) {
+            continue;
+        }
         let strategy = Strategy::parse(text).expect("a known strategy");
         let config = ServerConfig { threads, fold, ..ServerConfig::default() };
         let mut server = Server::new(global.clone(), strategy, config).expect("a float model");
         let mut parts: Vec<(Duration, Duration)> = Vec::new();
+        let mut spent: Vec<Vec<Tensor>> = Vec::new();
         let mut times: Vec<Duration> = (0..reps)
             .map(|_| {
-                let batch = updates.clone();
+                let batch: Vec<Update> = if spent.len() == CLIENTS {
+                    spent
+                        .drain(..)
+                        .zip(&updates)
+                        .map(|(buffers, u)| Update::new(u.client, u.examples, refill(buffers, &u.delta)))
+                        .collect()
+                } else {
+                    updates.clone()
+                };
                 // Start from DRAM, not from the cache the copy just warmed.
                 evict(&mut scratch);
                 let start = Instant::now();
@@ -92,7 +114,13 @@ fn main() {
                     round.offer(update).expect("valid updates");
                 }
                 let offered = start.elapsed();
-                let outcome = server.finish_round(round).expect("this server's round");
+                let outcome = if reuse {
+                    let (outcome, deltas) = server.finish_round_reclaim(round).expect("this server's round");
+                    spent = deltas;
+                    outcome
+                } else {
+                    server.finish_round(round).expect("this server's round")
+                };
                 let elapsed = start.elapsed();
                 parts.push((offered, elapsed - offered));
                 assert_eq!(outcome.accepted, CLIENTS);
@@ -105,8 +133,9 @@ fn main() {
         let mut finishes: Vec<Duration> = parts.iter().map(|p| p.1).collect();
         offers.sort();
         finishes.sort();
+        let label = if reuse { format!("{text}, reused") } else { text.to_string() };
         println!(
-            "{text:<13} {:>10.2} {:>10.2} {:>12.1} {:>12.2} {:>12.2}",
+            "{label:<16} {:>10.2} {:>10.2} {:>10.1} {:>10.2} {:>10.2}",
             median * 1e3,
             times[0].as_secs_f64() * 1e3,
             median / floor,
@@ -114,6 +143,20 @@ fn main() {
             finishes[finishes.len() / 2].as_secs_f64() * 1e3
         );
     }
+}
+
+/// `buffers` (tensors of the shapes of `values`) holding a copy of `values`.
+fn refill(buffers: Vec<Tensor>, values: &[Tensor]) -> Vec<Tensor> {
+    buffers
+        .into_iter()
+        .zip(values)
+        .map(|(buffer, value)| {
+            let shape = buffer.shape().to_vec();
+            let mut data = buffer.into_vec::<f32>().expect("f32 updates");
+            data.copy_from_slice(value.as_f32().expect("f32 updates"));
+            Tensor::from_vec(shape, data).expect("same shape")
+        })
+        .collect()
 }
 
 /// Write a buffer twice the size of the last-level cache, so that it holds nothing of ours.

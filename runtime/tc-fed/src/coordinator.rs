@@ -112,7 +112,8 @@ impl Coordinator {
             }
         })?;
         failed += pending.len();
-        let outcome = self.server.finish_round(round).map_err(|e| TransportError(e.to_string()))?;
+        let (outcome, spent) = self.server.finish_round_reclaim(round).map_err(|e| TransportError(e.to_string()))?;
+        transport.reclaim(spent);
         Ok(RoundReport { outcome, sampled, reported, failed, late, bytes_up, bytes_down })
     }
 }

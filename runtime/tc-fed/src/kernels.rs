@@ -25,7 +25,9 @@ const LANES: usize = 32;
 
 /// `fast!(f(args))` calls the `#[inline(always)]` kernel `f` through a copy compiled for
 /// AVX2 when the CPU has it (four f64 lanes instead of SSE2's two; the same operations in
-/// the same order, so the same results), and directly otherwise.
+/// the same order, so the same results), and directly otherwise. Everything the kernel
+/// calls in its loops must be inlined too: a call to a function that is not (a
+/// `collect()`, say) runs that function's code compiled without AVX2.
 macro_rules! fast {
     ($f:ident($($arg:expr),* $(,)?)) => {{
         #[cfg(target_arch = "x86_64")]
@@ -164,11 +166,17 @@ pub(crate) fn add_step<T: Coord, G: Coord>(
     divisor: f64,
     threads: usize,
 ) -> f64 {
-    let sums = split_mut(g, threads, |start, g| fast!(add_step_part(g, start, acc, inputs, divisor)));
+    let sums = split_mut(g, threads, |start, g| {
+        let mut sums = vec![0.0; g.len().div_ceil(BLOCK)];
+        fast!(add_step_part(g, start, acc, inputs, divisor, &mut sums));
+        sums
+    });
     sums.iter().flatten().sum()
 }
 
-/// [`add_step`] on `g`, the coordinates from `start` on: the sums of squares per block.
+/// [`add_step`] on `g`, the coordinates from `start` on: the sum of squares of each
+/// block into `sums`. (No calls to functions that are not inlined: they would run
+/// without AVX2.)
 #[inline(always)]
 fn add_step_part<T: Coord, G: Coord>(
     g: &mut [G],
@@ -176,47 +184,50 @@ fn add_step_part<T: Coord, G: Coord>(
     acc: Option<&[f64]>,
     inputs: &[(f64, &[T])],
     divisor: f64,
-) -> Vec<f64> {
+    sums: &mut [f64],
+) {
     let first = |lo: usize, i: usize| -> f64 { acc.map_or(0.0, |a| a[lo + i]) };
-    g.chunks_mut(BLOCK)
-        .enumerate()
-        .map(|(b, block)| {
-            let base = start + b * BLOCK;
-            let whole = block.len() - block.len() % LANES;
-            let mut squares = [0.0f64; LANES];
-            let mut chunks = block.chunks_exact_mut(LANES);
-            for (k, g) in chunks.by_ref().enumerate() {
-                let lo = base + k * LANES;
-                let mut sums = [0.0; LANES];
-                if let Some(acc) = acc {
-                    sums.copy_from_slice(&acc[lo..lo + LANES]);
-                }
-                add_lanes(&mut sums, inputs, lo);
-                for ((g, sum), square) in g.iter_mut().zip(sums).zip(squares.iter_mut()) {
-                    let s = sum / divisor;
-                    *square += s * s;
-                    *g = G::narrow(g.wide() + s);
-                }
+    for (b, (block, block_sum)) in g.chunks_mut(BLOCK).zip(sums.iter_mut()).enumerate() {
+        let base = start + b * BLOCK;
+        let whole = block.len() - block.len() % LANES;
+        let mut squares = [0.0f64; LANES];
+        let mut chunks = block.chunks_exact_mut(LANES);
+        for (k, g) in chunks.by_ref().enumerate() {
+            let lo = base + k * LANES;
+            let mut sums = [0.0; LANES];
+            if let Some(acc) = acc {
+                sums.copy_from_slice(&acc[lo..lo + LANES]);
             }
-            let rest = chunks.into_remainder();
-            let lo = base + whole;
-            let mut sum = squares.iter().sum::<f64>();
-            for (i, g) in rest.iter_mut().enumerate() {
-                let s = add_inputs(first(lo, i), inputs, lo + i) / divisor;
-                sum += s * s;
+            add_lanes(&mut sums, inputs, lo);
+            for ((g, sum), square) in g.iter_mut().zip(sums).zip(squares.iter_mut()) {
+                let s = sum / divisor;
+                *square += s * s;
                 *g = G::narrow(g.wide() + s);
             }
-            sum
-        })
-        .collect()
+        }
+        let rest = chunks.into_remainder();
+        let lo = base + whole;
+        let mut sum = squares.iter().sum::<f64>();
+        for (i, g) in rest.iter_mut().enumerate() {
+            let s = add_inputs(first(lo, i), inputs, lo + i) / divisor;
+            sum += s * s;
+            *g = G::narrow(g.wide() + s);
+        }
+        *block_sum = sum;
+    }
 }
 
-/// `Σ x[i]²` in f64: summed per block (eight lanes), the block sums in block order.
-/// Infinite or NaN exactly when some element is (squares of finite f32 and f64 values
-/// at most overflow to infinity, which is not finite either).
+/// `Σ x[i]²` in f64: summed per block ([`LANES`] independent lanes), the block sums in
+/// block order. Infinite or NaN exactly when some element is (squares of finite f32 and
+/// f64 values at most overflow to infinity, which is not finite either).
 pub(crate) fn sum_squares<T: Coord>(x: &[T], threads: usize) -> f64 {
     let parts = ranges(x.len(), threads);
-    let f = |range: Range<usize>| -> Vec<f64> { fast!(squares_part(&x[range])) };
+    let f = |range: Range<usize>| -> Vec<f64> {
+        let x = &x[range];
+        let mut sums = vec![0.0; x.len().div_ceil(BLOCK)];
+        fast!(squares_part(x, &mut sums));
+        sums
+    };
     let sums: Vec<Vec<f64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts[1..].iter().map(|r| scope.spawn(move || f(r.clone()))).collect();
         let first = f(parts[0].clone());
@@ -227,23 +238,28 @@ pub(crate) fn sum_squares<T: Coord>(x: &[T], threads: usize) -> f64 {
     sums.iter().flatten().sum()
 }
 
-/// The sum of squares of each block of `x`.
+/// The sum of squares of each block of `x`, into `sums`.
 #[inline(always)]
-fn squares_part<T: Coord>(x: &[T]) -> Vec<f64> {
-    x.chunks(BLOCK).map(block_squares).collect()
+fn squares_part<T: Coord>(x: &[T], sums: &mut [f64]) {
+    for (block, sum) in x.chunks(BLOCK).zip(sums.iter_mut()) {
+        *sum = block_squares(block);
+    }
 }
 
+/// `Σ x[i]²` over [`LANES`] independent lanes (a read of memory at full bandwidth needs
+/// more than the latency of one addition per element), the lanes then added in order.
 #[inline(always)]
 fn block_squares<T: Coord>(x: &[T]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
+    let mut lanes = [0.0f64; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for chunk in chunks.by_ref() {
+        let chunk: &[T; LANES] = chunk.try_into().expect("LANES elements");
         for (lane, &v) in lanes.iter_mut().zip(chunk) {
             let v = v.wide();
             *lane += v * v;
         }
     }
+    let rest = chunks.remainder();
     rest.iter().fold(lanes.iter().sum(), |s, &v| s + v.wide() * v.wide())
 }
 
@@ -316,6 +332,47 @@ mod tests {
         fold(&mut folded, true, &inputs, 2);
         fold(&mut folded, false, &inputs[..1], 2);
         assert_eq!(folded[9], f64::from(x[9]) * 3.5);
+    }
+
+    /// The kernels (through AVX2 where the CPU has it) give exactly what scalar code
+    /// adding in their documented order gives: per block, element k of the block's
+    /// whole [`LANES`]-chunks into lane k mod [`LANES`], the lanes added in order, then
+    /// the block's last elements one by one; the block sums in block order.
+    #[test]
+    fn kernels_add_in_their_documented_order() {
+        fn in_order(n: usize, term: impl Fn(usize) -> f64) -> f64 {
+            let mut total = 0.0;
+            for start in (0..n).step_by(BLOCK) {
+                let len = BLOCK.min(n - start);
+                let whole = len - len % LANES;
+                let mut lanes = [0.0f64; LANES];
+                for k in 0..whole {
+                    lanes[k % LANES] += term(start + k);
+                }
+                let mut sum = 0.0;
+                for lane in lanes {
+                    sum += lane;
+                }
+                for k in whole..len {
+                    sum += term(start + k);
+                }
+                total += sum;
+            }
+            total
+        }
+        let n = BLOCK * 2 + LANES * 3 + 5;
+        let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 1e-3 - 0.5).collect();
+        let y: Vec<f32> = (0..n).map(|i| ((i * 104_729) % 997) as f32 * 1e-2 - 4.0).collect();
+        let square = |i: usize| f64::from(x[i]) * f64::from(x[i]);
+        assert_eq!(sum_squares(&x, 1).to_bits(), in_order(n, square).to_bits());
+        // g + (3x − y/4) / 7, rounded once; the sum of the steps' squares.
+        let step = |i: usize| (0.0 + 3.0 * f64::from(x[i]) + -0.25 * f64::from(y[i])) / 7.0;
+        let mut g: Vec<f32> = y.iter().map(|v| v * 0.5).collect();
+        let squares = add_step(&mut g, None, &[(3.0, &x[..]), (-0.25, &y[..])], 7.0, 1);
+        for i in 0..n {
+            assert_eq!(g[i], (f64::from(y[i] * 0.5) + step(i)) as f32, "coordinate {i}");
+        }
+        assert_eq!(squares.to_bits(), in_order(n, |i| step(i) * step(i)).to_bits());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!   its number of examples), validates each ([`Rejection`]: wrong tensor count, dtype or
 //!   shape, NaN/Inf, L2 norm above a bound) and folds the accepted ones in as they arrive;
 //!   optionally ([`ServerConfig::clip`]) it scales updates down to a multiple of the
-//!   round's median update norm before combining them.
+//!   round's median update norm before combining them. [`Server::finish_round_reclaim`]
+//!   hands the updates' buffers back for the next round instead of freeing them.
 //! - [`Strategy`]: weighted FedAvg, FedProx (FedAvg on the server; the client adds
 //!   `mu/2 ||w - w_global||²` to its loss, see [`Strategy::proximal_mu`]), FedAdam (server-side
 //!   Adam on the averaged update), and the Byzantine-robust coordinate-wise median and

@@ -192,7 +192,8 @@ impl Pool {
                 *weight += w;
                 pending.push((w, update.delta));
                 if pending.len() >= *fold {
-                    flush(sums, fresh, pending, threads);
+                    // The folded updates are dropped here: the round keeps at most `fold − 1`.
+                    drop(flush(sums, fresh, pending, threads));
                 }
             }
             Pool::Buffer { deltas, .. } => deltas.push(update.delta),
@@ -200,16 +201,22 @@ impl Pool {
     }
 }
 
-/// Fold the pending updates into the accumulators `sums` (`fresh`: their contents are stale).
-fn flush(sums: &mut [Vec<f64>], fresh: &mut bool, pending: &mut Vec<(f64, Vec<Tensor>)>, threads: usize) {
+/// Fold the pending updates into the accumulators `sums` (`fresh`: their contents are
+/// stale); gives their deltas back.
+fn flush(
+    sums: &mut [Vec<f64>],
+    fresh: &mut bool,
+    pending: &mut Vec<(f64, Vec<Tensor>)>,
+    threads: usize,
+) -> Vec<Vec<Tensor>> {
     if pending.is_empty() {
-        return;
+        return Vec::new();
     }
     for (t, sum) in sums.iter_mut().enumerate() {
         Inputs::of(&views(pending, t)).fold(sum, *fresh, threads);
     }
     *fresh = false;
-    pending.clear();
+    pending.drain(..).map(|(_, delta)| delta).collect()
 }
 
 /// A global tensor's elements, being updated in place.
@@ -333,6 +340,22 @@ impl Server {
     /// Apply the round's accepted updates with the strategy; with none, keep the model.
     /// An error if `round` was not begun by this server as its current round.
     pub fn finish_round(&mut self, round: Round) -> Result<RoundOutcome, FedError> {
+        self.finish_round_reclaim(round).map(|(outcome, _spent)| outcome)
+    }
+
+    /// [`Server::finish_round`], handing back the accepted updates' tensors that the
+    /// round still held instead of dropping them: every accepted delta, in order of
+    /// acceptance, for a round of at most [`ServerConfig::fold`] updates, with clipping,
+    /// and for median and trimmed mean; of a longer streaming round only those not folded
+    /// before the end (the others were dropped when they were folded).
+    ///
+    /// Dropping a round's updates can cost as much as aggregating them: the allocator
+    /// gives their pages back to the operating system (10 updates of the benchmark's CNN
+    /// are 66.5 MB), and the next round's updates fault fresh, zeroed pages in again. A
+    /// transport that receives the next round's updates into these buffers avoids both;
+    /// [`Transport::reclaim`](crate::Transport::reclaim) is where [`crate::Coordinator`]
+    /// hands them over.
+    pub fn finish_round_reclaim(&mut self, round: Round) -> Result<(RoundOutcome, Vec<Vec<Tensor>>), FedError> {
         if round.server != self.id || round.round != self.round {
             return Err(FedError::StaleRound { expected: self.round, found: round.round });
         }
@@ -347,7 +370,7 @@ impl Server {
             clipped: 0,
         };
         if round.accepted == 0 {
-            return Ok(outcome);
+            return Ok((outcome, Vec::new()));
         }
         let scales = match self.config.clip {
             Some(c) => clip_scales(&round.norms, c),
@@ -356,7 +379,7 @@ impl Server {
         outcome.clipped = scales.iter().filter(|&&s| s < 1.0).count();
         let threads = self.config.threads;
         let mut squares = 0.0;
-        match round.pool {
+        let spent = match round.pool {
             Pool::Sum { mut sums, mut fresh, mut pending, weight, .. } => {
                 if outcome.clipped > 0 {
                     // With clipping nothing was folded: `pending` holds every accepted update.
@@ -364,8 +387,8 @@ impl Server {
                         *w *= s;
                     }
                 }
-                if let Strategy::FedAdam(config) = self.strategy {
-                    flush(&mut sums, &mut fresh, &mut pending, threads);
+                let spent = if let Strategy::FedAdam(config) = self.strategy {
+                    let spent = flush(&mut sums, &mut fresh, &mut pending, threads);
                     let (m, v) = self.moments.get_or_insert_with(|| {
                         let zeros: Vec<Vec<f64>> = sums.iter().map(|s| vec![0.0; s.len()]).collect();
                         (zeros.clone(), zeros)
@@ -376,6 +399,7 @@ impl Server {
                     for (t, step) in sums.iter().enumerate() {
                         squares += self.add_to_tensor(t, |g| g.add(Some(step), &Inputs::F64(Vec::new()), 1.0, threads));
                     }
+                    spent
                 } else {
                     // FedAvg, FedProx: w + (folded + pending) / Σ nₖ, folding the last
                     // updates on the way.
@@ -384,19 +408,22 @@ impl Server {
                         let views = views(&pending, t);
                         squares += self.add_to_tensor(t, |g| g.add(acc, &Inputs::of(&views), weight, threads));
                     }
-                }
+                    pending.into_iter().map(|(_, delta)| delta).collect()
+                };
                 self.spare = sums;
+                spent
             }
             Pool::Buffer { deltas, .. } => {
                 let steps = self.select(&deltas, &scales);
                 for (t, step) in steps.iter().enumerate() {
                     squares += self.add_to_tensor(t, |g| g.add(Some(step), &Inputs::F64(Vec::new()), 1.0, threads));
                 }
+                deltas
             }
-        }
+        };
         outcome.applied = true;
         outcome.step_norm = squares.sqrt();
-        Ok(outcome)
+        Ok((outcome, spent))
     }
 
     /// Update global tensor `t` in place with `f`, which sees its elements as f32 (f32

@@ -64,4 +64,11 @@ pub trait Transport {
     /// so a broken transport cannot hang or skew a round). The result is the number of
     /// bytes sent to clients.
     fn exchange(&mut self, task: &Task<'_>, sink: &mut dyn FnMut(Arrival)) -> Result<u64, TransportError>;
+
+    /// Take back the tensors of the round's accepted updates once the server is done with
+    /// them (see [`crate::Server::finish_round_reclaim`]), for instance to receive the
+    /// next round's updates into them. By default they are dropped.
+    fn reclaim(&mut self, spent: Vec<Vec<Tensor>>) {
+        drop(spent);
+    }
 }

@@ -426,3 +426,43 @@ fn clip_must_be_positive() {
         assert!(matches!(result, Err(FedError::Config(_))), "{clip}");
     }
 }
+
+#[test]
+fn finishing_a_round_can_hand_the_updates_back() {
+    let len = 300_007;
+    let updates = random_updates(6, len, 11);
+    let init = vec![Tensor::from_f32(vec![len], vec![0.25; len]).unwrap(), t(&[3], &[0.0; 3])];
+    let strategies = [Strategy::FedAvg, Strategy::FedAdam(AdamConfig::default()), Strategy::TrimmedMean { beta: 0.2 }];
+    for strategy in strategies {
+        for (fold, clip) in [(16, None), (4, None), (4, Some(2.0))] {
+            let config = ServerConfig { fold, clip, threads: 2, ..ServerConfig::default() };
+            let mut reclaiming = Server::new(init.clone(), strategy, config.clone()).unwrap();
+            let mut r = reclaiming.begin_round();
+            for u in updates.clone() {
+                r.offer(u).unwrap();
+            }
+            r.offer(Update::new(99, 10, updates[0].delta.clone())).unwrap();
+            assert!(r.offer(Update::new(98, 10, vec![t(&[1], &[1.0])])).is_err());
+            let (outcome, spent) = reclaiming.finish_round_reclaim(r).unwrap();
+            assert_eq!((outcome.accepted, outcome.rejected.len()), (7, 1));
+            // The accepted deltas the round still held, in order: all 7 unless folded
+            // 4 at a time as they came (then the 4 folded ones were dropped on the way).
+            let kept = if fold == 4 && clip.is_none() && !strategy.is_robust() { 3 } else { 7 };
+            let mut held: Vec<Vec<Tensor>> = updates.iter().map(|u| u.delta.clone()).collect();
+            held.push(updates[0].delta.clone());
+            assert_eq!(spent, held[7 - kept..], "{strategy}, fold {fold}, clip {clip:?}");
+            // The same model as a plain round of the same updates plus client 99's.
+            let mut plain = Server::new(init.clone(), strategy, config).unwrap();
+            let mut with_99 = updates.clone();
+            with_99.push(Update::new(99, 10, updates[0].delta.clone()));
+            let o = round(&mut plain, with_99);
+            assert_eq!((o.accepted, o.step_norm, o.clipped), (outcome.accepted, outcome.step_norm, outcome.clipped));
+            assert_eq!(plain.global(), reclaiming.global(), "{strategy}, fold {fold}, clip {clip:?}");
+        }
+    }
+    // An empty round gives nothing back.
+    let mut s = server(Strategy::FedAvg);
+    let r = s.begin_round();
+    let (outcome, spent) = s.finish_round_reclaim(r).unwrap();
+    assert!(!outcome.applied && spent.is_empty());
+}

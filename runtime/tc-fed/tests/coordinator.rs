@@ -27,6 +27,8 @@ struct Scripted {
     /// Reports from a client that was not sampled, sent every round.
     intruder: Option<ClientId>,
     rounds: Vec<u64>,
+    /// What the coordinator handed back after each round.
+    reclaimed: Vec<Vec<Vec<Tensor>>>,
 }
 
 impl Transport for Scripted {
@@ -52,6 +54,10 @@ impl Transport for Scripted {
             sink(Arrival::Report { update: Update::new(client, 10, model(100.0)), at: 0.0 });
         }
         Ok(12 * task.clients.len() as u64)
+    }
+
+    fn reclaim(&mut self, spent: Vec<Vec<Tensor>>) {
+        self.reclaimed.push(spent);
     }
 }
 
@@ -93,7 +99,7 @@ fn every_sampled_client_is_accounted_for() {
         (3, Script::Report { delta: 50.0, at: 9.0 }),
         (4, Script::Nan),
     ]);
-    let mut transport = Scripted { script, intruder: Some(99), rounds: vec![] };
+    let mut transport = Scripted { script, intruder: Some(99), rounds: vec![], reclaimed: vec![] };
     let mut c = coordinator(6, 1.0, Some(2.0));
     let report = c.run_round(&mut transport).unwrap();
     assert_eq!(report.sampled, vec![0, 1, 2, 3, 4, 5]);
@@ -103,12 +109,15 @@ fn every_sampled_client_is_accounted_for() {
     assert_eq!(report.bytes_up, 4 * 12, "the three sampled reports and the intruder's");
     assert_eq!(report.bytes_down, 6 * 12);
     assert_eq!(c.server().global()[0].as_f32().unwrap(), &[2.0; 3], "mean of 1 and 3");
+    // The two accepted updates go back to the transport, in arrival order.
+    let delta = |v: f32| vec![Tensor::from_f32(vec![3], vec![v; 3]).unwrap()];
+    assert_eq!(transport.reclaimed, vec![vec![delta(1.0), delta(3.0)]]);
 }
 
 #[test]
 fn a_round_without_reports_keeps_the_model() {
     let script = HashMap::from([(0, Script::Fail), (1, Script::Report { delta: 1.0, at: 30.0 })]);
-    let mut transport = Scripted { script, intruder: None, rounds: vec![] };
+    let mut transport = Scripted { script, intruder: None, rounds: vec![], reclaimed: vec![] };
     let mut c = coordinator(2, 1.0, Some(10.0));
     for round in 0..3 {
         let report = c.run_round(&mut transport).unwrap();
@@ -117,6 +126,7 @@ fn a_round_without_reports_keeps_the_model() {
         assert_eq!(c.server().global()[0].as_f32().unwrap(), &[0.0; 3]);
     }
     assert_eq!(transport.rounds, vec![0, 1, 2]);
+    assert_eq!(transport.reclaimed, vec![Vec::<Vec<Tensor>>::new(); 3]);
 }
 
 #[test]
