@@ -120,8 +120,8 @@ fn generic_stage(f: &mut Func, k: &LoopKernel, stage: &Stage, si: usize, slots: 
                 if load_input.iter().any(|(b, v, _)| b == buffer && v == view) {
                     continue;
                 }
-                let op = load_operand(f, *buffer, view, &k.domain)?;
-                if let Some(d) = bare_dim(&op.map) {
+                let (op, bare) = load_operand(f, *buffer, view, &k.domain)?;
+                if let Some(d) = bare {
                     covered[d] = true;
                 }
                 load_input.push((*buffer, view.clone(), inputs.len()));
@@ -269,8 +269,9 @@ fn store_slot(f: &mut Func, k: &LoopKernel, slot: &Slot, buffer: BufferId, view:
 }
 
 /// The operand reading `buffer` through `view`: the slice of its 1-D tensor the view
-/// touches, and the map into that slice.
-fn load_operand(f: &mut Func, buffer: BufferId, view: &View, domain: &[usize]) -> Result<Operand, MlirError> {
+/// touches, and the map into that slice; and the loop dimension the map is on its own
+/// (`(d0, d1) -> (d1)`), if it is.
+fn load_operand(f: &mut Func, buffer: BufferId, view: &View, domain: &[usize]) -> Result<(Operand, Option<usize>), MlirError> {
     let d = f.program.buffer(buffer).ty.dtype;
     let len = f.program.buffer(buffer).ty.num_elements() as isize;
     let src = f.current(buffer)?;
@@ -286,13 +287,12 @@ fn load_operand(f: &mut Func, buffer: BufferId, view: &View, domain: &[usize]) -
         f.top().op(format!("tensor.extract_slice {src}[{lo}] [{n}] [1] : {} to {ty}", tensor_ty(&[len as usize], elem(d))))
     };
     let map = affine_map(domain.len(), &[affine_expr(view.offset - lo, &view.strides)]);
-    Ok(Operand { value, ty, elem: elem(d).to_string(), map })
-}
-
-/// The dimension a map's single result names on its own (`(d0, d1) -> (d1)`).
-fn bare_dim(map: &str) -> Option<usize> {
-    let result = map.split("-> (").nth(1)?.trim_end_matches(")>");
-    result.strip_prefix('d')?.parse().ok()
+    let moving: Vec<usize> = (0..domain.len()).filter(|&a| view.strides[a] != 0).collect();
+    let bare = match moving[..] {
+        [a] if view.strides[a] == 1 && view.offset == lo => Some(a),
+        _ => None,
+    };
+    Ok((Operand { value, ty, elem: elem(d).to_string(), map }, bare))
 }
 
 /// The value of an index view at the current point, as an integer of dtype `d`.
