@@ -4,7 +4,9 @@
 //! program; temps live in one arena of `arena_bytes` (kept by the program between
 //! runs, so its pages are not faulted in again); each output is allocated as the
 //! `Vec` of the tensor handed back (uninitialised until its kernel writes it, in huge
-//! pages when large), so results are never copied. A loop kernel whose
+//! pages when large), so results are never copied. When the caller hands its inputs
+//! over ([`Inputs::Owned`]), an output that planning placed in a donated parameter
+//! (`KernelProgram::donated`) takes that input's `Vec` instead. A loop kernel whose
 //! first axis may be split runs on the rayon pool in chunks of that axis when it is
 //! big enough to pay for the fork.
 
@@ -133,20 +135,49 @@ fn run_loop(f: KernelFn, args: Vec<*mut u8>, k: &LoopKernel) {
     }
 }
 
+/// The caller's inputs, one per parameter.
+pub enum Inputs<'a> {
+    /// Read only.
+    Borrowed(&'a [Tensor]),
+    /// Handed over: donated outputs are written into their storage.
+    Owned(Vec<Tensor>),
+}
+
 /// Run every kernel; returns the outputs.
-pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], inputs: &[Tensor], arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
+pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
     let base = arena.base();
-    let mut outputs: Vec<Option<Data>> = program
-        .buffers
-        .iter()
-        .map(|b| (b.kind == BufferKind::Output).then(|| with_capacity(b.ty.dtype, b.ty.num_elements())))
-        .collect();
+    let (borrowed, mut owned): (&[Tensor], Vec<Option<Tensor>>) = match inputs {
+        Inputs::Borrowed(t) => (t, Vec::new()),
+        Inputs::Owned(v) => (&[], v.into_iter().map(Some).collect()),
+    };
+    // Per parameter, the output buffer that took its storage.
+    let mut taken_by: Vec<Option<usize>> = vec![None; program.params.len()];
+    let mut outputs: Vec<Option<Data>> = Vec::with_capacity(program.buffers.len());
+    for (i, b) in program.buffers.iter().enumerate() {
+        if b.kind != BufferKind::Output {
+            outputs.push(None);
+            continue;
+        }
+        let donor = program.donated.iter().find(|d| d.0.index() == i).and_then(|&(_, p)| Some((p, owned.get_mut(p)?.take()?)));
+        outputs.push(Some(match donor {
+            Some((p, input)) => {
+                taken_by[p] = Some(i);
+                input.into_data()
+            }
+            None => with_capacity(b.ty.dtype, b.ty.num_elements()),
+        }));
+    }
+    let param_ptr = |p: usize| match (taken_by[p], owned.get(p)) {
+        (Some(o), _) => data_ptr(outputs[o].as_ref().expect("a donated output has the input's storage")),
+        (None, Some(Some(t))) => data_ptr(t.data()),
+        _ => data_ptr(borrowed[p].data()),
+    };
     let ptrs: Vec<*mut u8> = program
         .buffers
         .iter()
         .zip(&outputs)
         .map(|(b, out): (&Buffer, &Option<Data>)| match &b.kind {
-            BufferKind::Param(p) => data_ptr(inputs[*p].data()),
+            BufferKind::Param(p) => param_ptr(*p),
             BufferKind::Const(t) => data_ptr(t.data()),
             // SAFETY: planning keeps every temp within `arena_bytes`.
             BufferKind::Temp { offset } => unsafe { base.add(*offset) },
@@ -176,7 +207,8 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
     }
     for (data, b) in outputs.iter_mut().zip(&program.buffers) {
         if let Some(data) = data {
-            // SAFETY: every kernel writes all of its output buffer, and all have run.
+            // SAFETY: every kernel writes all of its output buffer (a donated input's
+            // storage is already initialised), and all have run.
             unsafe { set_len(data, b.ty.num_elements()) };
         }
     }

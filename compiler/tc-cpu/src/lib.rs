@@ -77,8 +77,23 @@ pub fn compile(graph: &Graph) -> Result<CpuProgram, CpuError> {
 
 impl CpuProgram {
     /// Run on `inputs` (one per parameter, in order, each exactly of its parameter's
-    /// type) and return the outputs.
+    /// type) and return the outputs. The inputs are only read; donated outputs get
+    /// their own memory.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
+        self.check(inputs)?;
+        self.execute(exec::Inputs::Borrowed(inputs))
+    }
+
+    /// [`CpuProgram::run`], handing the inputs over: an output the graph's donations
+    /// place in a parameter (`tc_ir::Graph::donations`, where planning found it safe) is
+    /// written into that input's storage and returned in it.
+    pub fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, CpuError> {
+        self.check(&inputs)?;
+        self.execute(exec::Inputs::Owned(inputs))
+    }
+
+    /// Inputs must match the parameters in count and type.
+    fn check(&self, inputs: &[Tensor]) -> Result<(), CpuError> {
         let params: Vec<&Type> = self.program.params.iter().map(|&b| &self.program.buffer(b).ty).collect();
         if inputs.len() != params.len() {
             return Err(CpuError::InputCount { expected: params.len(), got: inputs.len() });
@@ -89,6 +104,10 @@ impl CpuProgram {
                 return Err(CpuError::InputType { index, expected: expected.clone(), got });
             }
         }
+        Ok(())
+    }
+
+    fn execute(&self, inputs: exec::Inputs<'_>) -> Result<Vec<Tensor>, CpuError> {
         let cached = self.arena.lock().ok().and_then(|mut a| a.take());
         let mut arena = cached.unwrap_or_else(|| exec::Arena::new(self.program.arena_bytes));
         let result = exec::execute(&self.program, &self.jitted.fns, inputs, &mut arena).map_err(CpuError::Library);
@@ -98,9 +117,16 @@ impl CpuProgram {
         result
     }
 
-    /// Bytes of the program's own buffers at peak: the arena plus the outputs.
+    /// Bytes of the program's own buffers at peak in [`CpuProgram::run`]: the arena
+    /// plus the outputs.
     pub fn peak_bytes(&self) -> usize {
         self.program.peak_bytes()
+    }
+
+    /// Bytes of the program's own buffers at peak in [`CpuProgram::run_donated`]: the
+    /// outputs written into donated inputs take no new memory.
+    pub fn donated_peak_bytes(&self) -> usize {
+        self.program.donated_peak_bytes()
     }
 
     /// Time spent lowering and compiling.

@@ -3,7 +3,8 @@
 //! Nodes are stored in topological order (every input of node `i` has an index below
 //! `i`); the verifier checks this and every op's typing rule. A graph is one
 //! specialised function: its parameters are `Param(i)` nodes, its results are the
-//! flattened list `outputs` (tuples are flattened depth-first by the front end).
+//! flattened list `outputs` (tuples are flattened depth-first by the front end), and
+//! `donations` says which outputs may take over a parameter's storage (`crate::donate`).
 
 use crate::ops::Op;
 use tc_tensor::{type_string, DType};
@@ -70,17 +71,28 @@ pub struct Node {
     pub ty: Type,
 }
 
+/// "Output `output` may be written into the storage of parameter `param`": the caller
+/// gives that parameter up (JAX's `donate_argnums`). Both have the same type (the
+/// verifier checks it); when the storage is actually reused is `crate::donate`'s rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Donation {
+    pub param: usize,
+    pub output: usize,
+}
+
 /// One specialised function.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Graph {
     pub name: String,
     pub nodes: Vec<Node>,
     pub outputs: Vec<NodeId>,
+    /// Parameters the caller gives up to outputs of their type (none by default).
+    pub donations: Vec<Donation>,
 }
 
 impl Graph {
     pub fn new(name: impl Into<String>) -> Graph {
-        Graph { name: name.into(), nodes: Vec::new(), outputs: Vec::new() }
+        Graph { name: name.into(), nodes: Vec::new(), outputs: Vec::new(), donations: Vec::new() }
     }
 
     /// Append a node; the caller guarantees `ty` follows the op's typing rule

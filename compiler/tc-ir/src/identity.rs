@@ -47,6 +47,7 @@ impl Graph {
     pub fn bitwise_eq(&self, other: &Graph) -> bool {
         self.name == other.name
             && self.outputs == other.outputs
+            && self.donations == other.donations
             && self.nodes.len() == other.nodes.len()
             && self
                 .nodes

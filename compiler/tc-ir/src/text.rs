@@ -26,6 +26,9 @@
 //!   spelling (f16 and bf16 through their exact f32 value); `inf`, `-inf` and `nan` are
 //!   words, and a NaN other than the dtype's canonical quiet NaN is `nan(0x7fc00001)`
 //!   with its raw bits. Large constants are printed in full.
+//! - Donations ([`Graph::donations`]) follow the result types as
+//!   `donate(PARAM -> OUTPUT, ...)`, by parameter and output position; nothing when
+//!   there are none.
 //! - `// comment` runs to the end of the line. The graph name is a bare word or a
 //!   quoted string.
 //!
@@ -33,7 +36,7 @@
 //! the typing rules of the ops are the verifier's job ([`crate::verify`]). It never
 //! panics and reports the first problem with its 1-based line and column.
 
-use crate::graph::{Graph, Node, NodeId, Type};
+use crate::graph::{Donation, Graph, Node, NodeId, Type};
 use crate::ops::{ArgOp, BinaryOp, Dist, Op, PoolKind, ReduceOp, UnaryOp};
 use half::{bf16, f16};
 use std::fmt::Write as _;
@@ -69,7 +72,12 @@ pub fn print(graph: &Graph) -> String {
             None => out.push('?'),
         }
     }
-    out.push_str(") {\n");
+    out.push(')');
+    if !graph.donations.is_empty() {
+        let pairs: Vec<String> = graph.donations.iter().map(|d| format!("{} -> {}", d.param, d.output)).collect();
+        let _ = write!(out, " donate({})", pairs.join(", "));
+    }
+    out.push_str(" {\n");
     for (i, node) in graph.nodes.iter().enumerate() {
         if header_params.is_some() && matches!(node.op, Op::Param(_)) {
             continue;
@@ -626,6 +634,7 @@ impl Parser {
                 self.expect_punct(',')?;
             }
         }
+        let donations = self.donations()?;
         self.expect_punct('{')?;
         // Body.
         let (outputs, return_pos) = loop {
@@ -663,7 +672,33 @@ impl Parser {
         if t != Tok::Eof {
             return err(pos, format!("expected the end of the input after `}}`, found {}", t.describe()));
         }
-        assemble(name, defs, outputs, return_pos, out_types)
+        let mut graph = assemble(name, defs, outputs, return_pos, out_types)?;
+        graph.donations = donations;
+        Ok(graph)
+    }
+
+    /// The optional `donate(PARAM -> OUTPUT, ...)` after the result types.
+    fn donations(&mut self) -> Result<Vec<Donation>, ParseError> {
+        if *self.peek() != Tok::Word("donate".into()) {
+            return Ok(Vec::new());
+        }
+        self.next();
+        self.expect_punct('(')?;
+        let mut donations = Vec::new();
+        while !self.eat_punct(')') {
+            if !donations.is_empty() {
+                self.expect_punct(',')?;
+            }
+            let (w, pos) = self.expect_word("a parameter number")?;
+            let param = parse_usize(&w, pos)?;
+            match self.next() {
+                (Tok::Arrow, _) => {}
+                (t, pos) => return err(pos, format!("expected `->`, found {}", t.describe())),
+            }
+            let (w, pos) = self.expect_word("an output number")?;
+            donations.push(Donation { param, output: parse_usize(&w, pos)? });
+        }
+        Ok(donations)
     }
 
     /// `%k = mnemonic[attrs] inputs : type`

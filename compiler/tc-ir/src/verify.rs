@@ -89,6 +89,29 @@ pub fn verify(graph: &Graph) -> Result<(), VerifyError> {
             return Err(graph_error(format!("output {k} is {o}, which does not exist")));
         }
     }
+    verify_donations(graph, &params)
+}
+
+/// Each donation pairs an existing parameter with an existing output of its type, and
+/// names each of them at most once.
+fn verify_donations(graph: &Graph, params: &[(usize, NodeId)]) -> Result<(), VerifyError> {
+    let error = |message: String| Err(VerifyError { node: None, op: None, message });
+    for (k, d) in graph.donations.iter().enumerate() {
+        let Some(&(_, param)) = params.get(d.param) else {
+            return error(format!("donation {k} names parameter {}, which does not exist", d.param));
+        };
+        let Some(&out) = graph.outputs.get(d.output) else {
+            return error(format!("donation {k} names output {}, which does not exist", d.output));
+        };
+        let (pt, ot) = (graph.ty(param), graph.ty(out));
+        if pt != ot {
+            return error(format!("donation {k}: parameter {} is {pt} but output {} is {ot}", d.param, d.output));
+        }
+        if let Some(e) = graph.donations[..k].iter().find(|e| e.param == d.param || e.output == d.output) {
+            let (what, n) = if e.param == d.param { ("parameter", d.param) } else { ("output", d.output) };
+            return error(format!("{what} {n} is donated twice"));
+        }
+    }
     Ok(())
 }
 

@@ -557,6 +557,7 @@ fn assemble(graph: &Graph, live: &[bool], kernels: Vec<Pending>) -> KernelProgra
         buffers,
         kernels: out_kernels,
         arena_bytes: 0,
+        donated: Vec::new(),
     }
 }
 

@@ -5,7 +5,8 @@
 //! 1. [`fuse`] — partition the graph into loop kernels (fused elementwise, layout and
 //!    reduction chains) and library calls, and create buffers;
 //! 2. [`coalesce`] — drop unit axes and merge contiguous axes of each loop's domain;
-//! 3. [`plan`] — place intermediates in one arena by liveness.
+//! 3. [`plan`] — place intermediates in one arena by liveness, and write outputs into
+//!    donated parameters where that is safe.
 //!
 //! [`program`] defines the data structures; [`print`] the stable text form
 //! (`tensorc emit --stage kernels`); [`view`] the affine index maps fusion composes.
@@ -28,5 +29,5 @@ pub fn lower(graph: &Graph) -> Result<KernelProgram, tc_ir::verify::VerifyError>
     tc_ir::verify::verify(graph)?;
     let program = fuse::fuse(graph);
     let program = coalesce::coalesce(program);
-    Ok(plan::plan(program))
+    Ok(plan::plan(program, &graph.donations))
 }

@@ -7,6 +7,14 @@
 //! earlier than the temp's last read. A softmax's exponentials are written into the
 //! output, then divided in place; a matmul's product is biased and activated in place.
 //!
+//! Donations (`tc_ir::Graph::donations`) work the same way across the program's
+//! boundary: an output is written into the storage of the parameter donated to it when
+//! one kernel writes it, every read of the parameter is in an earlier kernel or in that
+//! one at the points it stores (in a stage no later than its store), the parameter is
+//! not itself an output, and no temp shares the output's memory. The caller that hands
+//! its input over gets the output in that storage; one that keeps its inputs gets a
+//! fresh output as usual.
+//!
 //! A temp is live from the first kernel that writes it to the last kernel that reads
 //! it. Temps are placed largest first, each at the lowest 64-byte-aligned offset that
 //! does not overlap a placed temp whose live range intersects its own, so buffers whose
@@ -14,15 +22,19 @@
 //! Outputs have their own allocations (they are handed to the caller); parameters and
 //! constants are not the program's to place.
 
+use tc_ir::Donation;
+
 use crate::program::{Action, Buffer, BufferId, BufferKind, ExprOp, Kernel, KernelProgram, View};
 
 /// Alignment of every temp's offset, in bytes (a cache line).
 pub const ALIGN: usize = 64;
 
-/// Assign arena offsets to the temps and set `arena_bytes`.
-pub fn plan(mut program: KernelProgram) -> KernelProgram {
+/// Assign arena offsets to the temps, set `arena_bytes`, and decide which `donations`
+/// write their output into the parameter's storage (`donated`).
+pub fn plan(mut program: KernelProgram, donations: &[Donation]) -> KernelProgram {
     let (first, last) = kernel_ranges(&program);
     share_in_place(&mut program, &first, &last);
+    donate(&mut program, donations, &last);
     let (offsets, arena) = place_temps(&program, |b| b.ty.size_bytes(), ALIGN);
     for (b, offset) in offsets.into_iter().enumerate() {
         if let Some(offset) = offset {
@@ -150,4 +162,33 @@ fn share_in_place(program: &mut KernelProgram, first: &[usize], last: &[usize]) 
             program.buffers[t].kind = BufferKind::Shares(BufferId(o as u32));
         }
     }
+}
+
+/// Record in `donated` the donations whose output can go into the parameter's storage
+/// (module docs).
+fn donate(program: &mut KernelProgram, donations: &[Donation], last: &[usize]) {
+    for d in donations {
+        let (Some(&o), Some(&b)) = (program.outputs.get(d.output), program.params.get(d.param)) else { continue };
+        let shared = program.buffers.iter().any(|x| x.kind == BufferKind::Shares(o));
+        let taken = program.donated.iter().any(|&(x, _)| x == o);
+        if program.buffer(o).kind != BufferKind::Output || shared || taken || program.outputs.contains(&b) {
+            continue;
+        }
+        let writers: Vec<usize> = (0..program.kernels.len()).filter(|&k| program.kernels[k].writes().contains(&o)).collect();
+        let [w] = writers[..] else { continue };
+        let read_by_writer = program.kernels[w].reads().contains(&b);
+        if last[b.index()] > w || (read_by_writer && !reads_where_it_stores(&program.kernels[w], b, o)) {
+            continue;
+        }
+        program.donated.push((o, d.param));
+    }
+}
+
+/// Whether loop kernel `k` reads `b` only at the points where it stores `o`, and no
+/// later than the stage of its first store of `o`.
+fn reads_where_it_stores(k: &Kernel, b: BufferId, o: BufferId) -> bool {
+    let Kernel::Loop(k) = k else { return false };
+    let stores: Vec<(usize, View)> = accesses(k, o).into_iter().filter(|a| a.2).map(|a| (a.0, a.1)).collect();
+    let Some((stage, view)) = stores.iter().min_by_key(|s| s.0).cloned() else { return false };
+    stores.iter().all(|s| s.1 == view) && accesses(k, b).iter().all(|(si, v, _)| *si <= stage && *v == view)
 }

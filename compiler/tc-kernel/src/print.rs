@@ -113,7 +113,10 @@ pub fn print(program: &KernelProgram) -> String {
             BufferKind::Param(p) => format!("param {p}"),
             BufferKind::Const(_) => "const".to_string(),
             BufferKind::Temp { offset } => format!("temp @{offset}"),
-            BufferKind::Output => "output".to_string(),
+            BufferKind::Output => match program.donated.iter().find(|&&(o, _)| o.index() == i) {
+                Some((_, p)) => format!("output in param {p}"),
+                None => "output".to_string(),
+            },
             BufferKind::Shares(o) => format!("shares b{}", o.0),
         };
         let _ = writeln!(out, "  b{i} = {kind} : {}", type_string(b.ty.dtype, &b.ty.shape));
@@ -128,7 +131,11 @@ pub fn print(program: &KernelProgram) -> String {
             }
         }
     }
-    let _ = writeln!(out, "  arena {} bytes, peak {} bytes", program.arena_bytes, program.peak_bytes());
+    let _ = write!(out, "  arena {} bytes, peak {} bytes", program.arena_bytes, program.peak_bytes());
+    if !program.donated.is_empty() {
+        let _ = write!(out, " ({} with the donated inputs handed over)", program.donated_peak_bytes());
+    }
+    out.push('\n');
     out.push_str("}\n");
     out
 }

@@ -238,6 +238,9 @@ pub struct KernelProgram {
     pub kernels: Vec<Kernel>,
     /// Bytes of the arena holding every `Temp` buffer.
     pub arena_bytes: usize,
+    /// Outputs written into a donated parameter's storage when the caller hands that
+    /// input over: (output buffer, parameter index). Set by memory planning.
+    pub donated: Vec<(BufferId, usize)>,
 }
 
 impl KernelProgram {
@@ -251,8 +254,19 @@ impl KernelProgram {
         self.buffers.iter().filter(|b| b.kind == BufferKind::Output).map(|b| b.ty.size_bytes()).sum()
     }
 
+    /// Bytes of the outputs that go into donated parameters' storage.
+    pub fn donated_bytes(&self) -> usize {
+        self.donated.iter().map(|&(b, _)| self.buffer(b).ty.size_bytes()).sum()
+    }
+
     /// The peak memory of the program's own buffers: the arena plus the outputs.
     pub fn peak_bytes(&self) -> usize {
         self.arena_bytes + self.output_bytes()
+    }
+
+    /// [`KernelProgram::peak_bytes`] when the caller hands its donated inputs over: the
+    /// outputs written into them take no new memory.
+    pub fn donated_peak_bytes(&self) -> usize {
+        self.peak_bytes() - self.donated_bytes()
     }
 }

@@ -16,7 +16,13 @@
 //! `tc_grad::vjp` is a chain; a U-Net, whose skip connections cross layers, is not.
 //! A plan over layers is a sequence of [`Event`]s; [`render`] makes it a schedule, and
 //! [`Costs`] gives each layer's compute and memory as the layer DP and √n see them.
+//!
+//! Every plan runs each backward layer once, and after `B_ℓ` only layers below `ℓ`; so a
+//! backward output takes over its donated parameter's storage in every plan when the
+//! parameter's other readers are forward layers `≥ ℓ`, backward layers above `ℓ`, or
+//! nodes before it in `B_ℓ` ([`donated_sizes`]). Forward outputs are counted in full.
 
+use tc_ir::donate::overwrites_operand;
 use tc_ir::Op;
 
 use crate::problem::Problem;
@@ -211,6 +217,7 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
             layer_bwd[v] = l;
         }
     }
+    let size = donated_sizes(p, chain);
     let read_by_bwd = |v: usize| p.users[v].iter().any(|&u| layer_bwd[u] != usize::MAX);
     // Needed once B_l is done: an output, or read by B_{<l}.
     let needed_below = |v: usize, l: usize| p.output[v] || p.users[v].iter().any(|&u| layer_bwd[u] < l);
@@ -228,7 +235,7 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
         crossing: vec![0; layers + 1],
     };
     for l in (0..layers).rev() {
-        let escaping: usize = chain.bwd[l..].iter().flatten().filter(|&&v| needed_below(v, l)).map(|&v| p.size[v]).sum();
+        let escaping: usize = chain.bwd[l..].iter().flatten().filter(|&&v| needed_below(v, l)).map(|&v| size[v]).sum();
         c.crossing[l] = fwd_outputs + escaping;
     }
     for l in 0..layers {
@@ -238,8 +245,8 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
         c.fwd_cost.push(p.steps_cost(&fwd));
         c.boundary.push(p.size[a]);
         c.kept.push(kept.iter().map(|&v| p.size[v]).sum());
-        c.fwd_peak_advance.push(run_peak(p, &fwd, &[], &|v| v == a || p.output[v]));
-        c.fwd_peak_keep.push(run_peak(p, &fwd, &[], &|v| v == a || kept.contains(&v) || p.output[v]));
+        c.fwd_peak_advance.push(run_peak(p, &size, &fwd, &[], &|v| v == a || p.output[v]));
+        c.fwd_peak_keep.push(run_peak(p, &size, &fwd, &[], &|v| v == a || kept.contains(&v) || p.output[v]));
         let reads = |x: usize| chain.bwd[l].iter().any(|&v| p.inputs[v].contains(&x));
         c.reads_boundary.push(reads(a));
         c.reads_input.push(l > 0 && reads(chain.boundary(l - 1)));
@@ -253,15 +260,63 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
         }
         live_in.extend(chain.bwd[l + 1..].iter().flatten().copied().filter(|&v| needed_below(v, l + 1)));
         let base = fwd_outputs;
-        c.bwd_peak.push(base + run_peak(p, &bwd, &live_in, &|v| needed_below(v, l)));
+        c.bwd_peak.push(base + run_peak(p, &size, &bwd, &live_in, &|v| needed_below(v, l)));
     }
     c
 }
 
+/// Each node's bytes as every plan over the layers counts them: its size, or nothing for
+/// a backward output that takes over its donated parameter's storage in every plan (see
+/// the module docs; a free value reading the parameter is read where its readers run).
+fn donated_sizes(p: &Problem, chain: &Chain) -> Vec<usize> {
+    let mut size = p.size.clone();
+    // Where each core node runs: (backward?, layer, position in the layer).
+    let mut at: Vec<Option<(bool, usize, usize)>> = vec![None; p.len()];
+    for (bwd, layers) in [(false, &chain.fwd), (true, &chain.bwd)] {
+        for (l, nodes) in layers.iter().enumerate() {
+            for (k, &v) in nodes.iter().enumerate() {
+                at[v] = Some((bwd, l, k));
+            }
+        }
+    }
+    for (x, d) in p.donor.iter().enumerate() {
+        let (Some(d), Some((true, l, kx))) = (*d, at[x]) else { continue };
+        // The core nodes that read `d`, directly or through free values; `None` for a
+        // free output, which runs after everything.
+        let mut readers: Vec<Option<usize>> = Vec::new();
+        let mut stack: Vec<usize> = p.param_users[d].clone();
+        let mut seen = vec![false; p.len()];
+        while let Some(r) = stack.pop() {
+            if std::mem::replace(&mut seen[r], true) {
+                continue;
+            }
+            if chain.free[r] {
+                stack.extend(&p.users[r]);
+                if p.output[r] {
+                    readers.push(None);
+                }
+            } else {
+                readers.push(Some(r));
+            }
+        }
+        let direct_in_place = overwrites_operand(&p.graph.nodes[x].op) || !p.param_inputs[x].contains(&d);
+        let safe = readers.iter().all(|r| match r.and_then(|r| at[r].map(|a| (r, a))) {
+            Some((_, (false, m, _))) => m >= l,
+            Some((r, (true, m, k))) => m > l || (m == l && (k < kx || (r == x && direct_in_place))),
+            None => false,
+        });
+        if safe {
+            size[x] = 0;
+        }
+    }
+    size
+}
+
 /// Peak bytes of running `steps` over what was alive before, plus the values `live_in`
-/// (alive at the start). A value lives until its last reader here, or to the end if
-/// `keep(v)`; a live-in value nothing here reads and not kept counts as already gone.
-fn run_peak(p: &Problem, steps: &[usize], live_in: &[usize], keep: &dyn Fn(usize) -> bool) -> usize {
+/// (alive at the start), each counting `size` bytes. A value lives until its last reader
+/// here, or to the end if `keep(v)`; a live-in value nothing here reads and not kept
+/// counts as already gone.
+fn run_peak(p: &Problem, size: &[usize], steps: &[usize], live_in: &[usize], keep: &dyn Fn(usize) -> bool) -> usize {
     let mut last = vec![usize::MAX; p.len()];
     for (k, &s) in steps.iter().enumerate() {
         for &u in &p.inputs[s] {
@@ -273,19 +328,19 @@ fn run_peak(p: &Problem, steps: &[usize], live_in: &[usize], keep: &dyn Fn(usize
     for &v in live_in {
         if !alive[v] && (last[v] != usize::MAX || keep(v)) {
             alive[v] = true;
-            live += p.size[v];
+            live += size[v];
         }
     }
     let mut peak = live;
     for (k, &s) in steps.iter().enumerate() {
-        live += p.size[s];
+        live += size[s];
         peak = peak.max(live);
         alive[s] = true;
         for &u in p.inputs[s].iter().chain(std::iter::once(&s)) {
             let done = last[u] == k || (last[u] == usize::MAX && u == s);
             if alive[u] && done && !keep(u) {
                 alive[u] = false;
-                live -= p.size[u];
+                live -= size[u];
             }
         }
     }

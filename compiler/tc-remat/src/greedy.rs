@@ -18,6 +18,14 @@
 //! convolution results are kept. Inputs of the node being computed are locked.
 //! One run is O(steps · resident values); the planner tries a few policies and keeps the
 //! cheapest plan.
+//!
+//! Donations (`tc_ir::donate`): an output is computed into its donated parameter's
+//! storage, costing nothing, when no later step can read that parameter: no step of the
+//! order after this one, and no value that may still be recomputed. From then on the
+//! parameter is *retired*: a value whose recomputation would read it is not evicted, and
+//! the output itself (free) stays. So the schedule meets the rule `steps_peak` checks.
+
+use tc_ir::donate::overwrites_operand;
 
 use crate::problem::Problem;
 
@@ -62,6 +70,10 @@ pub(crate) fn schedule(p: &Problem, budget: usize, policy: Policy, keep: &[f64])
         memo_epoch: vec![u64::MAX; n],
         epoch: 0,
         max_steps: 50 * n + 1000,
+        donated: vec![false; n],
+        retired: vec![false; n],
+        any_retired: false,
+        needs_memo: vec![(u64::MAX, false); n],
     };
     for t in 0..n {
         if p.param[t] {
@@ -108,6 +120,13 @@ struct Sim<'a> {
     memo_epoch: Vec<u64>,
     epoch: u64,
     max_steps: usize,
+    /// Values computed into their donated parameter's storage (they cost nothing).
+    donated: Vec<bool>,
+    /// Parameters whose storage an output has taken: nothing may read them any more.
+    retired: Vec<bool>,
+    any_retired: bool,
+    /// `reads_retired` cache, valid for the epoch it was computed in.
+    needs_memo: Vec<(u64, bool)>,
 }
 
 impl Sim<'_> {
@@ -127,13 +146,20 @@ impl Sim<'_> {
             }
             self.lock[u] += 1;
         }
-        while self.mem + p.size[x] > self.budget {
+        if self.can_donate(x) {
+            let d = p.donor[x].expect("a donated value has a donor");
+            self.donated[x] = true;
+            self.retired[d] = true;
+            self.any_retired = true;
+            self.epoch += 1;
+        }
+        while self.mem + self.bytes(x) > self.budget {
             if !self.evict_one() {
                 return false;
             }
         }
         self.live[x] = true;
-        self.mem += p.size[x];
+        self.mem += self.bytes(x);
         self.slot[x] = self.resident.len();
         self.resident.push(x);
         self.epoch += 1;
@@ -155,9 +181,64 @@ impl Sim<'_> {
         }
     }
 
+    /// Bytes `v` holds while live.
+    fn bytes(&self, v: usize) -> usize {
+        if self.donated[v] {
+            0
+        } else {
+            self.p.size[v]
+        }
+    }
+
+    /// Whether computing `x` now may take its donated parameter's storage: nothing at or
+    /// after the current step reads the parameter (except `x` itself, in place), and no
+    /// value that may still be recomputed (not live, and read later or an output)
+    /// needs it.
+    fn can_donate(&self, x: usize) -> bool {
+        let p = self.p;
+        let Some(d) = p.donor[x] else { return false };
+        let at = self.now;
+        // `x` itself may read the parameter if it overwrites it element by element.
+        let in_place = x == at && overwrites_operand(&p.graph.nodes[x].op);
+        if p.param_users[d].iter().any(|&u| u > at || (u == at && !in_place)) {
+            return false;
+        }
+        // Whether recomputing each value (with its missing ancestors) reads `d`, in one
+        // pass over the topological order.
+        let mut reads = vec![false; p.len()];
+        for v in 0..p.len() {
+            reads[v] = p.param_inputs[v].contains(&d) || p.inputs[v].iter().any(|&u| !self.live[u] && reads[u]);
+            let pending = !p.param[v] && !self.live[v] && v != x && (p.output[v] || p.users[v].iter().any(|&u| u >= at));
+            if pending && reads[v] {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether recomputing `v` (with its missing ancestors) reads a retired parameter.
+    fn reads_retired(&mut self, v: usize) -> bool {
+        if !self.any_retired {
+            return false;
+        }
+        if self.needs_memo[v].0 == self.epoch {
+            return self.needs_memo[v].1;
+        }
+        let p = self.p;
+        let mut needs = p.param_inputs[v].iter().any(|&d| self.retired[d]);
+        for k in 0..p.inputs[v].len() {
+            let u = p.inputs[v][k];
+            if !needs && !self.live[u] {
+                needs = self.reads_retired(u);
+            }
+        }
+        self.needs_memo[v] = (self.epoch, needs);
+        needs
+    }
+
     fn drop_value(&mut self, v: usize) {
         self.live[v] = false;
-        self.mem -= self.p.size[v];
+        self.mem -= self.bytes(v);
         let at = self.slot[v];
         let last = self.resident.pop().expect("a live value is resident");
         if last != v {
@@ -173,10 +254,14 @@ impl Sim<'_> {
         let mut best: Option<(f64, usize)> = None;
         for k in 0..self.resident.len() {
             let v = self.resident[k];
-            if self.lock[v] > 0 || self.p.size[v] == 0 {
+            if self.lock[v] > 0 || self.bytes(v) == 0 {
                 continue;
             }
             let s = self.score(v);
+            // A value still needed must stay if rebuilding it would read a retired parameter.
+            if s >= 0.0 && self.reads_retired(v) {
+                continue;
+            }
             if best.is_none_or(|(b, _)| s < b) {
                 best = Some((s, v));
             }

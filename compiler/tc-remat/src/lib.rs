@@ -3,9 +3,10 @@
 //! values just before a later use instead of keeping them alive, at the least extra
 //! compute under an explicit [`CostModel`].
 //!
-//! [`rematerialize`] returns an equivalent graph: the same parameters and outputs, every
-//! result bit-identical (a recomputation repeats the same deterministic op, `Random` with
-//! the same seed included). [`plan`] also reports the peak and the extra compute.
+//! [`rematerialize`] returns an equivalent graph: the same parameters, outputs and
+//! donations (`tc_ir::donate`, which the memory model honours), every result
+//! bit-identical (a recomputation repeats the same deterministic op, `Random` with the
+//! same seed included). [`plan`] also reports the peak and the extra compute.
 //! Strategies ([`Strategy`]), one per file:
 //! - `greedy`: an offline DTR-style planner for any DAG (fast: thousands of nodes in
 //!   milliseconds), and `local`, the local search that prunes and steers its plans;
@@ -160,6 +161,7 @@ pub fn min_feasible_peak(graph: &Graph, opts: &Options) -> Result<usize, RematEr
 fn finish(p: &Problem, steps: &[usize], budget_bytes: usize) -> Result<Plan, RematError> {
     let graph = p.build(steps).map_err(RematError::Internal)?;
     let peak = peak_bytes(&graph);
+    debug_assert_eq!(p.steps_peak(steps), Some(peak), "the schedule's accounting differs from the graph's");
     if peak > budget_bytes {
         return Err(RematError::Internal(format!("plan peaks at {peak} bytes, over the budget of {budget_bytes}")));
     }

@@ -66,9 +66,10 @@ fn prune_pass(p: &Problem, budget: usize, steps: Vec<usize>) -> Vec<usize> {
             last_read[latest[o]] = m;
         }
     }
+    let sizes = p.step_sizes(&steps);
     let mut profile = MaxTree::new(m);
     for k in 0..m {
-        profile.add(k, last_read[k].min(m - 1) + 1, p.size[steps[k]] as i64);
+        profile.add(k, last_read[k].min(m - 1) + 1, sizes[k] as i64);
     }
     let mut next = vec![usize::MAX; m];
     for k in 0..m {
@@ -76,7 +77,9 @@ fn prune_pass(p: &Problem, budget: usize, steps: Vec<usize>) -> Vec<usize> {
             next[prev[k]] = k;
         }
     }
-    let mut candidates: Vec<usize> = (0..m).filter(|&k| prev[k] != usize::MAX && p.cost[steps[k]] > 0.0).collect();
+    // An output's last copy that takes over a donated storage stays: an earlier copy in
+    // its place might not (the parameter may be read in between).
+    let mut candidates: Vec<usize> = (0..m).filter(|&k| prev[k] != usize::MAX && p.cost[steps[k]] > 0.0 && sizes[k] == p.size[steps[k]]).collect();
     candidates.sort_by(|&a, &b| p.cost[steps[b]].total_cmp(&p.cost[steps[a]]).then(b.cmp(&a)));
     let mut removed = vec![false; m];
     for k in candidates {

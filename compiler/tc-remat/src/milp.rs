@@ -19,6 +19,10 @@
 //!
 //! `R` and `S` exist only where they can matter: node `i` in stages `i < t ≤ L(i)`,
 //! `L(i)` the last stage that can still read `i` (the last stage for outputs).
+//! Donations: an output whose donation holds in the caller's order (`tc_ir::donate`)
+//! costs nothing and is never recomputed, and no reader of its parameter is recomputed
+//! after its stage, so the rule holds in every plan; the model does not consider
+//! giving the donation up for a recomputation that reads the parameter.
 //! Objective: the cost of all computations (for a budget), or the budget itself (to find
 //! the smallest feasible peak).
 
@@ -71,8 +75,20 @@ pub(crate) fn solve(p: &Problem, objective: Objective, time_limit_s: f64) -> Res
         }
         last[k] = l;
     }
+    // The last stage each node may be computed in: a donated output and its
+    // parameter's readers no later than the output's own stage.
+    let donated = tc_ir::donate::donated_nodes(&p.graph);
+    let mut until = vec![t_count; t_count];
+    for (k, &v) in nodes.iter().enumerate() {
+        if let (true, Some(d)) = (donated[v], p.donor[v]) {
+            until[k] = until[k].min(k);
+            for &u in &p.param_users[d] {
+                until[pos[u]] = until[pos[u]].min(k);
+            }
+        }
+    }
     let unit = p.size.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mem: Vec<f64> = nodes.iter().map(|&v| p.size[v] as f64 / unit).collect();
+    let mem: Vec<f64> = nodes.iter().map(|&v| if donated[v] { 0.0 } else { p.size[v] as f64 / unit }).collect();
 
     let mut vars = ProblemVariables::new();
     let mut r = vec![Vec::new(); t_count];
@@ -81,7 +97,7 @@ pub(crate) fn solve(p: &Problem, objective: Objective, time_limit_s: f64) -> Res
         r[t] = (0..=t)
             .map(|i| match i == t {
                 true => Cell::One,
-                false if t <= last[i] => Cell::Var(vars.add(variable().binary())),
+                false if t <= last[i] && t <= until[i] => Cell::Var(vars.add(variable().binary())),
                 false => Cell::Zero,
             })
             .collect();

@@ -5,8 +5,10 @@
 //! `Param` owns a fresh buffer of `ty.size_bytes()`; parameters are the caller's and cost
 //! nothing) while its inputs are still alive; the peak is taken right then. Afterwards
 //! every input whose last reader was `i` is freed, and so is `i` itself when nothing
-//! reads it and it is not an output. Outputs stay alive to the end.
+//! reads it and it is not an output. Outputs stay alive to the end. An output written
+//! into a donated parameter's storage (`tc_ir::donate`'s rule) costs nothing.
 
+use tc_ir::donate::donated_nodes;
 use tc_ir::{Graph, Op};
 
 /// Bytes a node's value owns while it is alive: 0 for parameters, its type's size otherwise.
@@ -31,23 +33,25 @@ pub fn peak_bytes(graph: &Graph) -> usize {
     for out in &graph.outputs {
         last_use[out.index()] = usize::MAX;
     }
+    let donated = donated_nodes(graph);
+    let bytes = |i: usize| if donated[i] { 0 } else { owned_bytes(graph, i) };
     let mut alive = vec![false; n];
     let (mut live, mut peak) = (0usize, 0usize);
     for (i, node) in graph.nodes.iter().enumerate() {
-        let bytes = owned_bytes(graph, i);
-        live += bytes;
+        let bytes_i = bytes(i);
+        live += bytes_i;
         peak = peak.max(live);
         alive[i] = true;
         for input in &node.inputs {
             let j = input.index();
             if last_use[j] == i && alive[j] {
                 alive[j] = false;
-                live -= owned_bytes(graph, j);
+                live -= bytes(j);
             }
         }
         if last_use[i] == i && alive[i] {
             alive[i] = false;
-            live -= bytes;
+            live -= bytes_i;
         }
     }
     peak

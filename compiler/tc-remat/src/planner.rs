@@ -176,9 +176,9 @@ impl Family {
 }
 
 /// No schedule peaks lower: some node must run with its inputs alive, and all outputs
-/// are alive at the end.
+/// are alive at the end (each counted as nothing where it may take a donated storage).
 fn lower_bound(p: &Problem) -> usize {
-    let node = (0..p.len()).filter(|&v| !p.param[v]).map(|v| p.size[v] + p.inputs[v].iter().map(|&u| p.size[u]).sum::<usize>()).max();
-    let outputs: usize = (0..p.len()).filter(|&v| p.output[v]).map(|v| p.size[v]).sum();
+    let node = (0..p.len()).filter(|&v| !p.param[v]).map(|v| p.min_size(v) + p.inputs[v].iter().map(|&u| p.min_size(u)).sum::<usize>()).max();
+    let outputs: usize = (0..p.len()).filter(|&v| p.output[v]).map(|v| p.min_size(v)).sum();
     node.unwrap_or(0).max(outputs)
 }

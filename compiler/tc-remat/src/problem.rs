@@ -8,7 +8,13 @@
 //! inputs are the most recent copies of its operands, and each output is the last copy
 //! of its node. A copy is therefore alive from its computation to its last reader, which
 //! is what the strategies' memory accounting assumes (or over-estimates).
+//!
+//! Donations (`tc_ir::donate`) carry over: an output's last copy costs nothing when its
+//! donated parameter has no reader after it in the schedule ([`Problem::step_sizes`]),
+//! the rule `peak_bytes` applies to the built graph. Parameters stay available to every
+//! step; a schedule that reads one after its update simply pays for a fresh buffer.
 
+use tc_ir::donate::{donors, overwrites_operand};
 use tc_ir::{Graph, NodeId, Op};
 
 use crate::cost::CostModel;
@@ -29,6 +35,13 @@ pub(crate) struct Problem {
     pub users: Vec<Vec<usize>>,
     /// Whether each node is an output (alive at the end).
     pub output: Vec<bool>,
+    /// Per node, the parameter node whose storage its last copy may take (a donation
+    /// whose parameter is not also an output).
+    pub donor: Vec<Option<usize>>,
+    /// Distinct parameter inputs of each node.
+    pub param_inputs: Vec<Vec<usize>>,
+    /// Distinct readers of each parameter node, ascending.
+    pub param_users: Vec<Vec<usize>>,
 }
 
 impl Problem {
@@ -38,12 +51,15 @@ impl Problem {
         let param: Vec<bool> = graph.nodes.iter().map(|nd| matches!(nd.op, Op::Param(_))).collect();
         let mut inputs = vec![Vec::new(); n];
         let mut users = vec![Vec::new(); n];
+        let mut param_inputs = vec![Vec::new(); n];
+        let mut param_users = vec![Vec::new(); n];
         for (i, node) in graph.nodes.iter().enumerate() {
             for inp in &node.inputs {
                 let j = inp.index();
-                if !param[j] && !inputs[i].contains(&j) {
-                    inputs[i].push(j);
-                    users[j].push(i);
+                let (ins, us) = if param[j] { (&mut param_inputs, &mut param_users) } else { (&mut inputs, &mut users) };
+                if !ins[i].contains(&j) {
+                    ins[i].push(j);
+                    us[j].push(i);
                 }
             }
         }
@@ -51,6 +67,8 @@ impl Problem {
         for o in &graph.outputs {
             output[o.index()] = true;
         }
+        let param_node = |i: usize| graph.nodes.iter().position(|nd| nd.op == Op::Param(i));
+        let donor = donors(&graph).into_iter().map(|d| d.and_then(param_node).filter(|&q| !output[q])).collect();
         Problem {
             size: (0..n).map(|i| owned_bytes(&graph, i)).collect(),
             cost: (0..n).map(|i| model.node_cost(&graph, i)).collect(),
@@ -58,8 +76,55 @@ impl Problem {
             inputs,
             users,
             output,
+            donor,
+            param_inputs,
+            param_users,
             graph,
         }
+    }
+
+    /// Bytes `v` may cost at least: nothing when it may take a donated parameter's storage.
+    pub fn min_size(&self, v: usize) -> usize {
+        if self.donor[v].is_some() {
+            0
+        } else {
+            self.size[v]
+        }
+    }
+
+    /// Whether the copy of `v` computed at step `k` takes over its donated parameter's
+    /// storage, given the last step `last_read` reading that parameter (`tc_ir::donate`'s
+    /// rule; the caller checks that `k` is `v`'s last copy).
+    pub fn donation_holds(&self, v: usize, k: usize, last_read: Option<usize>) -> bool {
+        self.donor[v].is_some()
+            && match last_read {
+                None => true,
+                Some(r) => r < k || (r == k && overwrites_operand(&self.graph.nodes[v].op)),
+            }
+    }
+
+    /// Bytes each step's copy counts while alive: its node's size, or nothing for an
+    /// output's last copy that takes over its donated parameter's storage.
+    pub fn step_sizes(&self, steps: &[usize]) -> Vec<usize> {
+        let mut sizes: Vec<usize> = steps.iter().map(|&s| self.size[s]).collect();
+        if self.donor.iter().all(Option::is_none) {
+            return sizes;
+        }
+        let mut last_copy = vec![usize::MAX; self.len()];
+        let mut param_read: Vec<Option<usize>> = vec![None; self.len()];
+        for (k, &s) in steps.iter().enumerate() {
+            last_copy[s] = k;
+            for &q in &self.param_inputs[s] {
+                param_read[q] = Some(k);
+            }
+        }
+        for (v, d) in self.donor.iter().enumerate() {
+            let (Some(d), k) = (*d, last_copy[v]) else { continue };
+            if k != usize::MAX && self.donation_holds(v, k, param_read[d]) {
+                sizes[k] = 0;
+            }
+        }
+        sizes
     }
 
     pub fn len(&self) -> usize {
@@ -114,17 +179,18 @@ impl Problem {
                 last_read[latest[o]] = usize::MAX;
             }
         }
+        let size = self.step_sizes(steps);
         let (mut live, mut peak) = (0usize, 0usize);
-        for (k, &s) in steps.iter().enumerate() {
-            live += self.size[s];
+        for k in 0..steps.len() {
+            live += size[k];
             peak = peak.max(live);
             for &c in &reads[k] {
                 if last_read[c] == k {
-                    live -= self.size[steps[c]];
+                    live -= size[c];
                 }
             }
             if last_read[k] == k {
-                live -= self.size[s];
+                live -= size[k];
             }
         }
         Some(peak)
@@ -156,6 +222,7 @@ impl Problem {
             .iter()
             .map(|o| latest[o.index()].ok_or_else(|| format!("output {o} is never computed")))
             .collect::<Result<Vec<NodeId>, String>>()?;
+        out.donations = self.graph.donations.clone();
         Ok(out)
     }
 }
@@ -186,5 +253,6 @@ fn prune(graph: &Graph) -> Graph {
         }
     }
     out.outputs = graph.outputs.iter().map(|o| map[o.index()]).collect();
+    out.donations = graph.donations.clone();
     out
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bitwise_equal, inputs, pure_chain, random_dag, random_training};
+use common::{bitwise_equal, inputs, pure_chain, random_dag, random_training, random_update, with_random_donations};
 use tc_ir::Graph;
 use tc_remat::{min_feasible_peak, peak_bytes, plan, Options, RematError, Strategy};
 
@@ -26,6 +26,7 @@ fn check(g: &Graph, strategy: Strategy) {
         };
         tc_ir::verify::verify(&p.graph).expect("the plan verifies");
         assert_eq!(p.graph.param_types(), g.param_types());
+        assert_eq!(p.graph.donations, g.donations);
         let (got, stats) = tc_interp::run_with_stats(&p.graph, &args).expect("the plan runs");
         assert!(bitwise_equal(&got, &expected), "{strategy:?} at {budget}: results differ");
         assert_eq!(stats.peak_bytes, p.peak_bytes);
@@ -68,5 +69,25 @@ fn milp_plans_preserve_results() {
     for seed in 0..6 {
         let g = pure_chain(seed, 4);
         check(&g, Strategy::Milp);
+    }
+}
+
+#[test]
+fn every_strategy_preserves_results_with_donations() {
+    for seed in 0..16 {
+        let g = random_update(seed, 3 + seed as usize % 8, seed % 2 == 0);
+        for s in [Strategy::Planner, Strategy::Greedy, Strategy::ChainDp, Strategy::SqrtN] {
+            check(&g, s);
+        }
+        let g = with_random_donations(random_training(seed, 3 + seed as usize % 8), seed);
+        check(&g, Strategy::Planner);
+        check(&g, Strategy::Greedy);
+    }
+}
+
+#[test]
+fn milp_plans_preserve_results_with_donations() {
+    for seed in 0..4 {
+        check(&random_update(seed, 2, seed % 2 == 0), Strategy::Milp);
     }
 }

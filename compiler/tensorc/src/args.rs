@@ -72,6 +72,29 @@ pub fn types(bound: &[(ParamInfo, Option<CliArg>)]) -> Result<Vec<Option<ArgValu
     bound.iter().map(|(param, arg)| arg.as_ref().map(|a| a.arg_type(param)).transpose()).collect()
 }
 
+/// The flat inputs (the tensors of the given arguments, depth-first, in parameter
+/// order) of the parameters named in `names` (`--donate`); a usage error for a name that
+/// is not a parameter given an argument here.
+pub fn leaf_indices(bound: &[(ParamInfo, Option<CliArg>)], values: &[Option<Value>], names: &[String]) -> Result<Vec<usize>, Error> {
+    let mut indices = Vec::new();
+    for name in names {
+        let mut start = 0;
+        let mut found = false;
+        for ((param, _), value) in bound.iter().zip(values) {
+            let leaves = value.as_ref().map_or(0, |v| v.leaves().len());
+            if param.name == *name && value.is_some() {
+                indices.extend(start..start + leaves);
+                found = true;
+            }
+            start += leaves;
+        }
+        if !found {
+            return Err(Error::Usage(format!("--donate {name}: no argument `{name}` is given")));
+        }
+    }
+    Ok(indices)
+}
+
 impl CliArg {
     /// The value for `param`; reading a file that fails is an argument error.
     pub fn value(&self, param: &ParamInfo) -> Result<Value, Error> {

@@ -30,11 +30,17 @@ pub struct Measurement {
 }
 
 /// Time `compiled` on `inputs`: one warm-up run, then `reps` runs (or as many as fit
-/// in about a second).
-pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Option<usize>) -> Result<Measurement, Error> {
+/// in about a second). With `donate` the warm-up hands a copy of the inputs over
+/// (`Module::run_donated`), so the peak is that of a caller giving them up; the timed
+/// runs keep theirs.
+pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Option<usize>, donate: bool) -> Result<Measurement, Error> {
+    let handed = donate.then(|| inputs.to_vec());
     let before = tc_wgpu::thread_transfers();
     let start = Instant::now();
-    let (_, peak_bytes) = module.run_measured(compiled, inputs)?;
+    let (_, peak_bytes) = match handed {
+        Some(handed) => module.run_donated(compiled, handed)?,
+        None => module.run_measured(compiled, inputs)?,
+    };
     let warm_up = start.elapsed();
     let transfers = tc_wgpu::thread_transfers().since(before);
     let mut run = timed_run(module, compiled, inputs)?;

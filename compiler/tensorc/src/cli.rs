@@ -72,6 +72,9 @@ struct RunArgs {
     /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     mem_budget: Option<u64>,
+    /// Give up these arguments' tensors: results of their types may be written into them
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    donate: Vec<String>,
 }
 
 #[derive(Args)]
@@ -100,6 +103,9 @@ struct BenchArgs {
     /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     mem_budget: Option<u64>,
+    /// Give up these arguments' tensors in the warm-up run, which measures the peak
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    donate: Vec<String>,
 }
 
 #[derive(Args)]
@@ -234,9 +240,14 @@ fn check(files: &[PathBuf], color: bool) -> u8 {
 fn run(a: RunArgs) -> Result<(), Error> {
     let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
     let module = session.compile_file(&a.target.file)?;
-    let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
+    let entry = &a.target.entry;
+    let bound = args::bind(&module, entry, &a.target.args)?;
     let values = args::values(&bound)?;
-    let results = module.call_bound(&a.target.entry, &values)?.into_leaves();
+    let donate = args::leaf_indices(&bound, &values, &a.donate)?;
+    let types: Vec<_> = values.iter().map(|v| v.as_ref().map(Value::arg_type)).collect();
+    let compiled = module.compile_donating(entry, &types, &donate)?;
+    let inputs: Vec<Tensor> = values.into_iter().flatten().flat_map(Value::into_leaves).collect();
+    let (results, _) = module.run_donated(&compiled, inputs)?;
     let mut text = String::new();
     for (i, tensor) in results.iter().enumerate() {
         if results.len() > 1 {
@@ -316,11 +327,12 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let entry = &a.target.entry;
     let bound = args::bind(&module, entry, &a.target.args)?;
     let values = args::values(&bound)?;
+    let donate = args::leaf_indices(&bound, &values, &a.donate)?;
     let types: Vec<_> = values.iter().map(|v| v.as_ref().map(Value::arg_type)).collect();
-    let compiled = module.compile(entry, &types)?;
+    let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let measurement = bench::measure(&module, &compiled, &inputs, reps)?;
+    let measurement = bench::measure(&module, &compiled, &inputs, reps, !donate.is_empty())?;
     print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));
     Ok(())
 }

@@ -242,11 +242,15 @@ impl ArgKey {
 }
 
 /// Compile `graph` with `compile`; under a budget, rematerialise it until the compiled
-/// program's own peak (`peak`: its arena and outputs, after fusion and in-place reuse)
-/// fits. Remat plans in the interpreter's memory model, which fusion only improves on,
-/// so the planning budget starts at the budget scaled by how much fusion saves and
-/// shrinks until the compiled program fits.
+/// program's own peak (`peak`: its arena and outputs, after fusion and in-place reuse,
+/// with donated inputs handed over) fits. Remat plans in the interpreter's memory
+/// model, which fusion only improves on, so the planning budget starts at the budget
+/// scaled by how much fusion saves and shrinks until the compiled program fits. Fusion
+/// does not shrink every plan alike, so once the planning budget drops below remat's
+/// smallest feasible peak, budgets across the whole feasible range are tried, the
+/// largest (least recomputation) first.
 fn fit<P>(graph: Graph, budget: Option<usize>, backend: Backend, compile: impl Fn(&Graph) -> Result<P, Error>, peak: impl Fn(&P) -> usize) -> Result<(Graph, P), Error> {
+    const GRID: usize = 10;
     let program = compile(&graph)?;
     let Some(budget) = budget else { return Ok((graph, program)) };
     if peak(&program) <= budget {
@@ -255,26 +259,38 @@ fn fit<P>(graph: Graph, budget: Option<usize>, backend: Backend, compile: impl F
     let model_peak = tc_remat::peak_bytes(&graph);
     let mut planning = (budget as f64 * model_peak as f64 / peak(&program).max(1) as f64) as usize;
     let mut smallest = peak(&program);
-    for _ in 0..12 {
-        let planned = match tc_remat::rematerialize(&graph, planning, &tc_remat::Options::default()) {
-            Ok(planned) => planned,
-            Err(tc_remat::RematError::Infeasible { .. }) => break,
+    let mut grid: Option<Vec<usize>> = None;
+    for _ in 0..12 + GRID {
+        match tc_remat::rematerialize(&graph, planning, &tc_remat::Options::default()) {
+            Ok(planned) => {
+                let program = compile(&planned)?;
+                if peak(&program) <= budget {
+                    return Ok((planned, program));
+                }
+                smallest = smallest.min(peak(&program));
+            }
+            Err(tc_remat::RematError::Infeasible { min_feasible_bytes: min, .. }) if grid.is_none() => {
+                // Ascending, so that `pop` takes the largest first.
+                grid = Some((0..GRID).map(|k| min + model_peak.saturating_sub(min) * k / GRID).collect());
+            }
+            Err(tc_remat::RematError::Infeasible { .. }) => {}
             Err(e) => return Err(Error::Usage(format!("--mem-budget: {e}"))),
-        };
-        let program = compile(&planned)?;
-        if peak(&program) <= budget {
-            return Ok((planned, program));
         }
-        smallest = smallest.min(peak(&program));
-        planning = planning * 9 / 10;
+        planning = match &mut grid {
+            Some(grid) => match grid.pop() {
+                Some(next) => next,
+                None => break,
+            },
+            None => planning * 9 / 10,
+        };
     }
     Err(Error::Usage(format!(
         "--mem-budget: budget {budget} bytes is below the smallest peak the {backend} backend reached for this program, {smallest} bytes"
     )))
 }
 
-/// Compiled specialisations by (function name, argument types).
-type Cache = HashMap<(String, Vec<ArgKey>), Arc<Compiled>>;
+/// Compiled specialisations by (function name, argument types, donated inputs).
+type Cache = HashMap<(String, Vec<ArgKey>, Vec<usize>), Arc<Compiled>>;
 
 /// A checked program, ready to call.
 pub struct Module {
@@ -360,21 +376,31 @@ impl Module {
     /// The optimised graph of `entry` for these argument types, compiled at most once
     /// per (function, argument types).
     pub fn compile(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Arc<Compiled>, Error> {
-        let key = (entry.to_string(), args.iter().map(ArgKey::of).collect::<Vec<_>>());
+        self.compile_donating(entry, args, &[])
+    }
+
+    /// [`Module::compile`] for a caller that gives up the flat inputs `donate` (indices
+    /// into the tensors of the arguments, depth-first): each may be overwritten by the
+    /// first output of its type not yet paired (`tc_ir::donate`), which then takes no
+    /// new memory. Under a budget the program fits it when run by
+    /// [`Module::run_donated`] or [`Module::run_held`], which hand the inputs over.
+    pub fn compile_donating(&self, entry: &str, args: &[Option<ArgValue>], donate: &[usize]) -> Result<Arc<Compiled>, Error> {
+        let key = (entry.to_string(), args.iter().map(ArgKey::of).collect::<Vec<_>>(), donate.to_vec());
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(compiled) = cache.get(&key) {
             return Ok(Arc::clone(compiled));
         }
         let start = Instant::now();
         let spec = self.specialize(entry, args)?;
-        let graph = optimize(&spec.graph);
+        let mut graph = optimize(&spec.graph);
+        graph.donations = tc_ir::donate::pair_by_type(&graph, donate);
         let budget = self.mem_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         #[cfg(feature = "mlir")]
         let mut mlir = None;
         let (graph, cpu, wgpu) = match (self.backend, budget) {
             (Backend::Cpu, budget) => {
                 let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
-                let (graph, program) = fit(graph, budget, self.backend, jit, tc_cpu::CpuProgram::peak_bytes)?;
+                let (graph, program) = fit(graph, budget, self.backend, jit, tc_cpu::CpuProgram::donated_peak_bytes)?;
                 (graph, Some(program), None)
             }
             (Backend::Wgpu, budget) => {
@@ -386,6 +412,9 @@ impl Module {
             (Backend::Mlir, budget) => {
                 // MLIR's bufferisation places the buffers; the remat plan is made (and
                 // peaks are reported) on the graph-level model, as for the interpreter.
+                // The JIT gives every output its own buffer: no donation.
+                let mut graph = graph;
+                graph.donations.clear();
                 let graph = match budget {
                     Some(b) => tc_remat::rematerialize(&graph, b, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?,
                     None => graph,
@@ -425,7 +454,9 @@ impl Module {
 
     /// [`Module::run`], also giving the peak bytes of the program's own buffers: the
     /// interpreter's measured peak, or the compiled program's arena and outputs, which
-    /// is exactly what it allocates.
+    /// is exactly what it allocates. The inputs are kept, so on the CPU the outputs of
+    /// a donating compile get memory of their own; the interpreter, which never writes
+    /// its inputs, counts them as donated either way.
     pub fn run_measured(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<(Vec<Tensor>, usize), Error> {
         let runtime = |e: &dyn fmt::Display| Error::Runtime(e.to_string());
         if let Some(program) = &compiled.cpu {
@@ -444,6 +475,20 @@ impl Module {
         tc_interp::run_with_stats(&compiled.graph, inputs).map(|(outputs, stats)| (outputs, stats.peak_bytes)).map_err(|e| runtime(&e))
     }
 
+    /// [`Module::run_measured`], handing the inputs over: on the CPU, outputs that
+    /// [`Module::compile_donating`] paired with inputs are written into those inputs'
+    /// storage, and the peak counts them as no new memory (the wgpu backend keeps its
+    /// outputs apart).
+    pub fn run_donated(&self, compiled: &Compiled, inputs: Vec<Tensor>) -> Result<(Vec<Tensor>, usize), Error> {
+        match &compiled.cpu {
+            Some(program) => {
+                let outputs = program.run_donated(inputs).map_err(|e| Error::Runtime(e.to_string()))?;
+                Ok((outputs, program.donated_peak_bytes()))
+            }
+            None => self.run_measured(compiled, &inputs),
+        }
+    }
+
     /// Make `tensor` an argument that stays where this module's backend computes: on
     /// the wgpu backend it is uploaded now (and the upload overlaps work already
     /// submitted); elsewhere it stays on the host.
@@ -459,7 +504,8 @@ impl Module {
 
     /// Run a compiled graph on held inputs; on the wgpu backend the outputs stay on the
     /// device (read them with [`Module::read`]), so results that feed the next call
-    /// never cross the bus. Host inputs are moved, not copied, on host backends.
+    /// never cross the bus. Host inputs are moved, not copied, on host backends, and
+    /// handed over ([`Module::run_donated`]).
     pub fn run_held(&self, compiled: &Compiled, inputs: Vec<Held>) -> Result<Vec<Held>, Error> {
         if let Some(program) = &compiled.wgpu {
             let args: Vec<tc_wgpu::Arg> = inputs
@@ -473,7 +519,7 @@ impl Module {
             return Ok(outputs.into_iter().map(Held::Device).collect());
         }
         let host: Vec<Tensor> = inputs.into_iter().map(|h| self.into_host(h)).collect::<Result<_, _>>()?;
-        Ok(self.run(compiled, &host)?.into_iter().map(Held::Host).collect())
+        Ok(self.run_donated(compiled, host)?.0.into_iter().map(Held::Host).collect())
     }
 
     /// The host tensor of a held one, read back from the device for `Held::Device`.

@@ -3,9 +3,11 @@
 //! generated as tensorc source), the epoch loop and test accuracy.
 //!
 //! Everything runs through [`Module::compile`] and [`Module::run`], so training uses
-//! whichever backend the [`Session`] has. Parameters stay host [`Tensor`]s between steps;
-//! every step has the same argument types (the last partial batch of an epoch is
-//! dropped), so the step compiles once.
+//! whichever backend the [`Session`] has. Parameters stay host [`Tensor`]s between steps
+//! (device tensors on the GPU); every step has the same argument types (the last
+//! partial batch of an epoch is dropped), so the step compiles once. The step is
+//! compiled donating the old parameters ([`Module::compile_donating`]): the loop gives
+//! them up, so the new ones may be written into their storage.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), tensorc::Error> {
@@ -338,11 +340,12 @@ impl Model {
         let args = vec![Some(params.arg_type()), Some(tensor_type(x)), Some(tensor_type(y)), Some(tensor_type(&lr))];
         let args = if own.is_none() { self.with_defaults("step", args) } else { args };
         let module = own.as_ref().unwrap_or(&self.module);
-        let compiled = module.compile(entry, &args)?;
-        let types = compiled.graph.output_types();
-        let want = OutTree::Tuple(vec![tree_of(params), OutTree::Tensor]);
         let param_types: Vec<tc_ir::Type> = params.leaves().iter().map(|t| tc_ir::Type::new(t.dtype(), t.shape().to_vec())).collect();
         let n = param_types.len();
+        // The old parameters (the first `n` inputs) are given up to the new ones.
+        let compiled = module.compile_donating(entry, &args, &(0..n).collect::<Vec<_>>())?;
+        let types = compiled.graph.output_types();
+        let want = OutTree::Tuple(vec![tree_of(params), OutTree::Tensor]);
         let fits = compiled.outputs == want
             && types[..n] == param_types[..]
             && types[n].shape.is_empty()

@@ -282,3 +282,27 @@ fn bench_json() {
     expect_status(&text, 0);
     assert!(text.stdout.contains("GFLOP/s"), "{}", text.stdout);
 }
+
+#[test]
+fn donate_gives_arguments_up_to_results() {
+    let dir = scratch("donate");
+    let prog = write(&dir, "sgd.tc", "fn main(w, g) { w - 0.5 * g }\n");
+    let w = npy(&dir, "w", &f32s(&[64, 64], &[1.0; 4096]));
+    let g = npy(&dir, "g", &f32s(&[64, 64], &[2.0; 4096]));
+    let (w, g) = (format!("w={w}"), format!("g={g}"));
+    let out_dir = dir.join("out");
+    let out = tensorc(&["run", &prog, &w, &g, "--donate", "w", "-o", &out_dir.display().to_string()]);
+    expect_status(&out, 0);
+    assert_eq!(load_npy(out_dir.join("0.npy")).expect("0.npy"), f32s(&[64, 64], &[0.0; 4096]));
+    // The result goes into `w`'s storage: the CPU program allocates nothing else.
+    let peak = |extra: &[&str]| {
+        let out = tensorc(&[&["bench", prog.as_str(), w.as_str(), g.as_str(), "--json", "--reps", "1"], extra].concat());
+        expect_status(&out, 0);
+        parse_flat_json(&out.stdout).into_iter().find(|(k, _)| k == "peak_bytes").map(|(_, v)| v).expect("peak_bytes")
+    };
+    assert_eq!(peak(&[]), 4096.0 * 4.0);
+    assert_eq!(peak(&["--donate", "w"]), 0.0);
+    let bad = tensorc(&["run", &prog, &w, &g, "--donate", "x"]);
+    expect_status(&bad, 2);
+    assert!(bad.stderr.contains("--donate x"), "{}", bad.stderr);
+}

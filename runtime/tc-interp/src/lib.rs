@@ -76,7 +76,8 @@ fn type_of(t: &Tensor) -> Type {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RunStats {
     /// The most bytes of the program's own buffers (intermediates and outputs, not the
-    /// caller's inputs) alive at once.
+    /// caller's inputs) alive at once. An output that takes over a donated parameter's
+    /// storage (`tc_ir::donate`'s rule) costs nothing: the caller gave that storage up.
     pub peak_bytes: usize,
 }
 
@@ -119,10 +120,11 @@ pub fn run_with_stats(graph: &Graph, inputs: &[Tensor]) -> Result<(Vec<Tensor>, 
     }
 
     let mut values: Vec<Option<Cow<'_, Tensor>>> = (0..n).map(|_| None).collect();
-    let owned_bytes = |v: &Cow<'_, Tensor>| match v {
-        Cow::Owned(t) => t.len() * t.dtype().size_bytes(),
-        Cow::Borrowed(_) => 0,
-    };
+    // Bytes each value counts while alive: its own buffer, unless it is a parameter or
+    // written into a donated parameter's storage. (This interpreter never writes its
+    // inputs, so the caller's tensors stay intact either way.)
+    let donated = tc_ir::donate::donated_nodes(graph);
+    let mut counted = vec![0usize; n];
     let (mut live, mut peak) = (0usize, 0usize);
     for (i, node) in graph.nodes.iter().enumerate() {
         let id = NodeId(i as u32);
@@ -150,20 +152,20 @@ pub fn run_with_stats(graph: &Graph, inputs: &[Tensor]) -> Result<(Vec<Tensor>, 
                 message: format!("value has type {got}, node has type {}", node.ty),
             }));
         }
-        live += owned_bytes(&value);
+        if let (Cow::Owned(t), false) = (&value, donated[i]) {
+            counted[i] = t.len() * t.dtype().size_bytes();
+        }
+        live += counted[i];
         peak = peak.max(live);
         values[i] = Some(value);
         for input in &node.inputs {
-            if last_use[input.index()] == i {
-                if let Some(v) = values[input.index()].take() {
-                    live -= owned_bytes(&v);
-                }
+            let j = input.index();
+            if last_use[j] == i && values[j].take().is_some() {
+                live -= counted[j];
             }
         }
-        if last_use[i] == i {
-            if let Some(v) = values[i].take() {
-                live -= owned_bytes(&v);
-            }
+        if last_use[i] == i && values[i].take().is_some() {
+            live -= counted[i];
         }
     }
 

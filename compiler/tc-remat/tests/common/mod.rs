@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use tc_ir::{BinaryOp, Graph, NodeId, ReduceOp, Type, UnaryOp};
+use tc_ir::{BinaryOp, Donation, Graph, NodeId, Op, ReduceOp, Type, UnaryOp};
 use tc_tensor::{DType, Tensor};
 
 /// A small deterministic generator (SplitMix64).
@@ -134,6 +134,68 @@ pub fn random_training(seed: u64, ops: usize) -> Graph {
     let grads = tc_grad::vjp(&mut f.g, loss, &weights).expect("differentiable");
     f.g.outputs = std::iter::once(loss).chain(grads).collect();
     f.g
+}
+
+/// A training step with an optimiser update: [`random_training`]'s loss and gradients,
+/// then per weight `w' = w − 0.1·g` (SGD) or, with `momentum`, `v' = 0.9·v + g` and
+/// `w' = w − 0.1·v'` (a velocity parameter per weight). Outputs: the loss, the new
+/// weights, the new velocities (each weight and velocity donated to its update) and, for
+/// every third seed, the sum of the first old weight, read last.
+pub fn random_update(seed: u64, ops: usize, momentum: bool) -> Graph {
+    let mut g = random_training(seed, ops);
+    let weights: Vec<NodeId> = g.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Param(i) if i > 0)).map(|(k, _)| NodeId(k as u32)).collect();
+    let grads = g.outputs[1..].to_vec();
+    let mut params = g.param_types().len();
+    let mut outputs = vec![g.outputs[0]];
+    let mut donations = Vec::new();
+    let mut velocities = Vec::new();
+    for (&w, &gr) in weights.iter().zip(&grads) {
+        let step = if momentum {
+            let v = g.param(params, g.ty(w).clone());
+            let decayed = g.binary_scalar(BinaryOp::Mul, v, 0.9);
+            let v2 = g.binary(BinaryOp::Add, decayed, gr);
+            velocities.push((params, v2));
+            params += 1;
+            v2
+        } else {
+            gr
+        };
+        let scaled = g.binary_scalar(BinaryOp::Mul, step, 0.1);
+        let w2 = g.sub(w, scaled);
+        let Op::Param(i) = g.node(w).op else { unreachable!("a weight is a parameter") };
+        donations.push(Donation { param: i, output: outputs.len() });
+        outputs.push(w2);
+    }
+    for (param, v2) in velocities {
+        donations.push(Donation { param, output: outputs.len() });
+        outputs.push(v2);
+    }
+    if seed.is_multiple_of(3) && !weights.is_empty() {
+        // A reader of the first weight after its update: that donation cannot hold.
+        let rank = g.ty(weights[0]).rank();
+        let norm = g.reduce(ReduceOp::Sum, weights[0], &(0..rank).collect::<Vec<_>>());
+        outputs.push(norm);
+    }
+    g.outputs = outputs;
+    g.donations = donations;
+    g
+}
+
+/// `g` with some outputs donated a parameter of their type (random pairs, so the
+/// parameter may well be read after the output: the donation then does not hold).
+pub fn with_random_donations(mut g: Graph, seed: u64) -> Graph {
+    let mut rng = Rng::new(seed ^ 0xD0);
+    let params = g.param_types();
+    let mut taken = vec![false; params.len()];
+    for (j, ty) in g.output_types().iter().enumerate() {
+        let free: Vec<usize> = (0..params.len()).filter(|&i| !taken[i] && &params[i] == ty).collect();
+        if !free.is_empty() && rng.below(3) > 0 {
+            let i = free[rng.below(free.len())];
+            taken[i] = true;
+            g.donations.push(Donation { param: i, output: j });
+        }
+    }
+    g
 }
 
 /// A pure chain of `layers` single-node layers: `f_i = op(f_{i−1})` (a cheap unary op
