@@ -181,7 +181,7 @@ unsafe extern "C" fn memref_copy(elem_bytes: i64, src: *const UnrankedMemRef, ds
         let (s_base, d_base) = (field(s, 1) as *const u8, field(d, 1) as *mut u8);
         let (s_off, d_off) = (field(s, 2), field(d, 2));
         let sizes: Vec<i64> = (0..rank).map(|i| field(s, 3 + i)).collect();
-        if sizes.iter().any(|&n| n == 0) {
+        if sizes.contains(&0) {
             return;
         }
         let s_str: Vec<i64> = (0..rank).map(|i| field(s, 3 + rank + i)).collect();

@@ -112,7 +112,7 @@ pub fn symbol(name: &str) -> String {
 /// The function's text. `private` makes it `func.func private` (the JIT calls it from a
 /// wrapper and inlines it).
 pub fn function(program: &KernelProgram, private: bool) -> Result<String, MlirError> {
-    let mut f = Func { program, ssa: Ssa::new(), body: String::new(), cur: vec![None; program.buffers.len()] };
+    let mut f = Func { program, ssa: Ssa::default(), body: String::new(), cur: vec![None; program.buffers.len()] };
     let mut args = Vec::new();
     for (i, &p) in program.params.iter().enumerate() {
         let (shape, d) = (f.shape(p), f.dtype(p));

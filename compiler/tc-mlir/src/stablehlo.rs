@@ -113,7 +113,7 @@ impl Hlo {
 /// A dense constant of `t` with its shape.
 fn constant(t: &Tensor) -> String {
     let shaped = ty(t.shape(), t.dtype());
-    if t.len() == 0 {
+    if t.is_empty() {
         return format!("stablehlo.constant dense<> : {shaped}");
     }
     match t.data() {
@@ -155,7 +155,7 @@ fn emit_node(h: &mut Hlo, graph: &Graph, id: NodeId, ins: &[&str]) -> Result<Str
         Op::Param(i) => format!("%arg{i}"),
         Op::Const(c) => {
             let v = h.op(constant(c));
-            if c.dtype() == DType::Bool && c.len() > 0 {
+            if c.dtype() == DType::Bool && !c.is_empty() {
                 h.op(format!("stablehlo.reshape {v} : ({}) -> {t}", ty(&[c.len()], DType::Bool)))
             } else {
                 v
@@ -437,7 +437,6 @@ fn arg_reduce(h: &mut Hlo, op: ArgOp, x: &str, xt: &Type, axis: usize, out: &Typ
         r.push_str(&format!("      %lose = stablehlo.and %anum, %cnan : {sb}\n"));
         r.push_str(&format!("      %notlose = stablehlo.not %lose : {sb}\n"));
         r.push_str(&format!("      %keep = stablehlo.and %keep2, %notlose : {sb}\n"));
-    } else {
     }
     let keep = if d.is_float() { "%keep" } else { "%keep0" };
     r.push_str(&format!("      %v = stablehlo.select {keep}, %a, %c : {sb}, {s}\n"));
@@ -509,6 +508,7 @@ fn scatter_add(h: &mut Hlo, idx: &str, it: &Type, upd: &str, ut: &Type, axis: us
     )))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reduce_window(h: &mut Hlo, x: &str, xt: &Type, init: &str, combine: &str, size: [usize; 2], stride: [usize; 2], out: &Type) -> String {
     let s = ty(&[], xt.dtype);
     h.op(format!(

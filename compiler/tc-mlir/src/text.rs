@@ -108,15 +108,12 @@ pub fn view_range(view: &View, domain: &[usize]) -> (isize, isize) {
 
 /// Names SSA values and collects lines. Every name in a function comes from one
 /// counter, so names never collide across nested regions.
+#[derive(Default)]
 pub struct Ssa {
     next: usize,
 }
 
 impl Ssa {
-    pub fn new() -> Ssa {
-        Ssa { next: 0 }
-    }
-
     pub fn fresh(&mut self) -> String {
         self.next += 1;
         format!("%v{}", self.next)
