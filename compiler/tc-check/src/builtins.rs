@@ -532,11 +532,11 @@ impl Builtin<'_, '_, '_> {
             let s = self.arg_span(2);
             return Some(self.err("E0307", s, "stride must be at least 1".to_string()));
         }
-        for i in 0..2 {
+        for (i, pad) in padding.iter().enumerate() {
             if w.ty.shape[2 + i] == 0 {
                 return Some(self.err("E0312", self.span, "`conv2d` window is empty: w's spatial sizes must be at least 1".to_string()));
             }
-            if x.ty.shape[2 + i] + 2 * padding[i] < w.ty.shape[2 + i] {
+            if x.ty.shape[2 + i] + 2 * pad < w.ty.shape[2 + i] {
                 return Some(self.err("E0312", self.span, "`conv2d` window is larger than the padded input".to_string()));
             }
         }

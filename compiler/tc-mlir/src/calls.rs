@@ -24,7 +24,10 @@ use tc_tensor::DType;
 pub fn emit(f: &mut Func, c: &CallKernel) -> Result<(), MlirError> {
     let out_shape = f.shape(c.output);
     let result = match &c.op {
-        Op::MatMul => matmul(f, c)?,
+        Op::MatMul => match f.tiles {
+            Some(opts) if crate::tiles::takes(f, c, &opts) => crate::tiles::matmul(f, c, &opts)?,
+            _ => matmul(f, c)?,
+        },
         Op::Conv2d { stride, pad, dilation } => conv2d(f, c, *stride, *pad, *dilation)?,
         Op::Pool { kind, size, stride } => pool(f, c.inputs[0], c.output, *kind, *size, *stride)?,
         Op::PoolGrad { kind, size, stride } => pool_grad(f, c, *kind, *size, *stride)?,
@@ -55,7 +58,7 @@ fn filled(f: &mut Func, shape: &[usize], e: &str, value: &str) -> String {
 }
 
 /// Round an accumulator tensor (`acc` dtype) elementwise to `d`; nothing if they agree.
-fn round_to(f: &mut Func, x: &str, shape: &[usize], acc: DType, d: DType) -> String {
+pub(crate) fn round_to(f: &mut Func, x: &str, shape: &[usize], acc: DType, d: DType) -> String {
     if acc == d {
         return x.to_string();
     }
@@ -127,7 +130,7 @@ fn matmul(f: &mut Func, c: &CallKernel) -> Result<String, MlirError> {
 }
 
 /// `x` padded by `lo`/`hi` with the scalar SSA value `value` (element type `e`).
-fn pad_with(f: &mut Func, x: &str, shape: &[usize], lo: &[usize], hi: &[usize], e: &str, value: &str) -> String {
+pub(crate) fn pad_with(f: &mut Func, x: &str, shape: &[usize], lo: &[usize], hi: &[usize], e: &str, value: &str) -> String {
     if lo.iter().chain(hi).all(|&p| p == 0) {
         return x.to_string();
     }

@@ -1,9 +1,7 @@
 //! The MLIR JIT (feature `jit`): parse, verify, lower and run a module through melior.
 //!
-//! The module of [`crate::emit_mlir`] (its function made private) gets a wrapper,
-//! `@tc_entry`, that takes every parameter and output as a memref: parameters become
-//! tensors with `bufferization.to_tensor`, the function is called, and each result is
-//! written into its output memref with `bufferization.materialize_in_destination`. The
+//! The module of [`crate::emit_mlir`] (its function made private) gets the memref
+//! wrapper of [`crate::entry`]. The
 //! pipeline [`PIPELINE`] inlines the function, bufferises (one-shot; temporaries are
 //! freed by the ownership-based deallocation pipeline), lowers linalg to loops and
 //! everything to the LLVM dialect; `math` functions become libm calls (`exp`, `log`,
@@ -15,8 +13,9 @@
 //! offset, sizes, strides) to the packed wrapper `_mlir_tc_entry`, looked up once at
 //! compile time; running is a plain call, safe from several threads at once.
 
-use crate::module::{function, symbol};
-use crate::text::{elem, tensor_ty};
+use crate::entry::{jit_module, PIPELINE, TILES_PIPELINE};
+use crate::module::function;
+use crate::tiles::{self, TileOptions, TileUnit};
 use crate::{kernel_program, MlirError};
 use melior::dialect::DialectRegistry;
 use melior::ir::operation::OperationLike;
@@ -29,14 +28,6 @@ use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
 use tc_kernel::KernelProgram;
 use tc_tensor::{Data, Tensor};
-
-/// From tensors on the JIT's module to the LLVM dialect.
-pub const PIPELINE: &str = "builtin.module(inline,symbol-dce,canonicalize,cse,\
-one-shot-bufferize,buffer-deallocation-pipeline,convert-linalg-to-loops,lower-affine,\
-convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,\
-convert-math-to-libm,convert-math-to-llvm,arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},\
-arith-expand{include-bf16=true},convert-arith-to-llvm,convert-index-to-llvm,\
-convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)";
 
 /// The packed entry point: one pointer per scalar of the expanded arguments.
 type Packed = unsafe extern "C" fn(*mut *mut ());
@@ -71,48 +62,20 @@ fn context() -> Context {
     context
 }
 
-/// The JIT module: the program's function (private) and the memref wrapper.
-pub fn jit_module(program: &KernelProgram) -> Result<String, MlirError> {
-    let func = function(program, true)?;
-    let ty = |b: tc_kernel::BufferId| {
-        let t = &program.buffer(b).ty;
-        (tensor_ty(&t.shape, elem(t.dtype)), tensor_ty(&t.shape, elem(t.dtype)).replacen("tensor", "memref", 1))
-    };
-    let mut args = Vec::new();
-    let mut body = String::new();
-    let mut call_args = Vec::new();
-    let mut call_tys = Vec::new();
-    for (i, &p) in program.params.iter().enumerate() {
-        let (t, m) = ty(p);
-        args.push(format!("%in{i}: {m}"));
-        body.push_str(&format!("  %t{i} = bufferization.to_tensor %in{i} restrict : {m} to {t}\n"));
-        call_args.push(format!("%t{i}"));
-        call_tys.push(t);
-    }
-    let results: Vec<(String, String)> = program.outputs.iter().map(|&o| ty(o)).collect();
-    for (i, (_, m)) in results.iter().enumerate() {
-        args.push(format!("%out{i}: {m}"));
-    }
-    let rtys: Vec<&str> = results.iter().map(|(t, _)| t.as_str()).collect();
-    let n = results.len();
-    let lhs = match n {
-        0 => String::new(),
-        1 => "%r = ".into(),
-        n => format!("%r:{n} = "),
-    };
-    body.push_str(&format!("  {lhs}func.call {}({}) : ({}) -> ({})\n", symbol(&program.name), call_args.join(", "), call_tys.join(", "), rtys.join(", ")));
-    for (i, (t, m)) in results.iter().enumerate() {
-        let r = if n == 1 { "%r".to_string() } else { format!("%r#{i}") };
-        body.push_str(&format!("  bufferization.materialize_in_destination {r} in restrict writable %out{i} : ({t}, {m}) -> ()\n"));
-    }
-    Ok(format!("module {{\n{func}func.func @tc_entry({}) {{\n{body}  return\n}}\n}}\n", args.join(", ")))
-}
-
 /// Compile a verified graph.
 pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
+    compile_with(graph, None)
+}
+
+/// Compile a verified graph with its matmuls on a tile unit ([`tiles`]). With
+/// [`TileUnit::Amx`] the CPU must have AMX: [`MlirError::Unavailable`] otherwise.
+pub fn compile_with(graph: &Graph, tiles: Option<TileOptions>) -> Result<MlirProgram, MlirError> {
     let start = Instant::now();
+    if tiles.is_some_and(|t| t.unit == TileUnit::Amx) {
+        tiles::amx_available().map_err(|e| MlirError::Unavailable(format!("AMX: {e}")))?;
+    }
     let program = kernel_program(graph)?;
-    let text = jit_module(&program)?;
+    let text = jit_module(&program, tiles)?;
     let context = context();
     let diagnostics = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = diagnostics.clone();
@@ -129,7 +92,8 @@ pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
         return Err(failed("the emitted module does not verify"));
     }
     let pm = PassManager::new(&context);
-    parse_pass_pipeline(pm.as_operation_pass_manager(), PIPELINE).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
+    let pipeline = if tiles.is_some() { TILES_PIPELINE } else { PIPELINE };
+    parse_pass_pipeline(pm.as_operation_pass_manager(), pipeline).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
     pm.run(&mut module).map_err(|_| failed("lowering failed"))?;
     let engine = ExecutionEngine::new(&module, 3, &[], false, false);
     // SAFETY: `memref_copy` has the C signature MLIR's lowering of `memref.copy` calls.
@@ -146,11 +110,11 @@ pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
     let entry: Packed = unsafe { std::mem::transmute::<*mut (), Packed>(entry) };
     let params = program.params.iter().map(|&b| program.buffer(b).ty.clone()).collect();
     let outputs = program.outputs.iter().map(|&b| program.buffer(b).ty.clone()).collect();
-    Ok(MlirProgram { entry, params, outputs, mlir: emit_public(&program)?, compile_time: start.elapsed(), _engine: engine, _context: context })
+    Ok(MlirProgram { entry, params, outputs, mlir: emit_public(&program, tiles)?, compile_time: start.elapsed(), _engine: engine, _context: context })
 }
 
-fn emit_public(program: &KernelProgram) -> Result<String, MlirError> {
-    Ok(format!("module {{\n{}}}\n", function(program, false)?))
+fn emit_public(program: &KernelProgram, tiles: Option<TileOptions>) -> Result<String, MlirError> {
+    Ok(format!("module {{\n{}}}\n", function(program, false, tiles)?))
 }
 
 extern "C" fn truncsfbf2(x: f32) -> f32 {

@@ -9,6 +9,9 @@
 //!   [`text`] (types, literals, names).
 //! - [`emit_stablehlo`]: the graph itself as StableHLO ([`stablehlo`]), the portable
 //!   input of XLA and IREE (`--stage stablehlo`).
+//! - [`tiles`]: matmuls on a tile unit (Intel AMX through the `amx` dialect, or the
+//!   same tiles as `vector` ops), for bf16 programs and `--precision bf16`.
+//! - [`entry`]: the module the JIT compiles (a memref wrapper) and its pass pipelines.
 //! - With feature `jit`, [`jit::compile`] parses and verifies the module with MLIR
 //!   (through melior), lowers it by a pass pipeline (bufferisation, loops, LLVM) and runs
 //!   it in MLIR's execution engine (`--backend mlir`).
@@ -18,11 +21,13 @@
 //! module with `mlir-opt` when it is installed).
 
 pub mod calls;
+pub mod entry;
 pub mod loops;
 pub mod module;
 pub mod scalar;
 pub mod stablehlo;
 pub mod text;
+pub mod tiles;
 
 #[cfg(feature = "jit")]
 pub mod jit;
@@ -41,6 +46,8 @@ pub enum MlirError {
     Internal(String),
     /// MLIR rejected the module or a pass failed; the diagnostics.
     Mlir(String),
+    /// The hardware asked for is not there (the message says what is missing).
+    Unavailable(String),
     InputCount { expected: usize, got: usize },
     /// Argument `index` does not have its parameter's type.
     InputType { index: usize, expected: String, got: String },
@@ -53,6 +60,7 @@ impl fmt::Display for MlirError {
             MlirError::Unsupported(what) => write!(f, "the MLIR backend does not support {what}"),
             MlirError::Internal(e) => write!(f, "internal error in the MLIR backend: {e}"),
             MlirError::Mlir(e) => write!(f, "MLIR: {e}"),
+            MlirError::Unavailable(e) => write!(f, "{e}"),
             MlirError::InputCount { expected, got } => write!(f, "expected {expected} input(s), got {got}"),
             MlirError::InputType { index, expected, got } => write!(f, "parameter {index}: expected {expected}, got {got}"),
         }
@@ -69,7 +77,7 @@ pub fn kernel_program(graph: &Graph) -> Result<tc_kernel::KernelProgram, MlirErr
 /// The graph's kernel program as an MLIR module on tensors (see the crate docs).
 pub fn emit_mlir(graph: &Graph) -> Result<String, MlirError> {
     let program = kernel_program(graph)?;
-    Ok(format!("module {{\n{}}}\n", module::function(&program, false)?))
+    Ok(format!("module {{\n{}}}\n", module::function(&program, false, None)?))
 }
 
 /// The graph as a StableHLO module.

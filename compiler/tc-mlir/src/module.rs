@@ -9,6 +9,7 @@
 //! `math`, `tensor`, `linalg`), so any MLIR-based compiler (IREE among them) takes it.
 
 use crate::text::{elem, flat_ty, tensor_ty, Block, Ssa};
+use crate::tiles::TileOptions;
 use crate::{calls, loops, MlirError};
 use tc_kernel::{BufferId, BufferKind, Kernel, KernelProgram};
 use tc_tensor::{DType, Data, Tensor};
@@ -21,6 +22,8 @@ pub struct Func<'p> {
     pub body: String,
     /// The current 1-D tensor value of each buffer, once written.
     pub cur: Vec<Option<String>>,
+    /// Matmuls that go to a tile unit ([`crate::tiles`]), if any.
+    pub tiles: Option<TileOptions>,
 }
 
 impl<'p> Func<'p> {
@@ -110,9 +113,9 @@ pub fn symbol(name: &str) -> String {
 }
 
 /// The function's text. `private` makes it `func.func private` (the JIT calls it from a
-/// wrapper and inlines it).
-pub fn function(program: &KernelProgram, private: bool) -> Result<String, MlirError> {
-    let mut f = Func { program, ssa: Ssa::default(), body: String::new(), cur: vec![None; program.buffers.len()] };
+/// wrapper and inlines it); `tiles` sends matmuls to a tile unit.
+pub fn function(program: &KernelProgram, private: bool, tiles: Option<TileOptions>) -> Result<String, MlirError> {
+    let mut f = Func { program, ssa: Ssa::default(), body: String::new(), cur: vec![None; program.buffers.len()], tiles };
     let mut args = Vec::new();
     for (i, &p) in program.params.iter().enumerate() {
         let (shape, d) = (f.shape(p), f.dtype(p));

@@ -74,3 +74,59 @@ fn unsupported_is_a_clear_error() {
     let e = tc_mlir::emit_mlir(&g).unwrap_err();
     assert_eq!(e.to_string(), "the MLIR backend does not support conv2d on i32");
 }
+
+/// Matmuls that go to the tiles: bf16 programs, f32 ones under `--precision bf16`,
+/// transposed operands, batches, sizes that are not multiples of a tile.
+fn tiled_programs() -> Vec<(&'static str, Vec<Type>)> {
+    let bf = DType::BF16;
+    vec![
+        ("fn main(a, b) { a @ b }", vec![t(bf, &[64, 96]), t(bf, &[96, 32])]),
+        ("fn main(a, b) { a @ b }", vec![t(F32, &[5, 7]), t(F32, &[7, 3])]),
+        ("fn main(a, b) { (a.T @ b.T, a.T @ a) }", vec![t(bf, &[33, 17]), t(bf, &[40, 33])]),
+        ("fn main(a, b) { a @ b }", vec![t(F32, &[3, 20, 50]), t(F32, &[3, 50, 36])]),
+    ]
+}
+
+fn tool(name: &str) -> Option<String> {
+    let path = format!("/usr/lib/llvm-22/bin/{name}");
+    std::path::Path::new(&path).exists().then_some(path)
+}
+
+fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, String> {
+    let mut child = Command::new(cmd).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The AMX form lowers through the JIT's pipeline to LLVM IR and to x86 machine code
+/// with the tile instructions (checked without AMX hardware: only running needs it).
+#[test]
+fn amx_matmuls_lower_to_tile_instructions() {
+    let (Some(opt), Some(translate), Some(llc)) = (tool("mlir-opt"), tool("mlir-translate"), tool("llc")) else {
+        eprintln!("mlir-opt, mlir-translate or llc (LLVM 22) is not installed; skipping");
+        return;
+    };
+    let amx = tc_mlir::tiles::TileOptions { unit: tc_mlir::tiles::TileUnit::Amx, f32_matmuls: true };
+    for (src, types) in tiled_programs() {
+        let program = tc_mlir::kernel_program(&graph_of(src, "main", &types)).unwrap();
+        let text = tc_mlir::entry::jit_module(&program, Some(amx)).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert!(text.contains("amx.tile_mulf"), "{src}: no tile op\n{text}");
+        let pipeline = format!("--pass-pipeline={}", tc_mlir::entry::TILES_PIPELINE);
+        let llvm_dialect = pipe(&opt, &[&pipeline], text.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}\n{text}"));
+        let ir = pipe(&translate, &["--mlir-to-llvmir"], &llvm_dialect).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let ir = String::from_utf8(ir).unwrap();
+        for intrinsic in ["llvm.x86.tileloadd64.internal", "llvm.x86.tdpbf16ps.internal", "llvm.x86.tilestored64.internal"] {
+            assert!(ir.contains(intrinsic), "{src}: no {intrinsic}");
+        }
+        let asm = pipe(&llc, &["-O3", "-mattr=+amx-tile,+amx-bf16", "-o", "-"], ir.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let asm = String::from_utf8(asm).unwrap();
+        for insn in ["ldtilecfg", "tileloadd", "tdpbf16ps", "tilestored", "tilerelease"] {
+            assert!(asm.contains(insn), "{src}: no {insn} in the machine code");
+        }
+    }
+}

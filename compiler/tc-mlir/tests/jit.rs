@@ -4,6 +4,7 @@
 mod common;
 use common::{close, graph_of, t, values};
 use tc_ir::{BinaryOp, Graph, Op, Type, UnaryOp};
+use tc_mlir::tiles::{TileOptions, TileUnit};
 use tc_tensor::{DType, Tensor};
 
 fn check(src: &str, types: &[Type]) {
@@ -15,7 +16,7 @@ fn check_on(src: &str, inputs: &[Tensor]) {
     let types: Vec<Type> = inputs.iter().map(|x| Type::new(x.dtype(), x.shape().to_vec())).collect();
     let g = graph_of(src, "main", &types);
     let want = tc_interp::run(&g, inputs).unwrap();
-    let p = tc_mlir::jit::compile(&g).unwrap_or_else(|e| panic!("{e}\n{}", tc_mlir::jit::jit_module(&tc_mlir::kernel_program(&g).unwrap()).unwrap()));
+    let p = tc_mlir::jit::compile(&g).unwrap_or_else(|e| panic!("{e}\n{}", tc_mlir::entry::jit_module(&tc_mlir::kernel_program(&g).unwrap(), None).unwrap()));
     let got = p.run(inputs).unwrap();
     assert_eq!(got.len(), want.len());
     for (i, (a, b)) in got.iter().zip(&want).enumerate() {
@@ -182,5 +183,59 @@ fn every_cast_at_edge_values() {
             let x = edge(from, 23, 3);
             check_graph(&op_graph(Op::Cast, &[t(from, &[23])], t(to, &[23])), &[x], &format!("cast {from} to {to}"));
         }
+    }
+}
+
+/// Tiled matmuls: `src` (whose matmuls go to the tiles) against the interpreter on
+/// `reference` (the same program with the operands' rounding to bf16 written out).
+fn check_tiled(unit: TileUnit, src: &str, reference: &str, types: &[Type], rtol: f64, atol: f64) {
+    let inputs: Vec<_> = types.iter().enumerate().map(|(i, ty)| values(ty, i as u64 + 7)).collect();
+    let want = tc_interp::run(&graph_of(reference, "main", types), &inputs).unwrap();
+    let g = graph_of(src, "main", types);
+    let opts = TileOptions { unit, f32_matmuls: true };
+    let p = tc_mlir::jit::compile_with(&g, Some(opts)).unwrap_or_else(|e| panic!("{src}: {e}"));
+    assert!(p.mlir().contains(if unit == TileUnit::Amx { "amx.tile_mulf" } else { "memref.subview" }), "{src}: not tiled");
+    let got = p.run(&inputs).unwrap();
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        close(a, b, rtol, atol).unwrap_or_else(|e| panic!("{src}, output {i}: {e}"));
+    }
+}
+
+/// Every tiled shape: whole tiles, ragged edges in m, n and k, transposed operands,
+/// batches, and more than one block and k-step.
+fn tiled_cases(unit: TileUnit) {
+    let bf = DType::BF16;
+    for (a, b) in [([32, 32], [32, 32]), ([5, 7], [7, 3]), ([70, 65], [65, 33]), ([1, 100], [100, 1])] {
+        let types = [t(F32, &a), t(F32, &b)];
+        check_tiled(unit, "fn main(a, b) { a @ b }", "fn main(a, b) { (a as bf16 as f32) @ (b as bf16 as f32) }", &types, 1e-5, 1e-4);
+        let types = [t(bf, &a), t(bf, &b)];
+        // bf16 results: the tiles accumulate in f32 and round once more than the
+        // interpreter's f64 sum, so they may differ by one bf16 step.
+        check_tiled(unit, "fn main(a, b) { a @ b }", "fn main(a, b) { a @ b }", &types, 2.0f64.powi(-7), 1e-3);
+    }
+    let types = [t(F32, &[33, 17]), t(F32, &[40, 33])];
+    check_tiled(unit, "fn main(a, b) { (a.T @ b.T, a.T @ a) }", "fn main(a, b) { let (x, y) = (a as bf16 as f32, b as bf16 as f32); (x.T @ y.T, x.T @ x) }", &types, 1e-5, 1e-4);
+    let types = [t(F32, &[3, 20, 50]), t(F32, &[3, 50, 36])];
+    check_tiled(unit, "fn main(a, b) { a @ b }", "fn main(a, b) { (a as bf16 as f32) @ (b as bf16 as f32) }", &types, 1e-5, 1e-4);
+}
+
+#[test]
+fn tiled_matmuls_emulated_equal_the_interpreter() {
+    tiled_cases(TileUnit::Emulated);
+}
+
+/// On an AMX CPU the real tiles run the same cases; elsewhere asking for them is a
+/// clear error naming what the CPU lacks.
+#[test]
+fn amx_runs_where_the_cpu_has_it_and_is_a_clear_error_elsewhere() {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let has_amx = cpuinfo.lines().any(|l| l.starts_with("flags") && l.contains(" amx_tile") && l.contains(" amx_bf16"));
+    if has_amx {
+        tiled_cases(TileUnit::Amx);
+    } else {
+        let g = graph_of("fn main(a, b) { a @ b }", "main", &[t(F32, &[4, 4]), t(F32, &[4, 4])]);
+        let e = tc_mlir::jit::compile_with(&g, Some(TileOptions { unit: TileUnit::Amx, f32_matmuls: true })).err().expect("no AMX here");
+        let msg = e.to_string();
+        assert!(msg.starts_with("AMX: this CPU (") && msg.contains("has no AMX: it lacks amx-tile"), "{msg}");
     }
 }

@@ -9,7 +9,7 @@
 //!   value of layers `≤ ℓ` that later forward nodes read is `a_ℓ` (an articulation point);
 //! - backward layer `B_ℓ` is a run of backward nodes, in reverse layer order, reading
 //!   forward values only from `F_ℓ` and `a_{ℓ−1}`, and backward values only from
-//!   `B_ℓ` and `B_{ℓ+1}`.
+//!   `B_{≥ℓ}` (a layer may have no backward nodes).
 //!
 //! The split is the one giving the most layers (the true end of the forward pass does).
 //! A training step of an MLP, a VGG-style CNN or a ResNet (blocks as layers) from
@@ -130,8 +130,8 @@ fn layers_for_split(p: &Problem, free: &[bool], core: &[usize], split: usize) ->
                 lo = lo.max(lu);
                 hi = hi.min(top);
             } else {
-                // B_ℓ reads B_ℓ or B_{ℓ+1}.
-                lo = lo.max(lu.saturating_sub(1));
+                // B_ℓ reads B_{≥ℓ}: what a higher layer leaves for a lower one is
+                // held across the layers between (`Costs::crossing`).
                 hi = hi.min(lu);
             }
         }
@@ -195,6 +195,10 @@ pub(crate) struct Costs {
     /// Whether `B_ℓ` reads `a_ℓ` / `a_{ℓ−1}` (false for layer 0, whose input is a parameter).
     pub reads_boundary: Vec<bool>,
     pub reads_input: Vec<bool>,
+    /// Whether a run of `F_ℓ` right before `B_ℓ` is needed when it is not the first:
+    /// `B_ℓ` reads something `F_ℓ` computes, or `F_ℓ` computes an output (whose copy
+    /// should be the last). Otherwise `B_ℓ` needs only `a_{ℓ−1}` and what `B_{ℓ+1}` left.
+    pub bwd_needs_fwd: Vec<bool>,
     /// Peak bytes while running `F_ℓ` keeping only `a_ℓ` / keeping `a_ℓ` and what
     /// backward nodes read, over what was alive before (which includes `a_{ℓ−1}`).
     pub fwd_peak_advance: Vec<usize>,
@@ -229,6 +233,7 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
         kept: Vec::with_capacity(layers),
         reads_boundary: Vec::with_capacity(layers),
         reads_input: Vec::with_capacity(layers),
+        bwd_needs_fwd: Vec::with_capacity(layers),
         fwd_peak_advance: Vec::with_capacity(layers),
         fwd_peak_keep: Vec::with_capacity(layers),
         bwd_peak: Vec::with_capacity(layers),
@@ -250,6 +255,7 @@ pub(crate) fn costs(p: &Problem, chain: &Chain) -> Costs {
         let reads = |x: usize| chain.bwd[l].iter().any(|&v| p.inputs[v].contains(&x));
         c.reads_boundary.push(reads(a));
         c.reads_input.push(l > 0 && reads(chain.boundary(l - 1)));
+        c.bwd_needs_fwd.push(chain.fwd[l].iter().any(|&v| p.output[v] || reads(v)));
         let bwd = render(p, chain, &[Event::Bwd(l)]);
         c.bwd_cost.push(p.steps_cost(&bwd));
         // Alive when B_l starts: F_l's kept values (and a_l if B_l reads it), what B_{>l}

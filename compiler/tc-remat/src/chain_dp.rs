@@ -7,7 +7,8 @@
 //! and that `B_{t+1}`'s results are waiting; `own` says nobody outside needs `a_{s−1}`
 //! afterwards, so it can go once `F_s` has run for the last time (unless `B_s` reads it).
 //! Either
-//! - `s == t`: run `F_s` keeping what backward reads, then `B_s`;
+//! - `s == t`: run `F_s` keeping what backward reads, then `B_s` (without `F_s` when
+//!   `B_s` reads nothing of it: it has run before, and `a_{s−1}` is all `B_s` needs);
 //! - keep-all: run `F_s` keeping what backward reads, solve `s+1..=t` holding it (and
 //!   owning `a_s` unless `B_s` reads it), then run `B_s`;
 //! - checkpoint at `s' ∈ (s, t]`: run `F_s..F_{s'−1}` keeping only `a_{s'−1}`, solve
@@ -18,7 +19,7 @@
 //! states), rounding up, so a plan is always feasible under the layer model; with
 //! single-node layers and `q` the gcd the model is exact.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::chain::{Costs, Event};
 
@@ -31,13 +32,20 @@ enum Choice {
 
 type Key = (usize, usize, usize, bool);
 
+// FxHash: SipHash took about half of the DP's time on long chains of small integer keys.
+type Memo = FxHashMap<Key, Option<(f64, Choice)>>;
+
 /// The cheapest plan over the layers within `budget`, or `None` when none fits.
 pub(crate) fn plan(c: &Costs, budget: usize) -> Option<Vec<Event>> {
     let layers = c.fwd_cost.len();
     let sizes = c.boundary.iter().chain(&c.kept).copied().filter(|&s| s > 0);
     let gcd = sizes.fold(0usize, gcd);
     let unit = gcd.max(budget / 65_536).max(1);
-    let mut dp = Dp { c, budget, unit, memo: HashMap::new() };
+    let bwd_prefix = std::iter::once(0.0).chain(c.bwd_cost.iter().scan(0.0, |sum, &x| {
+        *sum += x;
+        Some(*sum)
+    }));
+    let mut dp = Dp { c, budget, unit, memo: Memo::default(), bwd_prefix: bwd_prefix.collect() };
     dp.opt((0, layers - 1, 0, true))?;
     let mut events = Vec::new();
     dp.emit((0, layers - 1, 0, true), &mut events);
@@ -56,10 +64,17 @@ struct Dp<'a> {
     c: &'a Costs,
     budget: usize,
     unit: usize,
-    memo: HashMap<Key, Option<(f64, Choice)>>,
+    memo: Memo,
+    /// `bwd_prefix[ℓ]`: cost of `B_0..B_{ℓ−1}`.
+    bwd_prefix: Vec<f64>,
 }
 
 impl Dp<'_> {
+    /// Cost of `B_s..=B_t`, which every plan of that range runs once.
+    fn bwd_sum(&self, s: usize, t: usize) -> f64 {
+        self.bwd_prefix[t + 1] - self.bwd_prefix[s]
+    }
+
     fn units(&self, bytes: usize) -> usize {
         bytes.div_ceil(self.unit)
     }
@@ -96,7 +111,10 @@ impl Dp<'_> {
             }
         };
         if s == t {
-            if keep_ok {
+            // A last run of `F_s` that `B_s` does not read is skipped.
+            if !c.bwd_needs_fwd[s] && fits(after, c.bwd_peak[s]) {
+                consider(c.bwd_cost[s], Choice::Base, &mut best);
+            } else if keep_ok {
                 consider(c.fwd_cost[s] + c.bwd_cost[s], Choice::Base, &mut best);
             }
         } else {
@@ -113,7 +131,16 @@ impl Dp<'_> {
                     break;
                 }
                 advance += c.fwd_cost[k];
+                // Every backward layer runs once: a bound that cuts most of the search
+                // once a plan is known (only exact values are memoised).
+                let bound = |best: &Option<(f64, Choice)>, cost: f64| best.is_some_and(|(b, _)| cost >= b);
+                if bound(&best, advance + self.bwd_sum(s, t)) {
+                    break;
+                }
                 let Some(right) = self.opt((next, t, held + self.units(c.boundary[k]), true)) else { continue };
+                if bound(&best, advance + right + self.bwd_sum(s, k)) {
+                    continue;
+                }
                 let Some(left) = self.opt((s, k, held, own)) else { continue };
                 consider(advance + right + left, Choice::Checkpoint(next), &mut best);
             }
@@ -125,6 +152,7 @@ impl Dp<'_> {
     fn emit(&self, key: Key, out: &mut Vec<Event>) {
         let (s, t, held, own) = key;
         match self.memo[&key].expect("emit follows a feasible plan").1 {
+            Choice::Base if !self.c.bwd_needs_fwd[s] => out.push(Event::Bwd(s)),
             Choice::Base => out.extend([Event::Fwd(s), Event::Bwd(s)]),
             Choice::KeepAll => {
                 out.push(Event::Fwd(s));

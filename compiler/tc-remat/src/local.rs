@@ -12,6 +12,11 @@
 //!   single change helps or after a fixed amount of work (steps replayed × nodes); the
 //!   planner runs it from each policy's plan, sharing [`WORK`], so planning stays under
 //!   a second on a ResNet-50-sized graph.
+//! - [`hoist`] moves a recomputation (with the ancestors it is missing there) earlier,
+//!   to where its inputs are still alive, when that costs less than its rebuild; the
+//!   greedy planner only ever rebuilds a value when it is next read.
+
+use std::collections::{HashMap, HashSet};
 
 use crate::greedy::{self, Policy};
 use crate::problem::Problem;
@@ -22,6 +27,8 @@ const KEEP_FACTOR: f64 = 16.0;
 /// The search's work limit, in steps replayed × nodes (a replay costs about that: each
 /// eviction scans the resident values): a few hundred milliseconds at most.
 pub(crate) const WORK: usize = 50_000_000;
+/// [`hoist`]'s work limit, in positions scanned and steps checked.
+pub(crate) const HOIST_WORK: usize = 20_000_000;
 /// And at most this many replays (small graphs converge long before).
 const MAX_REPLAYS: usize = 400;
 /// Pruning passes at most (each is O(steps · log steps)).
@@ -225,4 +232,163 @@ fn by_recompute_cost(p: &Problem, steps: &[usize]) -> Vec<usize> {
     let extra = |v: usize| (count[v] - 1) as f64 * p.cost[v];
     nodes.sort_by(|&a, &b| extra(b).total_cmp(&extra(a)).then(a.cmp(&b)));
     nodes
+}
+
+/// Most placements of one recomputation [`hoist`] checks exactly.
+const HOIST_TRIES: usize = 4;
+
+/// `steps` (within `budget`) with recomputations moved earlier where that is cheaper: a
+/// step whose rebuild (the recomputations only it reads) costs more than recomputing
+/// its node, with whatever of its ancestors is missing there, at an earlier point where
+/// more of them are still alive (between its node's previous copy and itself) moves
+/// there when the exact peak still fits. The greedy planner rebuilds a value when it is
+/// next read; this finds the optimum's "rebuild it while its inputs are around" (a
+/// small output evicted before the peak, recomputed in the backward pass instead of
+/// from scratch at the end). Work (positions scanned, steps checked) is bounded by
+/// `work_limit`.
+pub(crate) fn hoist(p: &Problem, budget: usize, mut steps: Vec<usize>, work_limit: usize) -> Vec<usize> {
+    let mut work = 0usize;
+    let mut cost = p.steps_cost(&steps);
+    'restart: while work < work_limit {
+        let m = steps.len();
+        let copies = Copies::new(p, &steps);
+        // Steps whose rebuild costs something, with what moving them saves at most.
+        let mut candidates: Vec<(f64, usize, Vec<bool>)> = Vec::new();
+        for k in (0..m).filter(|&k| !copies.reads[k].is_empty()) {
+            let private = copies.private(k);
+            work += m / 8;
+            let gain: f64 = (0..k).filter(|&c| private[c]).map(|c| p.cost[steps[c]]).sum();
+            if gain > 0.0 {
+                candidates.push((gain, k, private));
+            }
+        }
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        for (gain, k, private) in candidates {
+            let v = steps[k];
+            let from = copies.prev(v, k).map_or(0, |c| c + 1);
+            let mut places: Vec<(f64, usize, Vec<usize>)> = Vec::new();
+            for j in (from..k).rev() {
+                let mut missing = Vec::new();
+                let mut seen = HashSet::new();
+                // A filter (the exact check follows): `v` and its missing ancestors here
+                // against the rebuild's other steps.
+                let extra = copies.missing(p, v, j, &private, gain, &mut missing, &mut seen);
+                work += seen.len() + 1;
+                if extra < gain - 1e-9 * gain {
+                    missing.sort_unstable();
+                    places.push((extra, j, missing));
+                }
+            }
+            places.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+            for (_, j, missing) in places.into_iter().take(HOIST_TRIES) {
+                let mut trial = Vec::with_capacity(m + missing.len() + 1);
+                trial.extend_from_slice(&steps[..j]);
+                trial.extend(missing);
+                trial.push(v);
+                trial.extend_from_slice(&steps[j..k]);
+                trial.extend_from_slice(&steps[k + 1..]);
+                let trial = drop_dead(p, trial);
+                work += 2 * trial.len();
+                let trial_cost = p.steps_cost(&trial);
+                if trial_cost < cost - 1e-9 * cost.abs() && p.steps_peak(&trial).is_some_and(|peak| peak <= budget) {
+                    steps = prune(p, budget, trial);
+                    cost = p.steps_cost(&steps);
+                    continue 'restart;
+                }
+            }
+            if work >= work_limit {
+                break;
+            }
+        }
+        break;
+    }
+    steps
+}
+
+/// Where each node's copies are in a schedule, and how long each copy lives.
+struct Copies {
+    /// Positions of each node's copies, ascending.
+    at: Vec<Vec<usize>>,
+    /// Each step's last reader (`steps.len()` for an output's last copy).
+    last_read: Vec<usize>,
+    /// The copies each step reads, and how many steps read each copy.
+    reads: Vec<Vec<usize>>,
+    readers: Vec<usize>,
+}
+
+impl Copies {
+    fn new(p: &Problem, steps: &[usize]) -> Copies {
+        let m = steps.len();
+        let mut at = vec![Vec::new(); p.len()];
+        let mut last_read: Vec<usize> = (0..m).collect();
+        let mut reads = Vec::with_capacity(m);
+        let mut readers = vec![0; m];
+        for (k, &s) in steps.iter().enumerate() {
+            let ins: Vec<usize> = p.inputs[s].iter().filter_map(|&u| at[u].last().copied()).collect();
+            for &c in &ins {
+                last_read[c] = k;
+                readers[c] += 1;
+            }
+            reads.push(ins);
+            at[s].push(k);
+        }
+        for o in p.graph.outputs.iter().map(|o| o.index()) {
+            if let Some(&c) = at[o].last() {
+                last_read[c] = m;
+            }
+        }
+        Copies { at, last_read, reads, readers }
+    }
+
+    /// The copy of `v` before position `k`.
+    fn prev(&self, v: usize, k: usize) -> Option<usize> {
+        let i = self.at[v].partition_point(|&c| c < k);
+        i.checked_sub(1).map(|i| self.at[v][i])
+    }
+
+    /// The steps only step `k` reads, transitively (`k` included): those that go when
+    /// `k` does. An output's last copy never goes.
+    fn private(&self, k: usize) -> Vec<bool> {
+        let m = self.reads.len();
+        let mut private = vec![false; m];
+        let mut unread: HashMap<usize, usize> = HashMap::new();
+        let mut stack = vec![k];
+        private[k] = true;
+        while let Some(x) = stack.pop() {
+            for &c in &self.reads[x] {
+                if self.last_read[c] == m {
+                    continue;
+                }
+                let left = unread.entry(c).or_insert(self.readers[c]);
+                *left -= 1;
+                if *left == 0 {
+                    private[c] = true;
+                    stack.push(c);
+                }
+            }
+        }
+        private
+    }
+
+    /// The cost of computing `v` before position `j` from the copies alive there (the
+    /// private ones of the step being moved do not count: they go), adding the missing
+    /// ancestors to `missing`; stops early at `limit`.
+    #[allow(clippy::too_many_arguments)]
+    fn missing(&self, p: &Problem, v: usize, j: usize, private: &[bool], limit: f64, missing: &mut Vec<usize>, seen: &mut HashSet<usize>) -> f64 {
+        let mut total = p.cost[v];
+        for &u in &p.inputs[v] {
+            if total >= limit {
+                break;
+            }
+            if !seen.insert(u) {
+                continue;
+            }
+            let alive = self.prev(u, j).is_some_and(|c| self.last_read[c] >= j && !private[c]);
+            if !alive {
+                missing.push(u);
+                total += self.missing(p, u, j, private, limit - total, missing, seen);
+            }
+        }
+        total
+    }
 }

@@ -130,9 +130,9 @@ pub(crate) fn solve(p: &Problem, objective: Objective, time_limit_s: f64) -> Res
     let mut objective_expr = Expression::from(0.0);
     match objective {
         Objective::Compute { .. } => {
-            for t in 0..t_count {
+            for (t, row) in r.iter().enumerate().take(t_count) {
                 for i in 0..=t {
-                    objective_expr += r[t][i].expr() * p.cost[nodes[i]];
+                    objective_expr += row[i].expr() * p.cost[nodes[i]];
                 }
             }
         }
@@ -218,9 +218,9 @@ pub(crate) fn solve(p: &Problem, objective: Objective, time_limit_s: f64) -> Res
         return Err(format!("not solved to optimality within {time_limit_s} s"));
     }
     let mut steps = Vec::new();
-    for t in 0..t_count {
+    for (t, row) in r.iter().enumerate().take(t_count) {
         for i in 0..=t {
-            let on = match r[t][i] {
+            let on = match row[i] {
                 Cell::One => true,
                 Cell::Zero => false,
                 Cell::Var(v) => solution.value(v) > 0.5,

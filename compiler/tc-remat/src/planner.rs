@@ -9,8 +9,8 @@
 //! its peak is the minimum the error reports. The MILP is dispatched to directly.
 
 use crate::chain::{self, Chain, Costs};
-use crate::problem::Problem;
 use crate::greedy::Policy;
+use crate::problem::Problem;
 use crate::{chain_dp, greedy, local, sqrtn, Options, RematError, Strategy};
 
 pub(crate) fn steps_for(p: &Problem, budget: usize, opts: &Options) -> Result<Vec<usize>, RematError> {
@@ -93,8 +93,8 @@ impl Family {
                 }
             }
         };
-        // The DAG planner's policies; for the least compute, each plan pruned and
-        // refined by the local search, which shares one work limit.
+        // The DAG planner's policies; for the least compute, each plan pruned, refined
+        // by the local search and its recomputations hoisted, each sharing a work limit.
         let dag = |out: &mut Vec<Vec<usize>>| {
             let plans = greedy::POLICIES.iter().filter_map(|&pol| greedy::schedule(p, budget, pol, &[]).map(|s| (pol, s)));
             if key == Key::Peak {
@@ -103,7 +103,8 @@ impl Family {
             }
             let plans: Vec<(Policy, Vec<usize>)> = plans.map(|(pol, s)| (pol, local::prune(p, budget, s))).collect();
             let share = local::WORK / plans.len().max(1);
-            out.extend(plans.into_iter().map(|(pol, s)| local::search(p, budget, pol, s, share)));
+            let hoist_share = local::HOIST_WORK / plans.len().max(1);
+            out.extend(plans.into_iter().map(|(pol, s)| local::hoist(p, budget, local::search(p, budget, pol, s, share), hoist_share)));
         };
         match self.strategy {
             Strategy::Planner => {
@@ -125,6 +126,12 @@ impl Family {
 
     /// The best candidate for `budget` whose peak fits.
     fn pick(&self, p: &Problem, budget: usize, key: Key) -> Option<Vec<usize>> {
+        // Costs summed in different orders differ in the last bits: within a relative
+        // 1e-9 they tie, and the lower peak wins.
+        let better = |(cost, peak): (f64, usize), (best_cost, best_peak): (f64, usize)| {
+            let tol = 1e-9 * best_cost.abs().max(cost.abs());
+            cost < best_cost - tol || (cost <= best_cost + tol && peak < best_peak)
+        };
         let mut best: Option<((f64, usize), Vec<usize>)> = None;
         for steps in self.candidates(p, budget, key) {
             let Some(peak) = p.steps_peak(&steps) else { continue };
@@ -132,9 +139,12 @@ impl Family {
                 continue;
             }
             let cost = p.steps_cost(&steps);
-            let k = if key == Key::Cost { (cost, peak) } else { (peak as f64, cost as usize) };
-            if best.as_ref().is_none_or(|(b, _)| k < *b) {
-                best = Some((k, steps));
+            let better_than = |b: (f64, usize)| match key {
+                Key::Cost => better((cost, peak), b),
+                Key::Peak => (peak, cost) < (b.1, b.0),
+            };
+            if best.as_ref().is_none_or(|(b, _)| better_than(*b)) {
+                best = Some(((cost, peak), steps));
             }
         }
         best.map(|(_, s)| s)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use tc_syntax::diag::{FileId, SourceMap};
-use tensorc::{optimize, Backend, Diagnostics, Error, Session, Tensor, Value};
+use tensorc::{optimize, Backend, Diagnostics, Error, Precision, Session, Tensor, Value};
 
 use crate::{args, bench, train_cli};
 
@@ -59,6 +59,23 @@ struct Target {
     args: Vec<String>,
 }
 
+/// How matmuls compute, shared by run, bench and train.
+#[derive(Args)]
+struct Numerics {
+    /// f32 (as written) or bf16: f32 matmul and conv2d operands rounded to bf16, f32 accumulation
+    #[arg(long, value_name = "P", default_value = "f32", value_parser = Precision::parse)]
+    precision: Precision,
+    /// Run bf16 matmuls on the CPU's AMX tiles (--backend mlir; an error where the CPU has none)
+    #[arg(long)]
+    amx: bool,
+}
+
+impl Numerics {
+    fn session(&self, backend: Backend, mem_budget: Option<u64>) -> Result<Session, Error> {
+        Session::new(backend)?.with_mem_budget(mem_budget).with_precision(self.precision)?.with_amx(self.amx)
+    }
+}
+
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
@@ -75,6 +92,8 @@ struct RunArgs {
     /// Give up these arguments' tensors: results of their types may be written into them
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     donate: Vec<String>,
+    #[command(flatten)]
+    numerics: Numerics,
 }
 
 #[derive(Args)]
@@ -106,6 +125,8 @@ struct BenchArgs {
     /// Give up these arguments' tensors in the warm-up run, which measures the peak
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     donate: Vec<String>,
+    #[command(flatten)]
+    numerics: Numerics,
 }
 
 #[derive(Args)]
@@ -148,6 +169,8 @@ struct TrainArgs {
     /// Print one JSON object at the end: epochs, final_loss, test_accuracy, examples_per_s
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    numerics: Numerics,
 }
 
 /// The stages `emit` prints (`mlir` and `stablehlo` are text: no MLIR needed to print them).
@@ -238,7 +261,7 @@ fn check(files: &[PathBuf], color: bool) -> u8 {
 }
 
 fn run(a: RunArgs) -> Result<(), Error> {
-    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
+    let session = a.numerics.session(a.backend, a.mem_budget)?;
     let module = session.compile_file(&a.target.file)?;
     let entry = &a.target.entry;
     let bound = args::bind(&module, entry, &a.target.args)?;
@@ -307,7 +330,7 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
         "stablehlo" => print(&tc_mlir::emit_stablehlo(&graph).map_err(|e| Error::Runtime(format!("StableHLO generation failed: {e}")))?),
         "clif" => {
             let program = tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?;
-            print(&program.clif_text());
+            print(program.clif_text());
         }
         "wgsl" => {
             // The shaders do not depend on the device but for f16, printed as a device
@@ -322,7 +345,7 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
 }
 
 fn bench(a: BenchArgs) -> Result<(), Error> {
-    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
+    let session = a.numerics.session(a.backend, a.mem_budget)?;
     let module = session.compile_file(&a.target.file)?;
     let entry = &a.target.entry;
     let bound = args::bind(&module, entry, &a.target.args)?;
@@ -364,7 +387,7 @@ fn systolic(a: SystolicArgs) -> Result<(), Error> {
 }
 
 fn train(a: TrainArgs) -> Result<(), Error> {
-    let session = Session::new(a.backend)?.with_mem_budget(a.mem_budget);
+    let session = a.numerics.session(a.backend, a.mem_budget)?;
     let options = tensorc::train::TrainOptions {
         epochs: a.epochs,
         batch: usize::try_from(a.batch).unwrap_or(usize::MAX),

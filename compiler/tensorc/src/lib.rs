@@ -116,11 +116,35 @@ fn names(backends: &[Backend]) -> String {
     backends.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
 }
 
+/// How f32 matmuls and convolutions compute (`--precision`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// Exactly as written.
+    #[default]
+    F32,
+    /// Operands rounded to bf16, products accumulated in f32 or wider: what a bf16
+    /// matrix unit computes ([`tc_opt::precision::bf16_contractions`]).
+    Bf16,
+}
+
+impl Precision {
+    /// `f32` or `bf16`; anything else is a usage error naming the choices.
+    pub fn parse(s: &str) -> Result<Precision, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            other => Err(format!("unknown precision `{other}`; choose f32 or bf16")),
+        }
+    }
+}
+
 /// Compiles programs for one backend.
 #[derive(Clone, Debug)]
 pub struct Session {
     backend: Backend,
     mem_budget: Option<u64>,
+    precision: Precision,
+    amx: bool,
     module_dirs: Vec<PathBuf>,
 }
 
@@ -136,7 +160,39 @@ impl Session {
         if backend == Backend::Wgpu {
             tc_wgpu::gpu().map_err(|e| Error::Runtime(format!("--backend wgpu: {e}")))?;
         }
-        Ok(Session { backend, mem_budget: None, module_dirs: Vec::new() })
+        Ok(Session { backend, mem_budget: None, precision: Precision::F32, amx: false, module_dirs: Vec::new() })
+    }
+
+    /// Round the operands of f32 matmuls and convolutions to bf16 (`--precision bf16`):
+    /// a usage error on wgpu, whose shaders have no bf16.
+    pub fn with_precision(mut self, precision: Precision) -> Result<Session, Error> {
+        if precision == Precision::Bf16 && self.backend == Backend::Wgpu {
+            return Err(Error::Usage("--precision bf16 is not available on --backend wgpu (WGSL has no bf16)".into()));
+        }
+        self.precision = precision;
+        Ok(self)
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Run bf16 matmuls (the program's own, and f32 ones under `--precision bf16`) on
+    /// the CPU's AMX tiles (`--amx`): the mlir backend only, and a runtime error
+    /// naming what is missing when this CPU or kernel has no AMX.
+    pub fn with_amx(mut self, amx: bool) -> Result<Session, Error> {
+        if amx {
+            if self.backend != Backend::Mlir {
+                return Err(Error::Usage(format!("--amx needs --backend mlir (this is --backend {})", self.backend)));
+            }
+            tc_mlir::tiles::amx_available().map_err(|e| Error::Runtime(format!("--amx: {e}")))?;
+        }
+        self.amx = amx;
+        Ok(self)
+    }
+
+    pub fn amx(&self) -> bool {
+        self.amx
     }
 
     pub fn backend(&self) -> Backend {
@@ -183,6 +239,8 @@ impl Session {
                 root,
                 backend: self.backend,
                 mem_budget: self.mem_budget,
+                precision: self.precision,
+                amx: self.amx,
                 cache: Mutex::new(HashMap::new()),
                 compiles: AtomicUsize::new(0),
             }),
@@ -300,6 +358,10 @@ pub struct Module {
     backend: Backend,
     /// Peak-memory cap: graphs are rematerialised to fit it (`tc_remat`).
     mem_budget: Option<u64>,
+    precision: Precision,
+    /// bf16 matmuls on AMX (mlir backend).
+    #[cfg_attr(not(feature = "mlir"), allow(dead_code))]
+    amx: bool,
     cache: Mutex<Cache>,
     compiles: AtomicUsize,
 }
@@ -392,7 +454,11 @@ impl Module {
         }
         let start = Instant::now();
         let spec = self.specialize(entry, args)?;
-        let mut graph = optimize(&spec.graph);
+        // Rounded before simplification, so that folding constants rounds them too.
+        let mut graph = match self.precision {
+            Precision::F32 => optimize(&spec.graph),
+            Precision::Bf16 => optimize(&tc_opt::precision::bf16_contractions(&spec.graph)),
+        };
         graph.donations = tc_ir::donate::pair_by_type(&graph, donate);
         let budget = self.mem_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         #[cfg(feature = "mlir")]
@@ -419,7 +485,8 @@ impl Module {
                     Some(b) => tc_remat::rematerialize(&graph, b, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?,
                     None => graph,
                 };
-                mlir = Some(tc_mlir::jit::compile(&graph).map_err(|e| Error::Runtime(format!("mlir backend: {e}")))?);
+                let tiles = self.amx.then_some(tc_mlir::tiles::TileOptions { unit: tc_mlir::tiles::TileUnit::Amx, f32_matmuls: self.precision == Precision::Bf16 });
+                mlir = Some(tc_mlir::jit::compile_with(&graph, tiles).map_err(|e| Error::Runtime(format!("mlir backend: {e}")))?);
                 (graph, None, None)
             }
             (_, Some(budget)) => {

@@ -306,3 +306,55 @@ fn donate_gives_arguments_up_to_results() {
     expect_status(&bad, 2);
     assert!(bad.stderr.contains("--donate x"), "{}", bad.stderr);
 }
+
+#[test]
+fn precision_bf16_rounds_matmul_operands_on_every_backend() {
+    let dir = scratch("precision");
+    // 1 + 2^-9 has no bf16 form: under bf16 precision it is 1, so the product is 3.
+    let prog = write(&dir, "prog.tc", "fn main(x: f32[1, 1], w: f32[1, 1]) { (x @ w, x + 0.0) }\n");
+    let x = format!("x={}", npy(&dir, "x", &f32s(&[1, 1], &[1.0 + 2f32.powi(-9)])));
+    let w = format!("w={}", npy(&dir, "w", &f32s(&[1, 1], &[3.0])));
+    let mut backends = vec!["interp", "cpu"];
+    if cfg!(feature = "mlir") {
+        backends.push("mlir");
+    }
+    for backend in backends {
+        let exact = tensorc(&["run", &prog, "--backend", backend, &x, &w]);
+        expect_status(&exact, 0);
+        assert!(exact.stdout.contains("3.0058"), "{backend}: {}", exact.stdout);
+        let low = tensorc(&["run", &prog, "--backend", backend, "--precision", "bf16", &x, &w]);
+        expect_status(&low, 0);
+        assert!(low.stdout.contains("[[3.]]") && low.stdout.contains("1.0019"), "{backend}: {}", low.stdout);
+    }
+    let out = tensorc(&["run", &prog, "--backend", "wgpu", "--precision", "bf16", &x, &w]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("--precision bf16 is not available on --backend wgpu (WGSL has no bf16)"), "{}", out.stderr);
+    let out = tensorc(&["run", &prog, "--precision", "f8", &x, &w]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("unknown precision `f8`; choose f32 or bf16"), "{}", out.stderr);
+}
+
+#[test]
+fn amx_needs_the_mlir_backend_and_an_amx_cpu() {
+    let dir = scratch("amx");
+    let prog = write(&dir, "prog.tc", "fn main(a: f32[2, 2], b: f32[2, 2]) { a @ b }\n");
+    let a = npy(&dir, "a", &f32s(&[2, 2], &[1.0, 2.0, 3.0, 4.0]));
+    let b = npy(&dir, "b", &f32s(&[2, 2], &[1.0, 0.0, 0.0, 1.0]));
+    let (a, b) = (format!("a={a}"), format!("b={b}"));
+    let out = tensorc(&["run", &prog, "--amx", &a, &b]);
+    expect_status(&out, 2);
+    assert!(out.stderr.contains("--amx needs --backend mlir (this is --backend cpu)"), "{}", out.stderr);
+    if !cfg!(feature = "mlir") {
+        return;
+    }
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let has_amx = cpuinfo.lines().any(|l| l.starts_with("flags") && l.contains(" amx_tile") && l.contains(" amx_bf16"));
+    let out = tensorc(&["run", &prog, "--backend", "mlir", "--amx", "--precision", "bf16", &a, &b]);
+    if has_amx {
+        expect_status(&out, 0);
+        assert!(out.stdout.contains("[[1.0, 2.0], [3.0, 4.0]]"), "{}", out.stdout);
+    } else {
+        expect_status(&out, 3);
+        assert!(out.stderr.contains("--amx: this CPU (") && out.stderr.contains("has no AMX: it lacks amx-tile"), "{}", out.stderr);
+    }
+}

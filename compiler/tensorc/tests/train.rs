@@ -82,7 +82,7 @@ fn write_fashion(dir: &Path, train: (&[u8], &[u8]), test: (&[u8], &[u8]), gz: bo
     ];
     for (name, bytes) in files {
         if gz {
-            write(dir, &format!("{name}.gz"), &gzip(bytes));
+            write(dir, &format!("{name}.gz"), gzip(bytes));
         } else {
             write(dir, name, bytes);
         }

@@ -60,7 +60,7 @@ impl Forward {
     }
 
     /// `x` as width `w`: itself, or a matmul with a fresh weight.
-    fn to_width(&mut self, x: NodeId, w: usize) -> NodeId {
+    fn widen_to(&mut self, x: NodeId, w: usize) -> NodeId {
         if self.width(x) == w {
             return x;
         }
@@ -89,7 +89,7 @@ impl Forward {
             }
             _ => {
                 let b = values[rng.below(values.len())];
-                let b = self.to_width(b, self.width(a));
+                let b = self.widen_to(b, self.width(a));
                 let op = [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Sub][rng.below(3)];
                 self.g.binary(op, a, b)
             }
