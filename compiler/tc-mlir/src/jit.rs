@@ -62,6 +62,45 @@ fn context() -> Context {
     context
 }
 
+/// MLIR's async runtime (the worker pool behind `scf.parallel` in tile kernels), from
+/// the LLVM 22 the backend was built against. NUL-terminated: the engine reads the
+/// path as a C string.
+const ASYNC_RUNTIME: &str = concat!(env!("MLIR_SYS_220_PREFIX"), "/lib/libmlir_async_runtime.so\0");
+
+/// Parse, verify and lower `text` by `pipeline` in `context`, and JIT-compile it
+/// (with [`ASYNC_RUNTIME`] loaded for [`TILES_PIPELINE`]).
+fn engine(context: &Context, text: &str, pipeline: &str) -> Result<ExecutionEngine, MlirError> {
+    let diagnostics = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = diagnostics.clone();
+    context.attach_diagnostic_handler(move |d| {
+        sink.lock().expect("diagnostics").push(format!("{} (at {})", d, d.location()));
+        true
+    });
+    let failed = |what: &str| {
+        let d = diagnostics.lock().expect("diagnostics").join("\n");
+        MlirError::Mlir(format!("{what}: {d}"))
+    };
+    let mut module = Module::parse(context, text).ok_or_else(|| failed("the emitted module does not parse"))?;
+    if !module.as_operation().verify() {
+        return Err(failed("the emitted module does not verify"));
+    }
+    let pm = PassManager::new(context);
+    parse_pass_pipeline(pm.as_operation_pass_manager(), pipeline).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
+    pm.run(&mut module).map_err(|_| failed("lowering failed"))?;
+    let libraries: &[&str] = if pipeline == TILES_PIPELINE { &[ASYNC_RUNTIME] } else { &[] };
+    if let Some(missing) = libraries.iter().map(|l| l.trim_end_matches('\0')).find(|l| !std::path::Path::new(l).exists()) {
+        return Err(MlirError::Unavailable(format!("{missing} is missing (Debian: apt-get install libmlir-22-dev)")));
+    }
+    let engine = ExecutionEngine::new(&module, 3, libraries, false, false);
+    // SAFETY: `memref_copy` has the C signature MLIR's lowering of `memref.copy` calls.
+    unsafe { engine.register_symbol("memrefCopy", memref_copy as *mut ()) };
+    // LLVM turns some bf16 roundings back into these compiler-rt calls, which a Rust
+    // process does not link; they return the bf16 bits in the low half of xmm0.
+    unsafe { engine.register_symbol("__truncsfbf2", truncsfbf2 as *mut ()) };
+    unsafe { engine.register_symbol("__truncdfbf2", truncdfbf2 as *mut ()) };
+    Ok(engine)
+}
+
 /// Compile a verified graph.
 pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
     compile_with(graph, None)
@@ -77,34 +116,11 @@ pub fn compile_with(graph: &Graph, tiles: Option<TileOptions>) -> Result<MlirPro
     let program = kernel_program(graph)?;
     let text = jit_module(&program, tiles)?;
     let context = context();
-    let diagnostics = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = diagnostics.clone();
-    context.attach_diagnostic_handler(move |d| {
-        sink.lock().expect("diagnostics").push(format!("{} (at {})", d, d.location()));
-        true
-    });
-    let failed = |what: &str| {
-        let d = diagnostics.lock().expect("diagnostics").join("\n");
-        MlirError::Mlir(format!("{what}: {d}"))
-    };
-    let mut module = Module::parse(&context, &text).ok_or_else(|| failed("the emitted module does not parse"))?;
-    if !module.as_operation().verify() {
-        return Err(failed("the emitted module does not verify"));
-    }
-    let pm = PassManager::new(&context);
     let pipeline = if tiles.is_some() { TILES_PIPELINE } else { PIPELINE };
-    parse_pass_pipeline(pm.as_operation_pass_manager(), pipeline).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
-    pm.run(&mut module).map_err(|_| failed("lowering failed"))?;
-    let engine = ExecutionEngine::new(&module, 3, &[], false, false);
-    // SAFETY: `memref_copy` has the C signature MLIR's lowering of `memref.copy` calls.
-    unsafe { engine.register_symbol("memrefCopy", memref_copy as *mut ()) };
-    // LLVM turns some bf16 roundings back into these compiler-rt calls, which a Rust
-    // process does not link; they return the bf16 bits in the low half of xmm0.
-    unsafe { engine.register_symbol("__truncsfbf2", truncsfbf2 as *mut ()) };
-    unsafe { engine.register_symbol("__truncdfbf2", truncdfbf2 as *mut ()) };
+    let engine = engine(&context, &text, pipeline)?;
     let entry = engine.lookup("_mlir_tc_entry");
     if entry.is_null() {
-        return Err(failed("the execution engine did not produce the entry point"));
+        return Err(MlirError::Mlir("the execution engine did not produce the entry point".into()));
     }
     // SAFETY: `_mlir_tc_entry` is the packed wrapper MLIR generates: void(void**).
     let entry: Packed = unsafe { std::mem::transmute::<*mut (), Packed>(entry) };
@@ -230,4 +246,40 @@ impl MlirProgram {
     pub fn compile_time(&self) -> Duration {
         self.compile_time
     }
+}
+
+/// The AMX peak this machine measures: bf16 GFLOP/s of `threads` threads at once (their
+/// sum), each running `iterations` rounds of four independent `tdpbf16ps` (16·16·32·2
+/// flops each) on tiles held in registers — the ceiling a matmul on the tiles is
+/// measured against. An error where the CPU has no AMX.
+pub fn amx_peak_gflops(iterations: u64, threads: usize) -> Result<f64, MlirError> {
+    tiles::amx_available().map_err(|e| MlirError::Unavailable(format!("AMX: {e}")))?;
+    let context = context();
+    let engine = engine(&context, tiles::PEAK_KERNEL, TILES_PIPELINE)?;
+    let entry = engine.lookup("_mlir_tc_tile_peak");
+    if entry.is_null() {
+        return Err(MlirError::Mlir("the execution engine did not produce the peak kernel".into()));
+    }
+    // SAFETY: the packed wrapper MLIR generates for `@tc_tile_peak`: void(void**).
+    let entry: Packed = unsafe { std::mem::transmute::<*mut (), Packed>(entry) };
+    let run = || {
+        let input = vec![0u16; 16 * 32];
+        let mut output = vec![0f32; 16 * 16];
+        let mut words: Vec<u64> = vec![iterations];
+        push_descriptor(&mut words, input.as_ptr() as *mut u8, &[16, 32]);
+        push_descriptor(&mut words, output.as_mut_ptr() as *mut u8, &[16, 16]);
+        let mut slots: Vec<*mut ()> = words.iter_mut().map(|w| w as *mut u64 as *mut ()).collect();
+        // SAFETY: an index and two dense memrefs of exactly the kernel's types.
+        unsafe { entry(slots.as_mut_ptr()) };
+        std::hint::black_box(output);
+    };
+    run();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(run);
+        }
+    });
+    let flops = 4.0 * (16 * 16 * 32 * 2) as f64 * iterations as f64 * threads as f64;
+    Ok(flops / start.elapsed().as_secs_f64() / 1e9)
 }

@@ -9,6 +9,8 @@
 //! 2. a loop nest over 32×32 blocks of the f32 result, each held in four 16×16 f32
 //!    accumulator tiles while `k` advances 32 at a time (two 16×32 `A` tiles and two
 //!    16×32 `B` tiles per step, eight tile registers in all), stored once at the end;
+//!    rows of blocks run in parallel (`scf.parallel`, on MLIR's async runtime: one
+//!    task per core);
 //! 3. the block's valid part, rounded to the output dtype.
 //!
 //! The tile operations come in two forms ([`TileUnit`]): `amx.tile_*` ops, which lower
@@ -95,14 +97,18 @@ pub fn matmul(f: &mut Func, c: &CallKernel, opts: &TileOptions) -> Result<String
     let cm = t.op(format!("memref.alloc() : {c_mem_ty}"));
     let [c0, c1, c2, c16, c32] = [0, 1, 2, TILE as i64, BLOCK as i64].map(|x| t.index(x));
     let [cb, cmp, cnp, ckp] = [batch, mp, np, kp].map(|x| t.index(x as i64));
-    let ops = TileOps::new(&mut t, opts.unit, (a_mem_ty, kp), (b_mem_ty, 2 * np), (c_mem_ty.clone(), np));
+    // Row blocks (and batches) in parallel, one task per worker of MLIR's async
+    // runtime; emulated, each row block has its own accumulators.
+    let mut ops = TileOps::new(&mut t, opts.unit, (a_mem_ty, kp), (b_mem_ty, 2 * np), (c_mem_ty.clone(), np), [batch, mp / BLOCK]);
     let (bi, i, j, kk) = (t.ssa.fresh(), t.ssa.fresh(), t.ssa.fresh(), t.ssa.fresh());
-    t.stmt(format!("scf.for {bi} = {c0} to {cb} step {c1} {{"));
-    t.stmt(format!("  scf.for {i} = {c0} to {cmp} step {c32} {{"));
-    t.stmt(format!("    scf.for {j} = {c0} to {cnp} step {c32} {{"));
+    t.stmt(format!("scf.parallel ({bi}, {i}) = ({c0}, {c0}) to ({cb}, {cmp}) step ({c1}, {c32}) {{"));
+    let mut task = String::new();
+    let mut p = Block::new(t.ssa, &mut task, 2);
+    ops.enter_task(&mut p, &bi, &i, &c32);
+    let i1 = p.op(format!("arith.addi {i}, {c16} : index"));
+    p.stmt(format!("scf.for {j} = {c0} to {cnp} step {c32} {{"));
     let mut body = String::new();
-    let mut l = Block::new(t.ssa, &mut body, 4);
-    let i1 = l.op(format!("arith.addi {i}, {c16} : index"));
+    let mut l = Block::new(p.ssa, &mut body, 4);
     let j1 = l.op(format!("arith.addi {j}, {c16} : index"));
     let j0v = l.op(format!("arith.muli {j}, {c2} : index"));
     let j1v = l.op(format!("arith.muli {j1}, {c2} : index"));
@@ -132,9 +138,9 @@ pub fn matmul(f: &mut Func, c: &CallKernel, opts: &TileOptions) -> Result<String
     for (q, (row, col)) in corners.iter().enumerate() {
         ops.store(&mut l, &cm, &bi, row, col, &format!("{result}#{q}"));
     }
-    t.raw(&body);
-    t.stmt("    }");
-    t.stmt("  }");
+    p.raw(&body);
+    p.stmt("}");
+    t.raw(&task);
     t.stmt("}");
     let padded_ty = tensor_ty(&[batch, mp, np], "f32");
     let ct = t.op(format!("bufferization.to_tensor {cm} restrict writable : {c_mem_ty} to {padded_ty}"));
@@ -203,33 +209,50 @@ fn vnni(f: &mut Func, x: &str, batch: usize, kp: usize, np: usize) -> String {
 }
 
 /// The four tile operations in the unit's form. Emulated, a tile is a memref: an
-/// operand tile a 16×32 view of the operand (no copy), an accumulator one of four
-/// 16×16 f32 buffers on the stack, and `tile_mulf` a `linalg.generic` on them.
+/// operand tile a 16×32 view of the operand (no copy), an accumulator a 16×16 f32
+/// view of a buffer with four per row block (so parallel tasks share none), and
+/// `tile_mulf` a `linalg.generic` on them.
 struct TileOps {
     unit: TileUnit,
     a_mem: (String, usize),
     b_mem: (String, usize),
     c_mem: (String, usize),
-    /// Emulated: the accumulator buffers.
+    /// Emulated: the buffer of every row block's accumulators, and its type.
+    acc_buffer: Option<(String, String)>,
+    /// Emulated: the current task's four accumulators.
     accs: Vec<String>,
 }
 
 const OPERAND_TILE: &str = "!amx.tile<16x32xbf16>";
 const ACC_TILE: &str = "!amx.tile<16x16xf32>";
-const ACC_MEM: &str = "memref<16x16xf32>";
+const ACC_MEM: &str = "memref<16x16xf32, strided<[16, 1], offset: ?>>";
 
 fn view_ty(rows: usize, cols: usize, e: &str, row_stride: usize) -> String {
     format!("memref<{rows}x{cols}x{e}, strided<[{row_stride}, 1], offset: ?>>")
 }
 
 impl TileOps {
-    /// The operations for memrefs `(type, row stride)`; emulated, emits the accumulators.
-    fn new(b: &mut Block, unit: TileUnit, a_mem: (String, usize), b_mem: (String, usize), c_mem: (String, usize)) -> TileOps {
-        let accs = match unit {
-            TileUnit::Amx => Vec::new(),
-            TileUnit::Emulated => (0..4).map(|_| b.op(format!("memref.alloca() : {ACC_MEM}"))).collect(),
+    /// The operations for memrefs `(type, row stride)`; emulated, allocates the
+    /// accumulators of `[batch, row blocks]`.
+    fn new(b: &mut Block, unit: TileUnit, a_mem: (String, usize), b_mem: (String, usize), c_mem: (String, usize), blocks: [usize; 2]) -> TileOps {
+        let acc_buffer = match unit {
+            TileUnit::Amx => None,
+            TileUnit::Emulated => {
+                let ty = format!("memref<{}x{}x4x16x16xf32>", blocks[0], blocks[1]);
+                Some((b.op(format!("memref.alloc() : {ty}")), ty))
+            }
         };
-        TileOps { unit, a_mem, b_mem, c_mem, accs }
+        TileOps { unit, a_mem, b_mem, c_mem, acc_buffer, accs: Vec::new() }
+    }
+
+    /// At the start of the task of batch `bi`, rows from `i`: emulated, picks its accumulators.
+    fn enter_task(&mut self, b: &mut Block, bi: &str, i: &str, block: &str) {
+        if let Some((buffer, ty)) = &self.acc_buffer {
+            let row_block = b.op(format!("arith.divui {i}, {block} : index"));
+            self.accs = (0..4)
+                .map(|q| b.op(format!("memref.subview {buffer}[{bi}, {row_block}, {q}, 0, 0] [1, 1, 1, 16, 16] [1, 1, 1, 1, 1] : {ty} to {ACC_MEM}")))
+                .collect();
+        }
     }
 
     fn acc_ty(&self) -> &'static str {
@@ -319,6 +342,34 @@ impl TileOps {
         }
     }
 }
+
+/// `@tc_tile_peak(n, in, out)`: `n` rounds of four independent `tile_mulf`s on tiles
+/// loaded once from `in`, each accumulator stored to `out` (so nothing is dead). The measured ceiling of [`crate::jit::amx_peak_gflops`].
+pub const PEAK_KERNEL: &str = "module {
+func.func @tc_tile_peak(%n: index, %in: memref<16x32xbf16>, %out: memref<16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = amx.tile_load %in[%c0, %c0] : memref<16x32xbf16> into !amx.tile<16x32xbf16>
+  %b = amx.tile_load %in[%c0, %c0] : memref<16x32xbf16> into !amx.tile<16x32xbf16>
+  %z0 = amx.tile_zero : !amx.tile<16x16xf32>
+  %z1 = amx.tile_zero : !amx.tile<16x16xf32>
+  %z2 = amx.tile_zero : !amx.tile<16x16xf32>
+  %z3 = amx.tile_zero : !amx.tile<16x16xf32>
+  %r:4 = scf.for %i = %c0 to %n step %c1 iter_args(%x0 = %z0, %x1 = %z1, %x2 = %z2, %x3 = %z3) -> (!amx.tile<16x16xf32>, !amx.tile<16x16xf32>, !amx.tile<16x16xf32>, !amx.tile<16x16xf32>) {
+    %y0 = amx.tile_mulf %a, %b, %x0 : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
+    %y1 = amx.tile_mulf %a, %b, %x1 : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
+    %y2 = amx.tile_mulf %a, %b, %x2 : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
+    %y3 = amx.tile_mulf %a, %b, %x3 : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
+    scf.yield %y0, %y1, %y2, %y3 : !amx.tile<16x16xf32>, !amx.tile<16x16xf32>, !amx.tile<16x16xf32>, !amx.tile<16x16xf32>
+  }
+  amx.tile_store %out[%c0, %c0], %r#0 : memref<16x16xf32>, !amx.tile<16x16xf32>
+  amx.tile_store %out[%c0, %c0], %r#1 : memref<16x16xf32>, !amx.tile<16x16xf32>
+  amx.tile_store %out[%c0, %c0], %r#2 : memref<16x16xf32>, !amx.tile<16x16xf32>
+  amx.tile_store %out[%c0, %c0], %r#3 : memref<16x16xf32>, !amx.tile<16x16xf32>
+  return
+}
+}
+";
 
 /// Whether this CPU has AMX with bf16 (CPUID leaf 7: AMX-TILE, AMX-BF16) and the
 /// kernel grants this process the tile data state (`arch_prctl(ARCH_REQ_XCOMP_PERM,

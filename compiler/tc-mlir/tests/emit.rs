@@ -103,28 +103,52 @@ fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+fn have_llvm_tools() -> bool {
+    ["mlir-opt", "mlir-translate", "opt", "llc"].iter().all(|t| tool(t).is_some())
+}
+
+/// A tile module lowered by the JIT's pipeline: its LLVM IR, and x86 assembly for an
+/// AMX target after LLVM's `-O3` (as the execution engine compiles it: the async
+/// runtime's coroutines are split there).
+fn lower(text: &str) -> Result<(String, String), String> {
+    let pipeline = format!("--pass-pipeline={}", tc_mlir::entry::TILES_PIPELINE);
+    let llvm_dialect = pipe(&tool("mlir-opt").unwrap(), &[&pipeline], text.as_bytes())?;
+    let ir = pipe(&tool("mlir-translate").unwrap(), &["--mlir-to-llvmir"], &llvm_dialect)?;
+    let amx = "-mattr=+amx-tile,+amx-bf16";
+    let optimised = pipe(&tool("opt").unwrap(), &["-O3", amx, "-S"], &ir)?;
+    let asm = pipe(&tool("llc").unwrap(), &["-O3", amx, "-o", "-"], &optimised)?;
+    Ok((String::from_utf8(ir).unwrap(), String::from_utf8(asm).unwrap()))
+}
+
+/// The peak kernel keeps its four accumulators in tile registers through the loop.
+#[test]
+fn amx_peak_kernel_is_four_tile_products_per_round() {
+    if !have_llvm_tools() {
+        eprintln!("mlir-opt, mlir-translate, opt or llc (LLVM 22) is not installed; skipping");
+        return;
+    }
+    let (_, asm) = lower(tc_mlir::tiles::PEAK_KERNEL).unwrap();
+    assert_eq!(asm.matches("tdpbf16ps").count(), 4, "{asm}");
+    assert_eq!(asm.matches("tilestored").count(), 4, "{asm}");
+}
+
 /// The AMX form lowers through the JIT's pipeline to LLVM IR and to x86 machine code
 /// with the tile instructions (checked without AMX hardware: only running needs it).
 #[test]
 fn amx_matmuls_lower_to_tile_instructions() {
-    let (Some(opt), Some(translate), Some(llc)) = (tool("mlir-opt"), tool("mlir-translate"), tool("llc")) else {
-        eprintln!("mlir-opt, mlir-translate or llc (LLVM 22) is not installed; skipping");
+    if !have_llvm_tools() {
+        eprintln!("mlir-opt, mlir-translate, opt or llc (LLVM 22) is not installed; skipping");
         return;
-    };
+    }
     let amx = tc_mlir::tiles::TileOptions { unit: tc_mlir::tiles::TileUnit::Amx, f32_matmuls: true };
     for (src, types) in tiled_programs() {
         let program = tc_mlir::kernel_program(&graph_of(src, "main", &types)).unwrap();
         let text = tc_mlir::entry::jit_module(&program, Some(amx)).unwrap_or_else(|e| panic!("{src}: {e}"));
         assert!(text.contains("amx.tile_mulf"), "{src}: no tile op\n{text}");
-        let pipeline = format!("--pass-pipeline={}", tc_mlir::entry::TILES_PIPELINE);
-        let llvm_dialect = pipe(&opt, &[&pipeline], text.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}\n{text}"));
-        let ir = pipe(&translate, &["--mlir-to-llvmir"], &llvm_dialect).unwrap_or_else(|e| panic!("{src}: {e}"));
-        let ir = String::from_utf8(ir).unwrap();
+        let (ir, asm) = lower(&text).unwrap_or_else(|e| panic!("{src}: {e}\n{text}"));
         for intrinsic in ["llvm.x86.tileloadd64.internal", "llvm.x86.tdpbf16ps.internal", "llvm.x86.tilestored64.internal"] {
             assert!(ir.contains(intrinsic), "{src}: no {intrinsic}");
         }
-        let asm = pipe(&llc, &["-O3", "-mattr=+amx-tile,+amx-bf16", "-o", "-"], ir.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}"));
-        let asm = String::from_utf8(asm).unwrap();
         for insn in ["ldtilecfg", "tileloadd", "tdpbf16ps", "tilestored", "tilerelease"] {
             assert!(asm.contains(insn), "{src}: no {insn} in the machine code");
         }

@@ -232,7 +232,10 @@ fn amx_runs_where_the_cpu_has_it_and_is_a_clear_error_elsewhere() {
     let has_amx = cpuinfo.lines().any(|l| l.starts_with("flags") && l.contains(" amx_tile") && l.contains(" amx_bf16"));
     if has_amx {
         tiled_cases(TileUnit::Amx);
+        assert!(tc_mlir::jit::amx_peak_gflops(1000, 1).unwrap() > 0.0);
     } else {
+        let e = tc_mlir::jit::amx_peak_gflops(1000, 1).unwrap_err().to_string();
+        assert!(e.starts_with("AMX: this CPU (") && e.contains("has no AMX"), "{e}");
         let g = graph_of("fn main(a, b) { a @ b }", "main", &[t(F32, &[4, 4]), t(F32, &[4, 4])]);
         let e = tc_mlir::jit::compile_with(&g, Some(TileOptions { unit: TileUnit::Amx, f32_matmuls: true })).err().expect("no AMX here");
         let msg = e.to_string();
