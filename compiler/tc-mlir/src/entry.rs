@@ -22,13 +22,14 @@ convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts)";
 
 /// [`PIPELINE`] for a module with tile kernels ([`crate::tiles`]): the function is
 /// bufferised across its boundary (the `amx` dialect has no inliner interface, so the
-/// call stays), `scf.parallel` becomes tasks of MLIR's async runtime (the engine loads
-/// `libmlir_async_runtime.so`), and the final conversion is the dialect-generic `convert-to-llvm`,
+/// call stays), `scf.parallel` becomes tasks of MLIR's async runtime (one per
+/// iteration when that many workers are free: an iteration is a whole row block, so
+/// no minimum task size), and the final conversion is the dialect-generic `convert-to-llvm`,
 /// which also converts the AMX tile type where it crosses blocks (the loop-carried
 /// accumulators).
 pub const TILES_PIPELINE: &str = "builtin.module(inline,symbol-dce,canonicalize,cse,\
 one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},\
-buffer-deallocation-pipeline,async-parallel-for{async-dispatch=true},async-to-async-runtime,\
+buffer-deallocation-pipeline,async-parallel-for{async-dispatch=true min-task-size=1},async-to-async-runtime,\
 func.func(async-runtime-ref-counting,async-runtime-ref-counting-opt),convert-async-to-llvm,\
 convert-linalg-to-loops,lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,finalize-memref-to-llvm,\
 convert-math-to-libm,convert-math-to-llvm,arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},\

@@ -23,7 +23,9 @@ use melior::ir::Module;
 use melior::pass::PassManager;
 use melior::utility::{parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes};
 use melior::{Context, ExecutionEngine};
-use std::sync::{Arc, Mutex, Once};
+use std::ffi::CString;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
 use tc_kernel::KernelProgram;
@@ -39,9 +41,27 @@ pub struct MlirProgram {
     outputs: Vec<Type>,
     mlir: String,
     compile_time: Duration,
-    // Dropped after `entry`'s last use; the engine owns the machine code.
-    _engine: ExecutionEngine,
-    _context: Context,
+    // The engine owns the machine code; both are dropped after `entry`'s last use,
+    // engine first, unless `keep_code`.
+    engine: ManuallyDrop<ExecutionEngine>,
+    context: ManuallyDrop<Context>,
+    /// The code runs tasks on MLIR's async runtime, whose worker threads may still be
+    /// leaving a task's coroutine when the run that awaited it returns, and the runtime
+    /// offers no way to wait for that: such code is never freed (a program's code is
+    /// compiled once per specialisation, so this is bounded by the programs compiled).
+    keep_code: bool,
+}
+
+impl Drop for MlirProgram {
+    fn drop(&mut self) {
+        if !self.keep_code {
+            // SAFETY: dropped once, here, engine before the context it came from.
+            unsafe {
+                ManuallyDrop::drop(&mut self.engine);
+                ManuallyDrop::drop(&mut self.context);
+            }
+        }
+    }
 }
 
 // SAFETY: after construction the engine and context are never touched again (dropping
@@ -63,12 +83,73 @@ fn context() -> Context {
 }
 
 /// MLIR's async runtime (the worker pool behind `scf.parallel` in tile kernels), from
-/// the LLVM 22 the backend was built against. NUL-terminated: the engine reads the
-/// path as a C string.
-const ASYNC_RUNTIME: &str = concat!(env!("MLIR_SYS_220_PREFIX"), "/lib/libmlir_async_runtime.so\0");
+/// the LLVM 22 the backend was built against.
+fn async_runtime_path() -> String {
+    format!("{}/lib/libmlir_async_runtime.so", option_env!("MLIR_SYS_220_PREFIX").unwrap_or("/usr/lib/llvm-22"))
+}
+
+/// The runtime's entry points that lowered async code calls (LLVM spells one
+/// `mlirAsyncRuntimGetNumWorkerThreads`).
+const ASYNC_SYMBOLS: [&str; 23] = [
+    "mlirAsyncRuntimGetNumWorkerThreads",
+    "mlirAsyncRuntimeAddRef",
+    "mlirAsyncRuntimeAddTokenToGroup",
+    "mlirAsyncRuntimeAwaitAllInGroup",
+    "mlirAsyncRuntimeAwaitAllInGroupAndExecute",
+    "mlirAsyncRuntimeAwaitToken",
+    "mlirAsyncRuntimeAwaitTokenAndExecute",
+    "mlirAsyncRuntimeAwaitValue",
+    "mlirAsyncRuntimeAwaitValueAndExecute",
+    "mlirAsyncRuntimeCreateGroup",
+    "mlirAsyncRuntimeCreateToken",
+    "mlirAsyncRuntimeCreateValue",
+    "mlirAsyncRuntimeDropRef",
+    "mlirAsyncRuntimeEmplaceToken",
+    "mlirAsyncRuntimeEmplaceValue",
+    "mlirAsyncRuntimeExecute",
+    "mlirAsyncRuntimeGetValueStorage",
+    "mlirAsyncRuntimeIsGroupError",
+    "mlirAsyncRuntimeIsTokenError",
+    "mlirAsyncRuntimeIsValueError",
+    "mlirAsyncRuntimePrintCurrentThreadId",
+    "mlirAsyncRuntimeSetTokenError",
+    "mlirAsyncRuntimeSetValueError",
+];
+
+/// The async runtime's entry points, from one `dlopen` kept for the life of the
+/// process. Engines get them by `register_symbol` rather than by loading the library
+/// themselves: an engine that loaded it would, when dropped, call the library's
+/// `__mlir_execution_engine_destroy`, which deletes the one process-wide runtime under
+/// every other program.
+fn async_runtime() -> Result<&'static [(&'static str, usize)], MlirError> {
+    static SYMBOLS: OnceLock<Result<Vec<(&'static str, usize)>, String>> = OnceLock::new();
+    let loaded = SYMBOLS.get_or_init(|| {
+        let path = async_runtime_path();
+        let c_path = CString::new(path.as_str()).map_err(|_| format!("bad path {path}"))?;
+        // SAFETY: dlopen of a shared library by path; the handle is never closed.
+        let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        if handle.is_null() {
+            return Err(format!("{path} could not be loaded (Debian: apt-get install libmlir-22-dev)"));
+        }
+        ASYNC_SYMBOLS
+            .iter()
+            .map(|&name| {
+                let c_name = CString::new(name).expect("no NUL in a symbol");
+                // SAFETY: looking a symbol up in a handle that stays open.
+                let address = unsafe { libc::dlsym(handle, c_name.as_ptr()) };
+                if address.is_null() {
+                    Err(format!("{path} has no symbol {name}"))
+                } else {
+                    Ok((name, address as usize))
+                }
+            })
+            .collect()
+    });
+    loaded.as_deref().map_err(|e| MlirError::Unavailable(e.clone()))
+}
 
 /// Parse, verify and lower `text` by `pipeline` in `context`, and JIT-compile it
-/// (with [`ASYNC_RUNTIME`] loaded for [`TILES_PIPELINE`]).
+/// (with the async runtime's symbols for [`TILES_PIPELINE`]).
 fn engine(context: &Context, text: &str, pipeline: &str) -> Result<ExecutionEngine, MlirError> {
     let diagnostics = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = diagnostics.clone();
@@ -87,11 +168,12 @@ fn engine(context: &Context, text: &str, pipeline: &str) -> Result<ExecutionEngi
     let pm = PassManager::new(context);
     parse_pass_pipeline(pm.as_operation_pass_manager(), pipeline).map_err(|e| MlirError::Mlir(format!("pass pipeline: {e}")))?;
     pm.run(&mut module).map_err(|_| failed("lowering failed"))?;
-    let libraries: &[&str] = if pipeline == TILES_PIPELINE { &[ASYNC_RUNTIME] } else { &[] };
-    if let Some(missing) = libraries.iter().map(|l| l.trim_end_matches('\0')).find(|l| !std::path::Path::new(l).exists()) {
-        return Err(MlirError::Unavailable(format!("{missing} is missing (Debian: apt-get install libmlir-22-dev)")));
+    let runtime = if pipeline == TILES_PIPELINE { async_runtime()? } else { &[] };
+    let engine = ExecutionEngine::new(&module, 3, &[], false, false);
+    for &(name, address) in runtime {
+        // SAFETY: the runtime's own function, loaded for the life of the process.
+        unsafe { engine.register_symbol(name, address as *mut ()) };
     }
-    let engine = ExecutionEngine::new(&module, 3, libraries, false, false);
     // SAFETY: `memref_copy` has the C signature MLIR's lowering of `memref.copy` calls.
     unsafe { engine.register_symbol("memrefCopy", memref_copy as *mut ()) };
     // LLVM turns some bf16 roundings back into these compiler-rt calls, which a Rust
@@ -126,7 +208,9 @@ pub fn compile_with(graph: &Graph, tiles: Option<TileOptions>) -> Result<MlirPro
     let entry: Packed = unsafe { std::mem::transmute::<*mut (), Packed>(entry) };
     let params = program.params.iter().map(|&b| program.buffer(b).ty.clone()).collect();
     let outputs = program.outputs.iter().map(|&b| program.buffer(b).ty.clone()).collect();
-    Ok(MlirProgram { entry, params, outputs, mlir: emit_public(&program, tiles)?, compile_time: start.elapsed(), _engine: engine, _context: context })
+    let mlir = emit_public(&program, tiles)?;
+    let (engine, context) = (ManuallyDrop::new(engine), ManuallyDrop::new(context));
+    Ok(MlirProgram { entry, params, outputs, mlir, compile_time: start.elapsed(), engine, context, keep_code: tiles.is_some() })
 }
 
 fn emit_public(program: &KernelProgram, tiles: Option<TileOptions>) -> Result<String, MlirError> {

@@ -32,7 +32,7 @@ use tc_tensor::DType;
 pub enum TileUnit {
     /// Intel AMX through the `amx` dialect.
     Amx,
-    /// The same tiles as `vector` ops (any CPU): the check of everything but the unit.
+    /// The same tiles as memref ops (any CPU): the check of everything but the unit.
     Emulated,
 }
 

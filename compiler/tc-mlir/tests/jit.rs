@@ -224,6 +224,26 @@ fn tiled_matmuls_emulated_equal_the_interpreter() {
     tiled_cases(TileUnit::Emulated);
 }
 
+/// Row blocks run as tasks of MLIR's process-wide async runtime: programs compiled,
+/// dropped and run from several threads at once all keep it.
+#[test]
+fn tiled_programs_share_the_async_runtime() {
+    let types = [t(F32, &[200, 40]), t(F32, &[40, 64])];
+    let inputs: Vec<_> = types.iter().enumerate().map(|(i, ty)| values(ty, i as u64 + 3)).collect();
+    let want = tc_interp::run(&graph_of("fn main(a, b) { (a as bf16 as f32) @ (b as bf16 as f32) }", "main", &types), &inputs).unwrap();
+    let g = graph_of("fn main(a, b) { a @ b }", "main", &types);
+    let opts = Some(TileOptions { unit: TileUnit::Emulated, f32_matmuls: true });
+    drop(tc_mlir::jit::compile_with(&g, opts).unwrap());
+    let programs: Vec<_> = (0..2).map(|_| tc_mlir::jit::compile_with(&g, opts).unwrap()).collect();
+    std::thread::scope(|s| {
+        for p in &programs {
+            for _ in 0..2 {
+                s.spawn(|| close(&p.run(&inputs).unwrap()[0], &want[0], 1e-5, 1e-4).unwrap());
+            }
+        }
+    });
+}
+
 /// On an AMX CPU the real tiles run the same cases; elsewhere asking for them is a
 /// clear error naming what the CPU lacks.
 #[test]
