@@ -81,9 +81,21 @@ fn wide(d: DType) -> DType {
     }
 }
 
-fn matmul(f: &mut Func, c: &CallKernel) -> Result<String, MlirError> {
-    let (a, bb) = (c.inputs[0], c.inputs[1]);
-    let d = f.dtype(c.output);
+/// A matmul call's operands as 3-D tensors (batches flattened), as stored: `a3` is
+/// `[batch, k, m]` when read transposed, else `[batch, m, k]`; `b3` likewise.
+pub(crate) struct MatmulOperands {
+    pub batch: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a3: String,
+    pub b3: String,
+    pub a_shape: Vec<usize>,
+    pub b_shape: Vec<usize>,
+}
+
+pub(crate) fn matmul_operands(f: &mut Func, c: &CallKernel) -> Result<MatmulOperands, MlirError> {
+    let (a, b) = (c.inputs[0], c.inputs[1]);
     let os = f.shape(c.output);
     let r = os.len();
     let (m, n) = (os[r - 2], os[r - 1]);
@@ -92,10 +104,18 @@ fn matmul(f: &mut Func, c: &CallKernel) -> Result<String, MlirError> {
     let k = if c.transposed[0] { a_phys[a_phys.len() - 2] } else { a_phys[a_phys.len() - 1] };
     let a_shape = if c.transposed[0] { vec![batch, k, m] } else { vec![batch, m, k] };
     let b_shape = if c.transposed[1] { vec![batch, n, k] } else { vec![batch, k, n] };
-    let (af, bf) = (f.current(a)?, f.current(bb)?);
-    let e = elem(d);
+    let (af, bf) = (f.current(a)?, f.current(b)?);
+    let e = elem(f.dtype(c.output));
     let a3 = from_flat(&mut f.top(), &af, &a_shape, e);
     let b3 = from_flat(&mut f.top(), &bf, &b_shape, e);
+    Ok(MatmulOperands { batch, m, n, k, a3, b3, a_shape, b_shape })
+}
+
+fn matmul(f: &mut Func, c: &CallKernel) -> Result<String, MlirError> {
+    let d = f.dtype(c.output);
+    let os = f.shape(c.output);
+    let e = elem(d);
+    let MatmulOperands { batch, m, n, k: _, a3, b3, a_shape, b_shape } = matmul_operands(f, c)?;
     // Loops (batch, m, n, k).
     let amap = if c.transposed[0] { projection(4, &[0, 3, 1]) } else { projection(4, &[0, 1, 3]) };
     let bmap = if c.transposed[1] { projection(4, &[0, 2, 3]) } else { projection(4, &[0, 3, 2]) };

@@ -21,6 +21,7 @@
 //! on any machine against the interpreter, and check that the AMX form lowers to the
 //! AMX instructions.
 
+use crate::calls::{matmul_operands, MatmulOperands};
 use crate::module::{from_flat, to_flat, Func};
 use crate::text::{affine_map, elem, projection, tensor_ty, Block};
 use crate::MlirError;
@@ -63,21 +64,11 @@ fn round_up(x: usize, to: usize) -> usize {
 
 /// The matmul call `c` on the tiles; returns its result with the output's shape.
 pub fn matmul(f: &mut Func, c: &CallKernel, opts: &TileOptions) -> Result<String, MlirError> {
-    let (a, b) = (c.inputs[0], c.inputs[1]);
     let d = f.dtype(c.output);
     let os = f.shape(c.output);
-    let r = os.len();
-    let (m, n) = (os[r - 2], os[r - 1]);
-    let batch: usize = os[..r - 2].iter().product();
-    let a_phys = f.shape(a);
-    let k = if c.transposed[0] { a_phys[a_phys.len() - 2] } else { a_phys[a_phys.len() - 1] };
-    let (mp, np, kp) = (round_up(m.max(1), BLOCK), round_up(n.max(1), BLOCK), round_up(k.max(1), TILE_K));
     let e = elem(d);
-    let (af, bf) = (f.current(a)?, f.current(b)?);
-    let a_shape = if c.transposed[0] { vec![batch, k, m] } else { vec![batch, m, k] };
-    let b_shape = if c.transposed[1] { vec![batch, n, k] } else { vec![batch, k, n] };
-    let a3 = from_flat(&mut f.top(), &af, &a_shape, e);
-    let b3 = from_flat(&mut f.top(), &bf, &b_shape, e);
+    let MatmulOperands { batch, m, n, k, a3, b3, a_shape, b_shape } = matmul_operands(f, c)?;
+    let (mp, np, kp) = (round_up(m.max(1), BLOCK), round_up(n.max(1), BLOCK), round_up(k.max(1), TILE_K));
     // Loops (batch, row, col) over the dense bf16 operand; the source read transposed.
     let a_map = if c.transposed[0] { projection(3, &[0, 2, 1]) } else { projection(3, &[0, 1, 2]) };
     let b_map = if c.transposed[1] { projection(3, &[0, 2, 1]) } else { projection(3, &[0, 1, 2]) };
