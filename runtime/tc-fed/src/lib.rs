@@ -27,8 +27,8 @@
 //! add two more f64 copies; with clipping, every accepted update is kept until the end.
 //! Median and trimmed mean need every update of a coordinate at once, so a round
 //! keeps each accepted update as sent (`n × model` bytes), at most
-//! [`ServerConfig::max_buffered`] of them; the per-coordinate selection then works through
-//! the coordinates in blocks with O(n) scratch per thread.
+//! [`ServerConfig::max_buffered`] of them; the selection then sorts 64 coordinates at a
+//! time with a sorting network, in an n × 64 scratch per thread.
 //!
 //! Sums are taken in f64 and rounded to the model's dtype once, so the result does not
 //! depend on the order in which updates arrive beyond f64 rounding (which the f32 result

@@ -56,8 +56,9 @@ pub struct Server {
     config: ServerConfig,
     /// FedAdam's first and second moments per tensor, from its first applied round.
     moments: Option<Moments>,
-    /// The f64 accumulators of the last round, lent to the next (no fresh allocation
-    /// and page faults every round).
+    /// The f64 accumulators (FedAvg, FedProx, FedAdam) or selected steps (median, trimmed
+    /// mean) of the last round, lent to the next (no fresh allocation and page faults
+    /// every round).
     spare: Vec<Vec<f64>>,
     /// The round [`Server::begin_round`] begins next.
     round: u64,
@@ -414,10 +415,14 @@ impl Server {
                 spent
             }
             Pool::Buffer { deltas, .. } => {
-                let steps = self.select(&deltas, &scales);
+                // The steps go into the buffers kept from round to round: fresh ones would
+                // cost a page fault per 4 KiB, as much as the selection itself.
+                let mut steps = std::mem::take(&mut self.spare);
+                self.select(&deltas, &scales, &mut steps);
                 for (t, step) in steps.iter().enumerate() {
                     squares += self.add_to_tensor(t, |g| g.add(Some(step), &Inputs::F64(Vec::new()), 1.0, threads));
                 }
+                self.spare = steps;
                 deltas
             }
         };
@@ -447,30 +452,28 @@ impl Server {
     }
 
     /// The coordinate-wise median or trimmed mean of `deltas`, each multiplied by its
-    /// factor in `scales`, per tensor.
-    fn select(&self, deltas: &[Vec<Tensor>], scales: &[f64]) -> Vec<Vec<f64>> {
+    /// factor in `scales`, per tensor, into `steps` (resized to the tensors).
+    fn select(&self, deltas: &[Vec<Tensor>], scales: &[f64], steps: &mut Vec<Vec<f64>>) {
         let n = deltas.len();
         let how = match self.strategy {
             Strategy::TrimmedMean { beta } => Select::Trimmed(((beta * n as f64).floor() as usize).min((n - 1) / 2)),
             _ => Select::Median,
         };
         let threads = self.config.threads;
-        (0..self.spec.tensors.len())
-            .map(|t| {
-                let views: Vec<View<'_>> = deltas.iter().map(|d| View::of(&d[t])).collect();
-                let mut out = vec![0.0; self.spec.tensors[t].len()];
-                let f32s: Vec<&[f32]> =
-                    views.iter().filter_map(|v| if let View::F32(v) = v { Some(*v) } else { None }).collect();
-                if f32s.len() == n {
-                    kernels::select(&f32s, scales, how, &mut out, threads);
-                } else {
-                    let f64s: Vec<&[f64]> =
-                        views.iter().filter_map(|v| if let View::F64(v) = v { Some(&v[..]) } else { None }).collect();
-                    kernels::select(&f64s, scales, how, &mut out, threads);
-                }
-                out
-            })
-            .collect()
+        steps.resize_with(self.spec.tensors.len(), Vec::new);
+        for (t, out) in steps.iter_mut().enumerate() {
+            out.resize(self.spec.tensors[t].len(), 0.0);
+            let views: Vec<View<'_>> = deltas.iter().map(|d| View::of(&d[t])).collect();
+            let f32s: Vec<&[f32]> =
+                views.iter().filter_map(|v| if let View::F32(v) = v { Some(*v) } else { None }).collect();
+            if f32s.len() == n {
+                kernels::select(&f32s, scales, how, out, threads);
+            } else {
+                let f64s: Vec<&[f64]> =
+                    views.iter().filter_map(|v| if let View::F64(v) = v { Some(&v[..]) } else { None }).collect();
+                kernels::select(&f64s, scales, how, out, threads);
+            }
+        }
     }
 }
 
