@@ -2,9 +2,9 @@
 //! parameters in 8 tensors) with each strategy, next to the memory-bandwidth floor:
 //! the bytes a round must move (read 10 updates and the global model, write the new
 //! model) at the bandwidth this machine's threads reach reading memory. Each repetition
-//! starts with the caches flushed of the updates. `fedavg, reused` is FedAvg with the
-//! updates' buffers handed back by `Server::finish_round_reclaim` and reused for the next
-//! repetition's updates instead of being freed.
+//! starts with the caches flushed of the updates. The `reused` rows hand the updates'
+//! buffers back through `Server::finish_round_reclaim` and reuse them for the next
+//! repetition's updates instead of freeing them.
 //!
 //! ```text
 //! cargo run --release -p tc-fed --example aggregate_bench [-- --threads N --reps N --fold N --only STRATEGY]
@@ -85,8 +85,15 @@ fn main() {
     // reused buffers would; otherwise each repetition's updates are fresh allocations,
     // dropped by `finish_round`.
     for (text, reuse) in
-        [("fedavg", false), ("fedavg", true), ("fedadam", false), ("median", false), ("trimmed:0.1", false)]
-    {
+    [
+        ("fedavg", false),
+        ("fedavg", true),
+        ("fedadam", false),
+        ("median", false),
+        ("median", true),
+        ("trimmed:0.1", false),
+        ("trimmed:0.1", true),
+    ] {
         if only.as_ref().is_some_and(|o| o != text) {
             continue;
         }
