@@ -10,8 +10,9 @@
 //! (its model minus the global one), weighted by its number of examples.
 //!
 //! Time is simulated, so that runs are reproducible: a client processes
-//! [`EXAMPLES_PER_SECOND`] examples per second, F times fewer if it is one of the slow
-//! clients of `--slow P:F`; a report that would arrive after `--deadline` is dropped (and
+//! [`EXAMPLES_PER_SECOND`] examples per second and, with `--link MBIT`, moves the model
+//! down and its update up at MBIT megabits per second; a slow client of `--slow P:F` is F
+//! times slower at both. A report that would arrive after `--deadline` is dropped (and
 //! the client does not train), as is the report of a client that fails (`--dropout`).
 //! Reports reach the server in the order of their simulated arrival, so the whole run is
 //! a function of its options: the same seed gives the same numbers, whatever the number
@@ -158,6 +159,9 @@ pub struct Options {
     pub slow: Option<(f64, f64)>,
     /// Simulated seconds after which reports are dropped.
     pub deadline: Option<f64>,
+    /// Each client's network link, megabits per second each way: the model's download
+    /// and the update's upload count in the simulated time. `None`: instantaneous.
+    pub link: Option<f64>,
     pub strategy: Strategy,
     /// Stop when test accuracy reaches this fraction.
     pub target: Option<f64>,
@@ -187,6 +191,7 @@ impl Default for Options {
             dropout: 0.0,
             slow: None,
             deadline: None,
+            link: None,
             strategy: Strategy::FedAvg,
             target: None,
             seed: 0,
@@ -544,13 +549,16 @@ impl<'a> Federation<'a> {
         })
     }
 
-    /// Simulated seconds from receiving the model to reporting.
-    fn seconds(&self, client: usize) -> f64 {
+    /// Simulated seconds from the round's start to the client's report: downloading the
+    /// model (`model_bytes`), training, uploading an update of the same size.
+    fn seconds(&self, client: usize, model_bytes: u64) -> f64 {
         let factor = match self.options.slow {
             Some((_, f)) if self.slow[client] => f,
             _ => 1.0,
         };
-        (self.options.local_epochs * self.shards[client].len()) as f64 / EXAMPLES_PER_SECOND * factor
+        let training = (self.options.local_epochs * self.shards[client].len()) as f64 / EXAMPLES_PER_SECOND;
+        let transfer = self.options.link.map_or(0.0, |mbit| 2.0 * model_bytes as f64 * 8.0 / (mbit * 1e6));
+        (training + transfer) * factor
     }
 
     /// One local step from `params` on the batch `x`, `y`; `global` for FedProx.
@@ -648,11 +656,12 @@ impl Transport for Federation<'_> {
     fn exchange(&mut self, task: &Task<'_>, sink: &mut dyn FnMut(Arrival)) -> Result<u64, TransportError> {
         let mut jobs: Vec<(f64, usize)> = Vec::new();
         let mut dropped: Vec<(ClientId, DropReason)> = Vec::new();
+        let model_bytes = tc_fed::wire_bytes(task.global);
         for &client in task.clients {
             let c = client as usize;
             let fails =
                 Rng::new(mix(self.options.seed, DROP_SALT, task.round, client)).next_f64() < self.options.dropout;
-            let at = self.seconds(c);
+            let at = self.seconds(c, model_bytes);
             if fails {
                 dropped.push((client, DropReason::Failed));
             } else if task.deadline.is_some_and(|d| at > d) {
@@ -722,7 +731,7 @@ impl Transport for Federation<'_> {
         for (client, reason) in dropped {
             sink(Arrival::Dropped { client, reason });
         }
-        Ok(tc_fed::wire_bytes(task.global) * task.clients.len() as u64)
+        Ok(model_bytes * task.clients.len() as u64)
     }
 }
 
@@ -822,6 +831,9 @@ fn check(o: &Options) -> Result<(), Error> {
     if let Some(d) = o.deadline.filter(|d| d.is_nan() || *d < 0.0) {
         return bad(format!("--deadline {d}: must be ≥ 0 seconds"));
     }
+    if let Some(l) = o.link.filter(|l| !(*l > 0.0 && l.is_finite())) {
+        return bad(format!("--link {l}: must be a positive number of megabits per second"));
+    }
     if let Some(t) = o.target.filter(|t| !(0.0..=1.0).contains(t)) {
         return bad(format!("--target {t}: must be an accuracy in [0, 1]"));
     }
@@ -916,6 +928,9 @@ pub struct SimulateArgs {
     /// Drop reports arriving later than this many simulated seconds (a client trains 1000 examples/s)
     #[arg(long, value_name = "SECONDS")]
     deadline: Option<f64>,
+    /// Each client's network link in megabits per second: downloading the model and uploading the update take simulated time
+    #[arg(long, value_name = "MBIT")]
+    link: Option<f64>,
     /// fedavg, fedprox:MU, fedadam[:LR], median or trimmed:BETA
     #[arg(long, value_name = "S", default_value = "fedavg", value_parser = parse_strategy)]
     strategy: Strategy,
@@ -971,6 +986,7 @@ pub fn run_command(command: FedCommand) -> Result<(), Error> {
         dropout: a.dropout,
         slow: a.slow,
         deadline: a.deadline,
+        link: a.link,
         strategy: a.strategy,
         target: a.target,
         seed: a.seed,

@@ -1,5 +1,6 @@
 //! `tensorc fed simulate` (SPEC §11) end to end on `synthetic:N` with a linear model:
-//! learning, dropouts and deadlines that never hang a round and are counted, a round
+//! learning, dropouts and deadlines that never hang a round and are counted, link
+//! transfer time, a round
 //! without reports that keeps the model, determinism for a seed, the data splits,
 //! FedProx / FedSGD / robust strategies, Byzantine updates, and the command line.
 
@@ -131,6 +132,35 @@ fn the_deadline_drops_slow_clients() {
 }
 
 #[test]
+fn the_link_adds_transfer_time_and_slow_clients_have_slow_links() {
+    // Shards of 20 examples train in 0.02 s. A round's bytes down are one copy of the
+    // model per sampled client, and an update is as large as the model.
+    let base = Options { rounds: 3, ..small() };
+    let instant = sim(&base);
+    let r = &instant.history[0];
+    let model_bytes = (r.bytes_down / r.sampled as u64) as f64;
+    let transfer = 2.0 * model_bytes * 8.0 / 1e6; // at 1 Mbit/s
+    let linked = sim(&Options { link: Some(1.0), ..base.clone() });
+    for (a, b) in instant.history.iter().zip(&linked.history) {
+        assert!((a.seconds - 0.02).abs() < 1e-12);
+        assert!((b.seconds - (0.02 + transfer)).abs() < 1e-9, "round {} took {}", b.round, b.seconds);
+    }
+    // The link changes time, not training: the same models.
+    assert_eq!(leaves(&instant.params), leaves(&linked.params));
+    // Slow clients are slow on the link too; a deadline between the fast and the slow
+    // clients' arrival drops exactly the slow ones.
+    let slow = Options { link: Some(1.0), slow: Some((0.5, 3.0)), ..base };
+    let patient = sim(&slow);
+    assert!(patient.history.iter().any(|r| (r.seconds - 3.0 * (0.02 + transfer)).abs() < 1e-9));
+    let strict = sim(&Options { deadline: Some(2.0 * (0.02 + transfer)), ..slow });
+    let late: usize = strict.history.iter().map(|r| r.late).sum();
+    assert!(late > 0);
+    for r in &strict.history {
+        assert_eq!(r.reported + r.late, r.sampled);
+    }
+}
+
+#[test]
 fn runs_are_deterministic_for_a_seed_whatever_the_threads() {
     let options = Options { dropout: 0.2, slow: Some((0.3, 4.0)), deadline: Some(0.05), ..small() };
     let a = sim(&options);
@@ -235,6 +265,8 @@ fn bad_options_are_usage_errors() {
         Options { dropout: 1.5, ..small() },
         Options { target: Some(2.0), ..small() },
         Options { clip: Some(0.0), ..small() },
+        Options { link: Some(0.0), ..small() },
+        Options { link: Some(f64::INFINITY), ..small() },
         Options { split: SplitSpec::Shards(6), ..small() },
     ] {
         assert!(matches!(run(&data, &options), Err(Error::Usage(_))), "{options:?}");
