@@ -170,7 +170,7 @@ impl Builtin<'_, '_, '_> {
                     false => (0..x.ty.rank()).filter(|&a| x.ty.shape[a] == 1).collect(),
                 };
                 if let Some(&a) = axes.iter().find(|&&a| x.ty.shape[a] != 1) {
-                    let d = self.e.show_dim(x.ty.shape[a]);
+                    let d = x.ty.shape[a];
                     let s = self.arg_span(1);
                     return Some(self.err("E0307", s, format!("cannot squeeze axis {a} of size {d}; only size-1 axes can be squeezed")));
                 }
@@ -523,7 +523,7 @@ impl Builtin<'_, '_, '_> {
             return Some(self.err("E0312", self.span, format!("`conv2d` needs x: [N, C, H, W] and w: [K, C, R, S], found {a} and {b}")));
         }
         if x.ty.shape[1] != w.ty.shape[1] {
-            let (a, b) = (self.e.show_dim(x.ty.shape[1]), self.e.show_dim(w.ty.shape[1]));
+            let (a, b) = (x.ty.shape[1], w.ty.shape[1]);
             return Some(self.err("E0312", self.span, format!("`conv2d` channels differ: x has {a}, w has {b}")));
         }
         let stride = self.pair(2, [1, 1], "stride")?;
@@ -698,10 +698,10 @@ pub(crate) fn matmul(e: &mut Elab, env: &Env, a: TVal, b: TVal, span: Span) -> V
     let (m, k) = (ashape[ashape.len() - 2], ashape[ashape.len() - 1]);
     let (k2, n) = (bshape[bshape.len() - 2], bshape[bshape.len() - 1]);
     if k != k2 {
-        let (sa, sb, dk, dk2) = (e.show(&a.ty), e.show(&b.ty), e.show_dim(k), e.show_dim(k2));
+        let (sa, sb) = (e.show(&a.ty), e.show(&b.ty));
         return e.error(
             Diagnostic::new("E0308", e.loc(env, span), format!("cannot multiply {sa} by {sb}"))
-                .with_label(format!("inner dimensions {dk} and {dk2} differ"))
+                .with_label(format!("inner dimensions {k} and {k2} differ"))
                 .with_hint("`a @ b` needs a: [..., M, K] and b: [..., K, N]"),
         );
     }

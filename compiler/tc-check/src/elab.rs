@@ -4,7 +4,6 @@
 //! concrete shapes throughout. Errors become diagnostics and the erroneous expression
 //! evaluates to `Value::Error`, so one run reports every independent error.
 
-use std::collections::HashMap;
 
 use tc_ir::{BinaryOp, Graph, NodeId, Type, UnaryOp};
 use tc_syntax::ast::{self, BinOp, Expr, ExprKind, Span, UnOp};
@@ -23,9 +22,6 @@ pub(crate) struct Elab<'a> {
     pub graph: Graph,
     pub diags: Vec<Diagnostic>,
     depth: usize,
-    /// In symbolic checking, shape variables get distinct stand-in sizes; this maps
-    /// them back to their names for messages.
-    pub dim_names: HashMap<usize, String>,
     /// Constants being evaluated, to report cycles.
     const_stack: Vec<(usize, String)>,
 }
@@ -62,7 +58,7 @@ pub(crate) struct Args {
 
 impl<'a> Elab<'a> {
     pub fn new(modules: &'a [Module], name: &str) -> Elab<'a> {
-        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, dim_names: HashMap::new(), const_stack: Vec::new() }
+        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, const_stack: Vec::new() }
     }
 
     pub fn loc(&self, env: &Env, span: Span) -> Loc {
@@ -74,22 +70,17 @@ impl<'a> Elab<'a> {
         Value::Error
     }
 
-    /// A type as users read it, with stand-in sizes shown by their variable names.
+    /// A type as users read it: `f32[2, 3]`, `f32`.
     pub fn show(&self, ty: &Type) -> String {
-        let dims: Vec<String> = ty.shape.iter().map(|d| self.show_dim(*d)).collect();
-        if dims.is_empty() {
+        if ty.shape.is_empty() {
             ty.dtype.to_string()
         } else {
-            format!("{}[{}]", ty.dtype, dims.join(", "))
+            format!("{}{}", ty.dtype, self.show_shape(&ty.shape))
         }
     }
 
-    pub fn show_dim(&self, d: usize) -> String {
-        self.dim_names.get(&d).cloned().unwrap_or_else(|| d.to_string())
-    }
-
     pub fn show_shape(&self, shape: &[usize]) -> String {
-        let dims: Vec<String> = shape.iter().map(|d| self.show_dim(*d)).collect();
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         format!("[{}]", dims.join(", "))
     }
 
@@ -412,7 +403,7 @@ impl<'a> Elab<'a> {
                 };
                 let empty = Vec::new();
                 let dims = dims.as_ref().unwrap_or(&empty);
-                if let Err(why) = env.dims.unify(dims, &t.ty.shape, &self.dim_names) {
+                if let Err(why) = env.dims.unify(dims, &t.ty.shape) {
                     return Err(format!("{} ({why})", self.show(&t.ty)));
                 }
                 Ok(Value::Tensor(t))
@@ -567,7 +558,7 @@ impl<'a> Elab<'a> {
             match broadcast_shapes(&shape, &t.ty.shape) {
                 Some(s) => shape = s,
                 None => {
-                    let a = format!("{}[{}]", dtype, shape.iter().map(|d| self.show_dim(*d)).collect::<Vec<_>>().join(", "));
+                    let a = format!("{dtype}{}", self.show_shape(&shape));
                     let b = self.show(&t.ty);
                     let (sa, sb) = (self.show_shape(&shape), self.show_shape(&t.ty.shape));
                     let d = Diagnostic::new("E0301", self.loc(env, span), format!("cannot broadcast {a} with {b}"))
@@ -775,7 +766,7 @@ impl<'a> Elab<'a> {
     /// Mark a parameter's value with where and how it was declared (for hints).
     pub fn declared(&self, v: Value, env: &Env, param: &ast::Param, module: usize) -> Value {
         let (Value::Tensor(t), Some(ann)) = (&v, &param.ty) else { return v };
-        let bound: Vec<String> = crate::shapes::dim_vars(ann).into_iter().filter_map(|n| env.dims.dims.get(&n).filter(|d| !self.dim_names.contains_key(d)).map(|d| format!("{n} = {d}")))
+        let bound: Vec<String> = crate::shapes::dim_vars(ann).into_iter().filter_map(|n| env.dims.dims.get(&n).map(|d| format!("{n} = {d}")))
             .collect();
         let with = if bound.is_empty() { String::new() } else { format!(" with {}", bound.join(", ")) };
         let text = format!("`{}` was declared {}{with}", param.name.name, crate::shapes::type_text(ann));
@@ -869,9 +860,8 @@ impl<'a> Elab<'a> {
                         Some(Konst::Int(i)) => {
                             let j = if i < 0 { i + size } else { i };
                             if j < 0 || j >= size {
-                                let dim = self.show_dim(size as usize);
                                 return self.error(
-                                    Diagnostic::new("E0309", self.loc(env, e.span), format!("index {i} is out of range for axis {axis} of size {dim}")).with_label("out of range"),
+                                    Diagnostic::new("E0309", self.loc(env, e.span), format!("index {i} is out of range for axis {axis} of size {size}")).with_label("out of range"),
                                 );
                             }
                             start[axis] = j as usize;

@@ -83,8 +83,9 @@ pub struct Program {
 }
 
 /// Parse `root` (already in `sources`) and every module it uses (added to `sources`),
-/// resolve names and check every function whose parameters are all annotated (with
-/// stand-in sizes for shape variables). All diagnostics are returned, not just the first.
+/// resolve names and check every function whose parameters are all annotated (for the
+/// errors that hold whatever sizes its shape variables take). All diagnostics are
+/// returned, not just the first.
 pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader) -> Result<Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let modules = modules::load_all(sources, root, loader, &mut diags);
@@ -112,11 +113,23 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
     }
 }
 
-/// Elaborate `f` with each shape variable standing for a distinct size.
+/// Check a fully annotated function without a call: elaborate it twice, each shape
+/// variable standing for a distinct size, with two different sets of sizes (and rest
+/// variables of one dimension, then two), and keep the diagnostics both give alike. Those
+/// hold whatever the sizes are (a dtype or name error, `f32[2, 3] + f32[4]`); an error
+/// that depends on the sizes (a reshape that needs an even `N`, two variables that must be
+/// equal, an index below `N`) differs between the two or names a stand-in size, and is
+/// left to specialisation, which checks each call with its concrete sizes (SPEC §4).
 fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem) -> Vec<Diagnostic> {
+    let first = elaborate_with_stand_ins(modules, module, f, StandIns::new(1009, 1));
+    let second = elaborate_with_stand_ins(modules, module, f, StandIns::new(5003, 2));
+    first.into_iter().filter(|d| second.contains(d)).collect()
+}
+
+/// Elaborate `f` with its parameters' shape variables given sizes by `stand_ins`.
+fn elaborate_with_stand_ins(modules: &[Module], module: usize, f: &ast::FnItem, mut stand_ins: StandIns) -> Vec<Diagnostic> {
     let mut e = Elab::new(modules, &f.name.name);
     let mut env = Env::new(module);
-    let mut stand_ins = StandIns::default();
     let mut next_param = 0;
     for p in &f.params {
         let value = match (&p.ty, &p.default) {
@@ -137,27 +150,36 @@ fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem) -> Vec
     e.diags
 }
 
-/// Stand-in sizes for shape variables in symbolic checking: distinct primes, unlikely
-/// to coincide with sizes written in the program, shown by name in messages.
-#[derive(Default)]
+/// Stand-in sizes for shape variables in symbolic checking: distinct primes from `first`
+/// on (unlikely to coincide with sizes written in the program), `rest_rank` of them for
+/// each rest variable.
 struct StandIns {
-    by_name: std::collections::HashMap<String, usize>,
+    by_name: std::collections::HashMap<String, Vec<usize>>,
     next: usize,
+    rest_rank: usize,
 }
 
 impl StandIns {
-    fn size(&mut self, e: &mut Elab, name: &str) -> usize {
-        if let Some(&s) = self.by_name.get(name) {
-            return s;
-        }
-        let mut candidate = if self.next == 0 { 1009 } else { self.next + 2 };
+    fn new(first: usize, rest_rank: usize) -> StandIns {
+        StandIns { by_name: std::collections::HashMap::new(), next: first, rest_rank }
+    }
+
+    fn prime(&mut self) -> usize {
+        let mut candidate = self.next;
         while (2..candidate).take_while(|d| d * d <= candidate).any(|d| candidate % d == 0) {
-            candidate += 2;
+            candidate += 1;
         }
-        self.next = candidate;
-        self.by_name.insert(name.to_string(), candidate);
-        e.dim_names.insert(candidate, name.to_string());
+        self.next = candidate + 1;
         candidate
+    }
+
+    fn sizes(&mut self, name: &str, rank: usize) -> Vec<usize> {
+        if let Some(s) = self.by_name.get(name) {
+            return s.clone();
+        }
+        let sizes: Vec<usize> = (0..rank).map(|_| self.prime()).collect();
+        self.by_name.insert(name.to_string(), sizes.clone());
+        sizes
     }
 
     fn value(&mut self, e: &mut Elab, ann: &ast::Type, next_param: &mut usize) -> Value {
@@ -169,7 +191,8 @@ impl StandIns {
                 for d in dims.iter().flatten() {
                     match d {
                         ast::Dim::Int(n, _) => shape.push(*n as usize),
-                        ast::Dim::Var(id) | ast::Dim::Rest(id) => shape.push(self.size(e, &id.name)),
+                        ast::Dim::Var(id) => shape.extend(self.sizes(&id.name, 1)),
+                        ast::Dim::Rest(id) => shape.extend(self.sizes(&id.name, self.rest_rank)),
                     }
                 }
                 let node = e.graph.param(*next_param, Type::new(dt, shape));

@@ -15,8 +15,7 @@ pub(crate) struct DimEnv {
 impl DimEnv {
     /// Match annotated dims against a concrete shape, binding variables. `Err` says why
     /// they differ, naming variables by what they were bound to.
-    pub fn unify(&mut self, dims: &[ast::Dim], shape: &[usize], names: &HashMap<usize, String>) -> Result<(), String> {
-        let show = |d: usize| names.get(&d).cloned().unwrap_or_else(|| d.to_string());
+    pub fn unify(&mut self, dims: &[ast::Dim], shape: &[usize]) -> Result<(), String> {
         let rest_at = dims.iter().position(|d| matches!(d, ast::Dim::Rest(_)));
         let fixed = dims.len() - usize::from(rest_at.is_some());
         let rank_ok = if rest_at.is_some() { shape.len() >= fixed } else { shape.len() == fixed };
@@ -39,12 +38,12 @@ impl DimEnv {
             match dim {
                 ast::Dim::Int(n, _) => {
                     if got[0] as u64 != *n {
-                        return Err(format!("dimension {} where {n} is expected", show(got[0])));
+                        return Err(format!("dimension {} where {n} is expected", got[0]));
                     }
                 }
                 ast::Dim::Var(id) => match self.dims.get(&id.name) {
                     Some(&bound) if bound != got[0] => {
-                        return Err(format!("`{}` is {} elsewhere but {} here", id.name, show(bound), show(got[0])));
+                        return Err(format!("`{}` is {bound} elsewhere but {} here", id.name, got[0]));
                     }
                     Some(_) => {}
                     None => {
@@ -53,8 +52,8 @@ impl DimEnv {
                 },
                 ast::Dim::Rest(id) => match self.rests.get(&id.name) {
                     Some(bound) if bound.as_slice() != got => {
-                        let b: Vec<String> = bound.iter().map(|&d| show(d)).collect();
-                        let g: Vec<String> = got.iter().map(|&d| show(d)).collect();
+                        let b: Vec<String> = bound.iter().map(|d| d.to_string()).collect();
+                        let g: Vec<String> = got.iter().map(|d| d.to_string()).collect();
                         return Err(format!("`..{}` is [{}] elsewhere but [{}] here", id.name, b.join(", "), g.join(", ")));
                     }
                     Some(_) => {}
