@@ -301,8 +301,15 @@ impl<'a> Elab<'a> {
         if target.fns.contains_key(&last.name) || target.consts.contains_key(&last.name) {
             return Some((m, last.name.clone()));
         }
-        self.error(Diagnostic::new("E0104", self.loc(env, last.span), format!("module `{}` has no item named `{}`", first.name, last.name)).with_label("not found"));
+        self.error(Diagnostic::new("E0104", self.loc(env, p.span), format!("module `{}` has no item named `{}`", first.name, last.name)).with_label("not found"));
         None
+    }
+
+    /// Evaluate the constant `name` of `module` for its diagnostics (a constant that
+    /// nothing uses is still checked).
+    pub fn check_const(&mut self, module: usize, item: &ast::ConstItem) {
+        let env = Env::new(module);
+        self.const_item_value(module, &item.name.name, item.name.span, &env);
     }
 
     fn const_item_value(&mut self, module: usize, name: &str, span: Span, env: &Env) -> Value {
@@ -479,6 +486,15 @@ impl<'a> Elab<'a> {
                         Diagnostic::new("E0302", self.loc(env, span), format!("{what} of dtype {} cannot take dtype {d}", t.ty.dtype))
                             .with_label("dtypes differ")
                             .with_hint(format!("write the literal in the dtype {d}, or convert the other operand with `as`")),
+                    );
+                    return None;
+                }
+                if let Some(v) = t.konst.and_then(|k| if let Konst::Int(v) = k { Some(v) } else { None }).filter(|&v| !int_fits(v, d)) {
+                    // As NumPy 2 does: a literal is never wrapped into a narrower integer.
+                    self.error(
+                        Diagnostic::new("E0314", self.loc(env, span), format!("integer literal {v} does not fit in {d}"))
+                            .with_label(format!("the other operand is {d}"))
+                            .with_hint(format!("{d} holds {}", int_range_text(d))),
                     );
                     return None;
                 }
@@ -927,6 +943,25 @@ pub(crate) fn with_origins(mut d: Diagnostic, operands: &[TVal]) -> Diagnostic {
         d = d.with_secondary(o.loc, o.text.clone());
     }
     d
+}
+
+/// Whether the integer `v` is a value of dtype `d` (always, for float and bool dtypes,
+/// which [`weak_fits`] decides).
+fn int_fits(v: i64, d: DType) -> bool {
+    match d {
+        DType::U8 => (0..=255).contains(&v),
+        DType::I32 => i32::try_from(v).is_ok(),
+        _ => true,
+    }
+}
+
+/// The values of an integer dtype, for messages.
+fn int_range_text(d: DType) -> String {
+    match d {
+        DType::U8 => "0 to 255".to_string(),
+        DType::I32 => format!("{} to {}", i32::MIN, i32::MAX),
+        _ => format!("{} to {}", i64::MIN, i64::MAX),
+    }
 }
 
 /// Whether a weak literal of `from` (value `k`) may take dtype `to`.

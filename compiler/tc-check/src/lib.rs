@@ -95,12 +95,17 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
                 continue;
             }
             for item in &module.ast.items {
-                if let ast::Item::Fn(f) = item {
-                    if f.params.iter().all(|p| p.ty.is_some() || p.default.is_some()) {
+                match item {
+                    ast::Item::Fn(f) if f.params.iter().all(|p| p.ty.is_some() || p.default.is_some()) => {
                         diags.extend(check_symbolically(&modules, index, f));
-                    } else {
-                        diags.extend(resolve::check_names(&modules, index, f));
                     }
+                    ast::Item::Fn(f) => diags.extend(resolve::check_names(&modules, index, f)),
+                    ast::Item::Const(c) => {
+                        let mut e = Elab::new(&modules, &c.name.name);
+                        e.check_const(index, c);
+                        diags.extend(e.diags);
+                    }
+                    _ => {}
                 }
             }
         }

@@ -153,13 +153,42 @@ fn error_codes_of_common_mistakes() {
         ("fn main(x: f32[2, 3]) { x[2] }", "E0309 1:27"),
         ("fn f(x: f32[3]) { f(x) }\nfn main(x: f32[3]) { f(x) }", "E0207 1:19"),
         ("fn main(x: f32[3]) { grad(x * 2.0, x) }", "E0209 1:27"),
-        ("use nn;\nfn main(x: f32[3]) { nn::relux(x) }", "E0104 2:26"),
+        ("use nn;\nfn main(x: f32[3]) { nn::relux(x) }", "E0104 2:22"),
         ("use nnn;\nfn main(x: f32[3]) { x }", "E0101 1:5"),
+        ("fn main(a: u8[2]) {\n  a + 300\n}", "E0314 2:3"),
+        ("fn main(a: u8[2]) { a * -1 }", "E0314 1:21"),
+        ("fn main(a: i32[2]) { a + 3000000000 }", "E0314 1:22"),
+        ("const K: i32 = 2.0;\nfn main(x: f32[3]) { x }", "E0303 1:16"),
+        ("const K = zz;\nfn main(x: f32[3]) { x }", "E0201 1:11"),
     ];
     for (src, want) in cases {
         let got = errors(src);
         assert_eq!(got.first().map(String::as_str), Some(want), "{src}: {got:?}");
     }
+}
+
+/// Shape variables are bound at each call (SPEC §4): a body that is valid for some sizes
+/// compiles, and each call is checked with its own sizes.
+#[test]
+fn size_dependent_errors_wait_for_the_call() {
+    let src = "fn main(x: f32[N], y: f32[M]) {\n    reshape(x * y, (2, -1))\n}";
+    let program = compile(src).unwrap_or_else(|d| panic!("valid for N = M = 4, yet: {d:#?}"));
+    let x = f32s(&[4], &[1., 2., 3., 4.]);
+    let out = run(src, &[x.clone(), x]);
+    assert_eq!(out[0].shape(), &[2, 2]);
+    assert_eq!(vals(&out[0]), vec![1., 4., 9., 16.]);
+    let three = Some(ArgValue::Tensor(Type::new(DType::F32, vec![3])));
+    match program.specialize("main", &[three.clone(), three]) {
+        Err(SpecializeError::Diagnostics(d)) => {
+            assert_eq!(d[0].code, "E0307");
+            assert!(d[0].message.contains("3 elements"), "{}", d[0].message);
+        }
+        other => panic!("{:?}", other.map(|s| s.graph)),
+    }
+    assert!(compile("fn main(x: f32[2, 3], b: f32[H]) { x + b }").is_ok());
+    assert!(compile("fn main(x: f32[N]) { x[1500] }").is_ok());
+    // An error whatever the sizes is still found without a call.
+    assert_eq!(errors("fn f(x: f32[N], y: i32[N]) { x + y }\nfn main() { 0 }"), vec!["E0302 1:30"]);
 }
 
 #[test]

@@ -291,9 +291,27 @@ fn reduce(g: &mut Graph, op: ReduceOp, axes: &[usize], x: NodeId, out: NodeId, d
     match op {
         ReduceOp::Sum => spread(g, dy),
         ReduceOp::Prod => {
-            let p = g.mul(dy, out);
-            let p = spread(g, p);
-            g.div(p, x)
+            // ∂/∂xᵢ Π x = the product of the others (JAX's convention), which is out/xᵢ
+            // only where the slice has no zero: with one zero, the zero's gradient is the
+            // product of the rest and every other element's is 0; with two, all are 0.
+            let zero = g.binary_scalar(BinaryOp::Eq, x, 0.0);
+            let ones = g.full(&x_ty, 1.0);
+            let nonzero = g.select(zero, ones, x);
+            let rest = g.reduce(ReduceOp::Prod, nonzero, axes);
+            let zero_count = {
+                let z = g.cast(zero, x_ty.dtype);
+                g.reduce(ReduceOp::Sum, z, axes)
+            };
+            let none = g.binary_scalar(BinaryOp::Eq, zero_count, 0.0);
+            let one = g.binary_scalar(BinaryOp::Eq, zero_count, 1.0);
+            let (rest, none, one) = (spread(g, rest), spread(g, none), spread(g, one));
+            let zeros = g.full(&x_ty, 0.0);
+            let others = g.div(rest, nonzero);
+            let if_nonzero = g.select(none, others, zeros);
+            let if_zero = g.select(one, rest, zeros);
+            let local = g.select(zero, if_zero, if_nonzero);
+            let dy = spread(g, dy);
+            g.mul(dy, local)
         }
         ReduceOp::Max | ReduceOp::Min => {
             let o = spread(g, out);

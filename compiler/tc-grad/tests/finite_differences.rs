@@ -110,6 +110,29 @@ fn max_ties_share_the_gradient_equally() {
     assert_eq!(out[0].data().to_f64_vec(), vec![0.0, 0.5, 0.5, 0.0]);
 }
 
+/// The gradient of a product is the product of the other elements, zeros included
+/// (JAX's convention; `out / x` would give NaN). A product is linear in each element, so
+/// central differences are exact even at zero.
+#[test]
+fn product_gradients_with_zeros_are_the_products_of_the_others() {
+    // Rows: no zero, one zero, two zeros, all zeros.
+    let values = [2.0, 3.0, 4.0, 0.0, 2.0, 5.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0];
+    let x = Tensor::from_f64_values(DType::F64, vec![4, 3], &values).unwrap();
+    let mut g = Graph::new("f");
+    let xp = g.param(0, Type::new(DType::F64, vec![4, 3]));
+    let p = g.reduce(ReduceOp::Prod, xp, &[1]);
+    let y = sum_all(&mut g, p);
+    g.outputs = tc_grad::vjp(&mut g, y, &[xp]).unwrap();
+    let out = tc_interp::run(&g, &[x.clone()]).unwrap();
+    assert_eq!(out[0].data().to_f64_vec(), vec![12.0, 8.0, 6.0, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    check(&[vec![4, 3]], vec![x], &|g, p| {
+        let q = g.reduce(ReduceOp::Prod, p[0], &[1]);
+        sum_all(g, q)
+    });
+    let whole = Tensor::from_f64_values(DType::F64, vec![2, 2], &[0.0, 2.0, 3.0, 4.0]).unwrap();
+    check(&[vec![2, 2]], vec![whole], &|g, p| g.reduce(ReduceOp::Prod, p[0], &[0, 1]));
+}
+
 #[test]
 fn layout_ops_match_finite_differences() {
     let shapes = [vec![2, 3, 4]];
