@@ -171,7 +171,7 @@ impl StandIns {
 
     fn prime(&mut self) -> usize {
         let mut candidate = self.next;
-        while (2..candidate).take_while(|d| d * d <= candidate).any(|d| candidate % d == 0) {
+        while (2..candidate).take_while(|d| d * d <= candidate).any(|d| candidate.is_multiple_of(d)) {
             candidate += 1;
         }
         self.next = candidate + 1;

@@ -123,7 +123,7 @@ fn product_gradients_with_zeros_are_the_products_of_the_others() {
     let p = g.reduce(ReduceOp::Prod, xp, &[1]);
     let y = sum_all(&mut g, p);
     g.outputs = tc_grad::vjp(&mut g, y, &[xp]).unwrap();
-    let out = tc_interp::run(&g, &[x.clone()]).unwrap();
+    let out = tc_interp::run(&g, std::slice::from_ref(&x)).unwrap();
     assert_eq!(out[0].data().to_f64_vec(), vec![12.0, 8.0, 6.0, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
     check(&[vec![4, 3]], vec![x], &|g, p| {
         let q = g.reduce(ReduceOp::Prod, p[0], &[1]);

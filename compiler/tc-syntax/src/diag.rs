@@ -3,6 +3,7 @@
 //! builds these values.
 
 use crate::ast::Span;
+use crate::lexer::bom_len;
 
 /// Index of a source file in a [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -99,13 +100,14 @@ impl SourceMap {
         self.files.is_empty()
     }
 
-    /// 1-based (line, column) of a byte offset; columns count characters.
+    /// 1-based (line, column) of a byte offset; columns count characters, but not a
+    /// byte-order mark that starts the text.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
         let text = self.text(id);
         let offset = offset.min(text.len());
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_start = before.rfind('\n').map_or(bom_len(text), |i| i + 1).min(before.len());
         (line, before[line_start..].chars().count() + 1)
     }
 }

@@ -13,6 +13,9 @@
 //!   the next function); elsewhere they are dropped like ordinary comments;
 //! - after a `.`, a float literal such as the `0.1` of `t.0.1` is split into `0`, `.`, `1`,
 //!   so that nested tuple fields work.
+//!
+//! A UTF-8 byte-order mark at the start of the text (some Windows editors write one) is
+//! skipped; spans still count its bytes, so they stay offsets into the text as given.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -268,10 +271,23 @@ pub struct Lexer<'s> {
     after_dot: bool,
 }
 
+/// The byte length of the UTF-8 byte-order mark `src` starts with; 0 without one. The
+/// lexer skips these bytes and columns do not count them ([`crate::diag::SourceMap::line_col`]).
+pub fn bom_len(src: &str) -> usize {
+    const BOM: char = '\u{feff}';
+    if src.starts_with(BOM) {
+        BOM.len_utf8()
+    } else {
+        0
+    }
+}
+
 impl<'s> Lexer<'s> {
     pub fn new(src: &'s str) -> Lexer<'s> {
+        let mut inner = Tok::lexer(src);
+        inner.bump(bom_len(src));
         Lexer {
-            inner: Tok::lexer(src).spanned(),
+            inner: inner.spanned(),
             peeked: None,
             src,
             pending: VecDeque::new(),
@@ -521,6 +537,17 @@ mod tests {
                 Ok(Tok::Fn),
                 Ok(Tok::Ident("x")),
             ]
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        let items: Vec<_> = Lexer::new("\u{feff}fn f").collect();
+        assert_eq!(items, vec![Ok((3, Tok::Fn, 5)), Ok((6, Tok::Ident("f"), 7))]);
+        // Anywhere else it is a character that starts no token.
+        assert_eq!(
+            toks("a \u{feff}"),
+            vec![Ok(Tok::Ident("a")), Err(LexErrorKind::InvalidChar)]
         );
     }
 

@@ -246,3 +246,20 @@ fn eof_errors_point_at_the_end_of_the_text() {
         tc_syntax::ast::Span::new(src.len(), src.len())
     );
 }
+
+#[test]
+fn a_byte_order_mark_is_no_error_and_no_column() {
+    let plain = "fn f(x) { x + }\n";
+    let marked = format!("\u{feff}{plain}");
+    let (file, diags) = tc_syntax::parse_file(FileId(0), &marked);
+    assert_eq!(file.items.len(), 1);
+    let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0001"], "only the missing operand");
+    let mut sources = SourceMap::new();
+    let (plain_id, marked_id) = (sources.add("plain.tc", plain), sources.add("marked.tc", marked.as_str()));
+    let (_, plain_diags) = tc_syntax::parse_file(FileId(0), plain);
+    let at = |file, diags: &[Diagnostic]| sources.line_col(file, diags[0].primary.loc.span.start);
+    assert_eq!(at(marked_id, &diags), at(plain_id, &plain_diags));
+    assert_eq!(at(marked_id, &diags), (1, 15));
+    assert_eq!(sources.line_col(marked_id, 0), (1, 1));
+}

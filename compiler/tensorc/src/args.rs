@@ -43,7 +43,7 @@ pub fn parse(text: &str) -> Result<CliArg, Error> {
         Source::Safetensors(PathBuf::from(value))
     } else if value.parse::<f64>().is_ok() || value == "true" || value == "false" {
         Source::Number(value.to_string())
-    } else if let Some(ty) = parse_type(value) {
+    } else if let Some(ty) = tensorc::parse_type(value) {
         Source::Type(ty)
     } else {
         return Err(Error::Usage(format!(
@@ -124,20 +124,6 @@ impl CliArg {
             _ => self.value(param).map(|v| v.arg_type()),
         }
     }
-}
-
-/// `f32`, `f32[]`, `f32[2,3]`, `f32[2, 3]`.
-fn parse_type(text: &str) -> Option<Type> {
-    let (dtype, dims) = match text.split_once('[') {
-        Some((dtype, rest)) => (dtype, Some(rest.strip_suffix(']')?)),
-        None => (text, None),
-    };
-    let dtype = DType::from_name(dtype.trim())?;
-    let shape = match dims.map(str::trim) {
-        None | Some("") => Vec::new(),
-        Some(dims) => dims.split(',').map(|d| d.trim().parse::<usize>().ok()).collect::<Option<Vec<_>>>()?,
-    };
-    Some(Type::new(dtype, shape))
 }
 
 /// The dtype of a scalar annotation (`f16`, `i32[]`), if that is what `param` has.
@@ -259,16 +245,6 @@ mod tests {
 
     fn t(v: f32) -> Tensor {
         Tensor::scalar_f32(v)
-    }
-
-    #[test]
-    fn types() {
-        assert_eq!(parse_type("f32[2,3]"), Some(Type::new(DType::F32, vec![2, 3])));
-        assert_eq!(parse_type("i32[ 4 ]"), Some(Type::new(DType::I32, vec![4])));
-        assert_eq!(parse_type("f16"), Some(Type::scalar(DType::F16)));
-        assert_eq!(parse_type("bool[]"), Some(Type::scalar(DType::Bool)));
-        assert_eq!(parse_type("f32[N]"), None);
-        assert_eq!(parse_type("x.bin"), None);
     }
 
     #[test]

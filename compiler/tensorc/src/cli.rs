@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
-use tc_syntax::diag::{FileId, SourceMap};
-use tensorc::{optimize, Backend, Diagnostics, Error, Precision, Session, Tensor, Value};
+use tensorc::{optimize, Backend, Error, Precision, Session, Tensor, Value};
 
 use crate::{args, bench, train_cli};
 
@@ -101,8 +101,8 @@ struct EmitArgs {
     /// ARG may also be a type without data: NAME=f32[2,3]
     #[command(flatten)]
     target: Target,
-    /// One of: ast, ir, opt
-    #[arg(long, value_name = "STAGE")]
+    /// The stage to print
+    #[arg(long, value_name = "STAGE", value_parser = PossibleValuesParser::new(tensorc::emit::STAGES))]
     stage: String,
 }
 
@@ -157,7 +157,7 @@ struct TrainArgs {
     /// Seed of `init` and of the shuffling
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
-    /// Write the trained parameters as safetensors (`p.0`, `p.1`, ...)
+    /// Write the trained parameters as safetensors, named by their place in the tuple `p` (`p.0`, `p.1.0`, ...)
     #[arg(long, value_name = "PATH")]
     save: Option<PathBuf>,
     /// The backend: interp, cpu, wgpu or mlir (those this build has)
@@ -172,9 +172,6 @@ struct TrainArgs {
     #[command(flatten)]
     numerics: Numerics,
 }
-
-/// The stages `emit` prints (`mlir` and `stablehlo` are text: no MLIR needed to print them).
-const STAGES: [&str; 8] = ["ast", "ir", "opt", "kernels", "clif", "wgsl", "mlir", "stablehlo"];
 
 /// Run the command; the exit status.
 pub fn execute(cli: Cli, color: bool) -> u8 {
@@ -280,67 +277,22 @@ fn run(a: RunArgs) -> Result<(), Error> {
     }
     print(&text);
     if let Some(dir) = &a.out {
-        save_all(dir, &results)?;
-    }
-    Ok(())
-}
-
-fn save_all(dir: &PathBuf, results: &[Tensor]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|error| Error::Io { path: dir.clone(), error })?;
-    for (i, tensor) in results.iter().enumerate() {
-        tensorc::save_npy(dir.join(format!("{i}.npy")), tensor)?;
+        tensorc::save_npy_results(dir, &results)?;
     }
     Ok(())
 }
 
 fn emit(a: EmitArgs) -> Result<(), Error> {
-    let stage = a.stage.as_str();
-    if !STAGES.contains(&stage) {
-        let available = STAGES.join(", ");
-        return Err(Error::Usage(format!("unknown stage `{stage}`; available stages: {available}")));
-    }
     let file = &a.target.file;
-    if stage == "ast" {
+    if a.stage == "ast" {
         let text = std::fs::read_to_string(file).map_err(|error| Error::Io { path: file.clone(), error })?;
-        let (ast, diagnostics) = tc_syntax::parse_file(FileId(0), &text);
-        if !diagnostics.is_empty() {
-            let mut sources = SourceMap::new();
-            let root = sources.add(file.display().to_string(), text);
-            return Err(Error::Compile(Diagnostics { sources, root, diagnostics }));
-        }
-        print(&tc_syntax::pretty(&ast));
+        print(&tc_syntax::pretty(&tensorc::emit::parse(&file.display().to_string(), &text)?));
         return Ok(());
     }
     let module = Session::new(Backend::default())?.compile_file(file)?;
     let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
     let types = args::types(&bound)?;
-    let spec = module.specialize(&a.target.entry, &types)?;
-    if stage == "ir" {
-        print(&tc_ir::text::print(&spec.graph));
-        return Ok(());
-    }
-    let graph = optimize(&spec.graph);
-    match stage {
-        "opt" => print(&tc_ir::text::print(&graph)),
-        "kernels" => {
-            let kernels = tc_kernel::lower(&graph).map_err(|e| Error::Runtime(format!("kernel lowering failed: {e}")))?;
-            print(&tc_kernel::print(&kernels));
-        }
-        "mlir" => print(&tc_mlir::emit_mlir(&graph).map_err(|e| Error::Runtime(format!("MLIR generation failed: {e}")))?),
-        "stablehlo" => print(&tc_mlir::emit_stablehlo(&graph).map_err(|e| Error::Runtime(format!("StableHLO generation failed: {e}")))?),
-        "clif" => {
-            let program = tc_cpu::compile(&graph).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")))?;
-            print(program.clif_text());
-        }
-        "wgsl" => {
-            // The shaders do not depend on the device but for f16, printed as a device
-            // with `shader-f16` would run it; `run --backend wgpu` checks the device.
-            let features = tc_wgpu::wgsl::Features { shader_f16: true };
-            let shaders = tc_wgpu::generate(&graph, features).map_err(|e| Error::Runtime(format!("WGSL generation failed: {e}")))?;
-            print(&tc_wgpu::wgsl::print(&shaders));
-        }
-        _ => unreachable!("stage checked above"),
-    }
+    print(&tensorc::emit::graph_stage(&module, &a.target.entry, &types, &a.stage)?);
     Ok(())
 }
 

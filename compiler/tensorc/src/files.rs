@@ -32,6 +32,21 @@ pub fn save_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), Error> {
     write(path, &bytes)
 }
 
+/// Write results as `dir/0.npy`, `dir/1.npy`, ... (`tensorc run -o`), all or none: every
+/// tensor is encoded before `dir` or any file is created, so a result that `.npy` cannot
+/// hold (bf16) fails the run without leaving the results before it behind.
+pub fn save_npy_results(dir: impl AsRef<Path>, results: &[Tensor]) -> Result<(), Error> {
+    let dir = dir.as_ref();
+    let mut files = Vec::with_capacity(results.len());
+    for (i, tensor) in results.iter().enumerate() {
+        let path = dir.join(format!("{i}.npy"));
+        let bytes = tc_tensor::write_npy(tensor).map_err(|e| format_error(&path, e))?;
+        files.push((path, bytes));
+    }
+    std::fs::create_dir_all(dir).map_err(|error| Error::Io { path: dir.to_path_buf(), error })?;
+    files.iter().try_for_each(|(path, bytes)| write(path, bytes))
+}
+
 /// Read every tensor of a safetensors file, with its name, in file order.
 pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>, Error> {
     let path = path.as_ref();

@@ -17,10 +17,12 @@
 //! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
 //! ([`render`]), the cost model of `bench` ([`cost`]), the REPL ([`repl`]) and training
 //! ([`train`], on the data sets of [`data`], read by [`idx`]) and federated averaging
-//! ([`fed`], on `tc-fed`), and the systolic array report of `tensorc systolic` ([`systolic`]).
+//! ([`fed`], on `tc-fed`), the stages `tensorc emit` and the REPL print ([`emit`]), and the
+//! systolic array report of `tensorc systolic` ([`systolic`]).
 
 pub mod cost;
 pub mod data;
+pub mod emit;
 mod error;
 pub mod fed;
 mod files;
@@ -40,12 +42,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use error::{Diagnostics, Error};
-pub use files::{load_npy, load_safetensors, save_npy, save_safetensors};
+pub use files::{load_npy, load_safetensors, save_npy, save_npy_results, save_safetensors};
 pub use loader::{FsLoader, STDLIB};
 pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization};
 pub use tc_ir::{Graph, Type};
 pub use tc_tensor::{DType, Data, Tensor};
-pub use value::{arg_type_string, out_type_string, Value};
+pub use value::{arg_type_string, out_type_string, parse_type, Value};
 
 use tc_check::{Program, SpecializeError};
 use tc_syntax::diag::{FileId, SourceMap};

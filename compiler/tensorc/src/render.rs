@@ -17,13 +17,14 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::termcolor::{Buffer, Color, ColorSpec, WriteColor};
 use codespan_reporting::term::{self, Chars, Config};
 use tc_syntax::diag::{Diagnostic, Label, SourceMap};
+use tc_syntax::lexer::bom_len;
 
 /// Every diagnostic in order, each followed by a blank line; ANSI colours if `color`.
 pub fn render_diagnostics(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool) -> String {
     let mut files = SimpleFiles::new();
     for i in 0..sources.len() {
         let id = tc_syntax::diag::FileId(i as u32);
-        files.add(sources.name(id).to_string(), sources.text(id).to_string());
+        files.add(sources.name(id).to_string(), shown_text(sources.text(id)).to_string());
     }
     let config = Config { chars: Chars::ascii(), ..Config::default() };
     let mut buffer = new_buffer(color);
@@ -77,11 +78,19 @@ fn label(
 ) -> ReportLabel<usize> {
     let file = label.loc.file.0 as usize;
     let range = if file < sources.len() {
-        clamp(sources.text(label.loc.file), label.loc.span.start, label.loc.span.end)
+        let text = sources.text(label.loc.file);
+        let bom = bom_len(text);
+        clamp(shown_text(text), label.loc.span.start.saturating_sub(bom), label.loc.span.end.saturating_sub(bom))
     } else {
         0..0
     };
     make(file, range).with_message(&label.message)
+}
+
+/// The text as shown and counted in columns: without a leading byte-order mark (the
+/// lexer skips it, and spans count its bytes, so labels move back by as many).
+fn shown_text(text: &str) -> &str {
+    &text[bom_len(text)..]
 }
 
 /// The span moved inside the text and onto character boundaries.

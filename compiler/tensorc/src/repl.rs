@@ -7,31 +7,45 @@
 //!   and the results are stored as the new bindings (shadowing older ones);
 //! - `EXPR` becomes `fn __repl_N(<bound names>) { EXPR }`, called and printed.
 //!
-//! Errors in the input are shown against the input alone (`<repl>:1:5`).
+//! Errors in the input are shown against the input alone (`<repl>:1:5`), and errors in
+//! an item against the input or the `:load`ed file it came from (`lib.tc:2:9`).
 //!
 //! [`Repl`] is the line evaluator, separate from the terminal loop ([`run`]) so that it
 //! can be tested.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tc_check::ArgValue;
 use tc_syntax::ast;
-use tc_syntax::diag::{FileId, Loc, SourceMap};
+use tc_syntax::diag::{FileId, Loc};
+use tc_syntax::lexer::bom_len;
 
+use crate::emit::{self, STAGES};
 use crate::value::{arg_type_string, out_type_string};
-use crate::{optimize, Backend, Diagnostics, Error, Module, Session, Value};
+use crate::{parse_type, Backend, Error, Module, Session, Value};
 
-const HELP: &str = "\
+/// The text of `:help`.
+fn help() -> String {
+    format!(
+        "\
 Enter items (`fn`, `use`, `const`), `let PAT = EXPR` bindings, or an expression.
 Input continues on `..>` lines while brackets are open.
 Commands:
   :type EXPR        the type of EXPR, without running it
-  :emit STAGE FN    FN's text at STAGE (ast, ir, opt); parameter types come from
-                    the bindings of the same names
+  :emit STAGE FN [NAME=TYPE ...]
+                    FN's text at STAGE, as `tensorc emit` prints it; each
+                    parameter's type is the one given (`x=f32[2, 3]`, or `x=y`
+                    for the type of the binding `y`), else that of the binding
+                    named like the parameter
+                    STAGE: {}
   :load FILE        add the items of FILE
   :backend B        run on backend B (interp, cpu, wgpu, mlir)
   :help             this text
-  :quit             leave (also Ctrl-D)";
+  :quit             leave (also Ctrl-D)",
+        STAGES.join(", ")
+    )
+}
 
 /// The name of the REPL's source in diagnostics.
 const SOURCE_NAME: &str = "<repl>";
@@ -49,12 +63,22 @@ pub enum ReplOutput {
     Quit,
 }
 
+/// Text the items came from: an input or a `:load`ed file, named as diagnostics show it.
+#[derive(Debug)]
+struct Source {
+    name: String,
+    text: String,
+}
+
 /// One persistent item: its identity (`fn NAME`, `const NAME`, or the text of a
-/// `use`) and source text. A new item with the same identity replaces the old one.
+/// `use`), source text, and where that text starts in its source. A new item with the
+/// same identity replaces the old one.
 #[derive(Clone, Debug)]
 struct Item {
     key: String,
     text: String,
+    source: Arc<Source>,
+    start: usize,
 }
 
 /// The REPL's state and line evaluator.
@@ -135,10 +159,7 @@ impl Repl {
                 let spec = module.specialize(function, &types)?;
                 Ok(out_type_string(&spec.outputs, &spec.graph.output_types()))
             }),
-            "emit" => {
-                let (stage, function) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-                self.emit(stage, function.trim())
-            }
+            "emit" => self.emit(rest),
             "load" => self.load(Path::new(rest)),
             "backend" => {
                 let backend = Backend::parse(rest)?;
@@ -149,7 +170,7 @@ impl Repl {
                 self.session = session;
                 Ok(format!("backend: {backend}"))
             }
-            "help" | "h" | "?" => Ok(HELP.to_string()),
+            "help" | "h" | "?" => Ok(help()),
             _ => Err(Error::Usage(format!("unknown command `:{name}`; `:help` lists the commands"))),
         }
     }
@@ -164,31 +185,48 @@ impl Repl {
         if !self.session.module_dirs().contains(&dir) {
             self.session.add_module_dir(dir);
         }
-        self.define(&path.display().to_string(), &text)
+        // Items are recompiled one after another, where a byte-order mark is no longer
+        // the start of a file; without it the file's lines and columns stay the same.
+        self.define(&path.display().to_string(), &text[bom_len(&text)..])
     }
 
-    /// Add (or replace) items, keeping them only if the whole program still compiles.
+    /// Add (or replace) the items of `text`, an input or the file `name`, keeping them
+    /// only if the whole program still compiles.
     fn define(&mut self, name: &str, text: &str) -> Result<String, Error> {
-        let file = parse(name, text)?;
+        let file = emit::parse(name, text)?;
+        let source = Arc::new(Source { name: name.to_string(), text: text.to_string() });
         let mut items = self.items.clone();
         let mut defined = Vec::new();
         let mut prev_end = 0;
         for item in &file.items {
             let end = item_span(item).end;
-            let chunk = text.get(prev_end..end).unwrap_or(text).trim().to_string();
+            // The item with the comments before it, such as its doc comment.
+            let (from, chunk) = text.get(prev_end..end).map_or((0, text), |chunk| (prev_end, chunk));
             prev_end = end;
+            let start = from + chunk.len() - chunk.trim_start().len();
+            let chunk = chunk.trim().to_string();
             let key = item_key(item, &chunk);
             if let ast::Item::Fn(f) = item {
                 defined.push(f.name.name.clone());
             }
-            match items.iter_mut().find(|i| i.key == key) {
-                Some(old) => old.text = chunk,
-                None => items.push(Item { key, text: chunk }),
+            let new = Item { key, text: chunk, source: Arc::clone(&source), start };
+            match items.iter_mut().find(|i| i.key == new.key) {
+                Some(old) => *old = new,
+                None => items.push(new),
             }
         }
-        self.session.compile_source(SOURCE_NAME, items_source(&items))?;
+        self.with_items(&items, |_| Ok(()))?;
         self.items = items;
         Ok(if defined.is_empty() { String::new() } else { format!("defined {}", defined.join(", ")) })
+    }
+
+    /// Compile the program of `items` alone and `run` something on it; diagnostics
+    /// point into where each item came from.
+    fn with_items<T>(&self, items: &[Item], run: impl FnOnce(&Module) -> Result<T, Error>) -> Result<T, Error> {
+        self.session
+            .compile_source(SOURCE_NAME, items_source(items))
+            .and_then(|module| run(&module))
+            .map_err(|e| relocate(e, &item_segments(items, 0)))
     }
 
     /// `let PAT = EXPR`: evaluate and bind every name of the pattern.
@@ -196,7 +234,8 @@ impl Repl {
         let stmt = line.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
         let header = "fn __repl_probe() {\n";
         // The `;` goes on a line of its own, after any `//` comment the input ends with.
-        let probe = parse(SOURCE_NAME, &format!("{header}{stmt}\n;\n0\n}}")).map_err(|e| relocate(e, header.len(), stmt))?;
+        let probe = emit::parse(SOURCE_NAME, &format!("{header}{stmt}\n;\n0\n}}"))
+            .map_err(|e| relocate(e, &[Segment::input(header.len(), stmt)]))?;
         let names = match probe.items.first() {
             Some(ast::Item::Fn(f)) if f.body.lets.len() == 1 => pattern_names(&f.body.lets[0].pattern),
             _ => return Err(Error::Usage("expected one `let PAT = EXPR` binding".to_string())),
@@ -230,7 +269,8 @@ impl Repl {
 
     /// Compile `fn __repl_N(<bindings mentioned in input>) {\nBODY\n}` and the items,
     /// and `run` it with the module, the function's name and its arguments. `BODY`
-    /// starts with the user's `input`; diagnostics inside it point into the input itself.
+    /// starts with the user's `input`; diagnostics inside it point into the input itself,
+    /// and those in items into where each item came from.
     fn with_synthetic<T>(
         &mut self,
         input: &str,
@@ -249,57 +289,85 @@ impl Repl {
         // Items may follow their uses, so the input's line comes first.
         let header = format!("fn {function}({}) {{\n", params.join(", "));
         let source = format!("{header}{body}\n}}\n{}", items_source(&self.items));
+        let mut segments = vec![Segment::input(header.len(), input)];
+        segments.extend(item_segments(&self.items, header.len() + body.len() + "\n}\n".len()));
         self.session
             .compile_source(SOURCE_NAME, source)
             .and_then(|module| run(&module, &function, &args))
-            .map_err(|e| relocate(e, header.len(), input))
+            .map_err(|e| relocate(e, &segments))
     }
 
-    /// `:emit STAGE FN`.
-    fn emit(&mut self, stage: &str, function: &str) -> Result<String, Error> {
-        if function.is_empty() {
-            return Err(Error::Usage("usage: `:emit STAGE FN`".to_string()));
-        }
-        match stage {
-            "ast" => {
-                let source = items_source(&self.items);
-                let file = parse(SOURCE_NAME, &source)?;
-                let items: Vec<ast::Item> =
-                    file.items.into_iter().filter(|i| matches!(i, ast::Item::Fn(f) if f.name.name == function)).collect();
-                if items.is_empty() {
-                    return Err(Error::Usage(format!("no function `{function}` is defined")));
-                }
-                Ok(tc_syntax::pretty(&ast::File { items }).trim_end().to_string())
+    /// `:emit STAGE FN [NAME=TYPE ...]` (see [`help`]), printed by [`emit::graph_stage`]
+    /// as `tensorc emit` prints it, after a line with the parameter types.
+    fn emit(&self, rest: &str) -> Result<String, Error> {
+        let words = words(rest);
+        let [stage, function, given @ ..] = words.as_slice() else {
+            return Err(Error::Usage("usage: `:emit STAGE FN [NAME=TYPE ...]`".to_string()));
+        };
+        emit::check_stage(stage)?;
+        if *stage == "ast" {
+            if !given.is_empty() {
+                return Err(Error::Usage("the `ast` stage takes no parameter types".to_string()));
             }
-            "ir" | "opt" => {
-                let module = self.session.compile_source(SOURCE_NAME, items_source(&self.items))?;
-                let info = module.function(function)?;
-                let mut missing = Vec::new();
-                let args: Vec<Option<ArgValue>> = info
-                    .params
-                    .iter()
-                    .map(|p| {
-                        let arg = self.binding(&p.name).map(Value::arg_type);
-                        if arg.is_none() && !p.has_default {
-                            missing.push(format!("`{}`", p.name));
-                        }
-                        arg
-                    })
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(Error::Usage(format!(
-                        "no binding for parameter {} of `{function}`; bind {} with `let` first",
-                        missing.join(", "),
-                        if missing.len() == 1 { "it" } else { "them" }
-                    )));
-                }
-                let spec = module.specialize(function, &args)?;
-                let graph = if stage == "ir" { spec.graph } else { optimize(&spec.graph) };
-                let types: Vec<String> = args.iter().flatten().map(arg_type_string).collect();
-                Ok(format!("// {function}({})\n{}", types.join(", "), tc_ir::text::print(&graph).trim_end()))
+            let file = emit::parse(SOURCE_NAME, &items_source(&self.items))?;
+            let items: Vec<ast::Item> =
+                file.items.into_iter().filter(|i| matches!(i, ast::Item::Fn(f) if f.name.name == *function)).collect();
+            if items.is_empty() {
+                return Err(Error::Usage(format!("no function `{function}` is defined")));
             }
-            _ => Err(Error::Usage(format!("unknown stage `{stage}`; the REPL emits: ast, ir, opt"))),
+            return Ok(tc_syntax::pretty(&ast::File { items }).trim_end().to_string());
         }
+        let named = given.iter().map(|text| self.emit_arg(text)).collect::<Result<Vec<_>, _>>()?;
+        self.with_items(&self.items, |module| self.emit_graph(module, stage, function, named))
+    }
+
+    /// A stage after `ast` of `:emit`: `named` holds the types given, the bindings named
+    /// like the parameters give the others.
+    fn emit_graph(&self, module: &Module, stage: &str, function: &str, mut named: Vec<(String, ArgValue)>) -> Result<String, Error> {
+        let info = module.function(function)?;
+        let mut missing = Vec::new();
+        for param in &info.params {
+            if named.iter().any(|(name, _)| *name == param.name) {
+                continue;
+            }
+            match self.binding(&param.name) {
+                Some(value) => named.push((param.name.clone(), value.arg_type())),
+                None if !param.has_default => missing.push(&param.name),
+                None => {}
+            }
+        }
+        if let Some(example) = missing.first() {
+            let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+            let them = if missing.len() == 1 { "it" } else { "them" };
+            return Err(Error::Usage(format!(
+                "no type for parameter {list} of `{function}`; bind {them} with `let`, or give types: `:emit {stage} {function} {example}=f32[2, 3]`"
+            )));
+        }
+        let args = module.bind(function, named)?;
+        let text = emit::graph_stage(module, function, &args, stage)?;
+        let shown: Vec<String> = info
+            .params
+            .iter()
+            .zip(&args)
+            .filter_map(|(param, arg)| arg.as_ref().map(|arg| format!("{}: {}", param.name, arg_type_string(arg))))
+            .collect();
+        Ok(format!("// {function}({})\n{}", shown.join(", "), text.trim_end()))
+    }
+
+    /// One `NAME=TYPE` or `NAME=BINDING` of `:emit`.
+    fn emit_arg(&self, text: &str) -> Result<(String, ArgValue), Error> {
+        let Some((name, value)) = text.split_once('=') else {
+            return Err(Error::Usage(format!("expected NAME=TYPE, got `{text}`")));
+        };
+        let value = value.trim();
+        let arg = match (parse_type(value), self.binding(value)) {
+            (Some(ty), _) => ArgValue::Tensor(ty),
+            (None, Some(bound)) => bound.arg_type(),
+            (None, None) => {
+                return Err(Error::Usage(format!("`{value}` in `{text}` is neither a type like f32[2, 3] nor a binding")))
+            }
+        };
+        Ok((name.trim().to_string(), arg))
     }
 }
 
@@ -309,23 +377,66 @@ fn call(module: &Module, function: &str, args: &[Value]) -> Result<Value, Error>
     module.call_bound(function, &bound)
 }
 
-/// Move the labels of compile errors that lie in the user's `input` (at byte `start`
-/// of the compiled root file, followed by a newline) into a file of the input alone,
-/// so that they show the input's own lines and columns. A label on the token after
-/// the newline (an unexpected end of the input) goes to the input's end.
-fn relocate(error: Error, start: usize, input: &str) -> Error {
+/// A stretch of the compiled root file, `len` bytes from byte `at`, copied from byte
+/// `start` of `source`.
+struct Segment {
+    at: usize,
+    len: usize,
+    source: Arc<Source>,
+    start: usize,
+}
+
+impl Segment {
+    /// The user's `input` at byte `at` of the compiled file, followed by a newline. A
+    /// label on the token after the newline (an unexpected end of the input) goes to the
+    /// input's end.
+    fn input(at: usize, input: &str) -> Segment {
+        let source = Arc::new(Source { name: SOURCE_NAME.to_string(), text: input.to_string() });
+        Segment { at, len: input.len() + 1, source, start: 0 }
+    }
+
+    /// Where byte `offset` of the compiled file lies in the source.
+    fn map(&self, offset: usize) -> usize {
+        (self.start + offset.clamp(self.at, self.at + self.len) - self.at).min(self.source.text.len())
+    }
+}
+
+/// The segments of `items` as [`items_source`] lays them out from byte `at` on.
+fn item_segments(items: &[Item], mut at: usize) -> Vec<Segment> {
+    let mut segments = Vec::with_capacity(items.len());
+    for item in items {
+        segments.push(Segment { at, len: item.text.len(), source: Arc::clone(&item.source), start: item.start });
+        at += item.text.len() + 1;
+    }
+    segments
+}
+
+/// Move the labels of compile errors that lie in one of `segments` of the compiled root
+/// file into the text that segment came from, so that they show its own name, lines and
+/// columns.
+fn relocate(error: Error, segments: &[Segment]) -> Error {
     let Error::Compile(mut d) = error else {
         return error;
     };
-    let input_file = d.sources.add(SOURCE_NAME, input);
-    let end = start + input.len();
+    // One file per source, however many labels point into it.
+    let mut files: Vec<(Arc<Source>, FileId)> = Vec::new();
     for diagnostic in &mut d.diagnostics {
         for label in std::iter::once(&mut diagnostic.primary).chain(&mut diagnostic.secondary) {
             let span = label.loc.span;
-            if label.loc.file == d.root && start <= span.start && span.start <= end + 1 {
-                let (lo, hi) = (span.start.min(end) - start, span.end.min(end) - start);
-                label.loc = Loc { file: input_file, span: ast::Span::new(lo, hi.max(lo)) };
-            }
+            let Some(segment) =
+                segments.iter().find(|s| label.loc.file == d.root && (s.at..=s.at + s.len).contains(&span.start))
+            else {
+                continue;
+            };
+            let file = match files.iter().find(|(source, _)| Arc::ptr_eq(source, &segment.source)) {
+                Some((_, file)) => *file,
+                None => {
+                    let file = d.sources.add(segment.source.name.clone(), segment.source.text.clone());
+                    files.push((Arc::clone(&segment.source), file));
+                    file
+                }
+            };
+            label.loc = Loc { file, span: ast::Span::new(segment.map(span.start), segment.map(span.end)) };
         }
     }
     Error::Compile(d)
@@ -343,14 +454,27 @@ fn identifiers(text: &str) -> Vec<&str> {
         .collect()
 }
 
-fn parse(name: &str, text: &str) -> Result<ast::File, Error> {
-    let (file, diagnostics) = tc_syntax::parse_file(FileId(0), text);
-    if diagnostics.is_empty() {
-        return Ok(file);
+/// Split at whitespace outside brackets, so that `x=f32[2, 3]` is one word.
+fn words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut depth = 0i64;
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ => {}
+        }
+        if c.is_whitespace() && depth <= 0 {
+            if let Some(from) = start.take() {
+                words.push(&text[from..i]);
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
     }
-    let mut sources = SourceMap::new();
-    let root = sources.add(name, text);
-    Err(Error::Compile(Diagnostics { sources, root, diagnostics }))
+    words.extend(start.map(|from| &text[from..]));
+    words
 }
 
 fn item_span(item: &ast::Item) -> ast::Span {

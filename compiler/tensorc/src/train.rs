@@ -419,7 +419,9 @@ const SHUFFLE_SALT: u64 = 0x5a1f_f1e5_eed5_a1f0;
 
 /// Train `model` on `data`: `init(seed)`, then `epochs` passes over the shuffled
 /// training split in batches of `batch` (the last partial batch dropped), each followed
-/// by test accuracy. `on_event` hears about every step.
+/// by test accuracy. `on_event` hears about every step. A learning rate that is not a
+/// positive number, or a batch that is empty or larger than the training split, is a
+/// usage error.
 pub fn train(
     session: &Session,
     model: &Model,
@@ -427,6 +429,9 @@ pub fn train(
     options: &TrainOptions,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Outcome, Error> {
+    if !(options.lr > 0.0 && options.lr.is_finite()) {
+        return Err(Error::Usage(format!("--lr {}: must be positive", options.lr)));
+    }
     let n = data.train.len();
     let batch = options.batch;
     if batch == 0 || batch > n {
@@ -507,8 +512,9 @@ pub fn train(
 }
 
 /// Name the leaves of `params` `NAME.0`, `NAME.1`, `NAME.1.0`, ... (how `tensorc run`
-/// reads a tuple parameter `NAME` from safetensors) and write them to `path`.
-pub fn save(path: impl AsRef<Path>, name: &str, params: &Value) -> Result<(), Error> {
+/// reads a tuple parameter `NAME` from safetensors) and write them to `path`; the names,
+/// depth-first.
+pub fn save(path: impl AsRef<Path>, name: &str, params: &Value) -> Result<Vec<String>, Error> {
     fn walk(value: &Value, path: &str, out: &mut Vec<(String, Tensor)>) {
         match value {
             Value::Tensor(t) => out.push((path.to_string(), t.clone())),
@@ -521,7 +527,8 @@ pub fn save(path: impl AsRef<Path>, name: &str, params: &Value) -> Result<(), Er
     }
     let mut named = Vec::new();
     walk(params, name, &mut named);
-    crate::save_safetensors(path, &named)
+    crate::save_safetensors(path, &named)?;
+    Ok(named.into_iter().map(|(name, _)| name).collect())
 }
 
 /// The source of the default step: SGD on every float parameter.

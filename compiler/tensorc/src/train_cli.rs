@@ -91,14 +91,13 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
     }
     let outcome = outcome?;
     if let Some(path) = request.save {
-        train::save(path, model.params_name(), &outcome.params)?;
-        let n = outcome.params.leaves().len();
-        out.line(&format!(
-            "saved {n} parameter tensors to {} as {name}.0 .. {name}.{}",
-            path.display(),
-            n - 1,
-            name = model.params_name()
-        ));
+        let names = train::save(path, model.params_name(), &outcome.params)?;
+        let named = match names.as_slice() {
+            [] => String::new(),
+            [only] => format!(" as {only}"),
+            [first, .., last] => format!(" as {first} .. {last}, each named by its place in `{}`", model.params_name()),
+        };
+        out.line(&format!("saved {} parameter tensors to {}{named}", names.len(), path.display()));
     }
     if request.json {
         print_stdout(&format!("{}\n", json(&outcome.epochs, &outcome.params)));

@@ -2,7 +2,7 @@
 
 use tc_check::{ArgValue, OutTree};
 use tc_ir::Type;
-use tc_tensor::{format_tensor, Tensor};
+use tc_tensor::{format_tensor, DType, Tensor};
 
 /// A value passed to or returned from a tensorc function.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +95,20 @@ pub fn arg_type_string(arg: &ArgValue) -> String {
     }
 }
 
+/// A tensor type as written: `f32`, `f32[]`, `f32[2,3]`, `f32[2, 3]` (concrete sizes only).
+pub fn parse_type(text: &str) -> Option<Type> {
+    let (dtype, dims) = match text.split_once('[') {
+        Some((dtype, rest)) => (dtype, Some(rest.strip_suffix(']')?)),
+        None => (text, None),
+    };
+    let dtype = DType::from_name(dtype.trim())?;
+    let shape = match dims.map(str::trim) {
+        None | Some("") => Vec::new(),
+        Some(dims) => dims.split(',').map(|d| d.trim().parse::<usize>().ok()).collect::<Option<Vec<_>>>()?,
+    };
+    Some(Type::new(dtype, shape))
+}
+
 /// The type of a result: its tree filled with the graph's output types in order.
 pub fn out_type_string(tree: &OutTree, types: &[Type]) -> String {
     fn go(tree: &OutTree, types: &mut std::slice::Iter<'_, Type>) -> String {
@@ -111,5 +125,20 @@ fn tuple_string(elems: Vec<String>) -> String {
         format!("({},)", elems[0])
     } else {
         format!("({})", elems.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types() {
+        assert_eq!(parse_type("f32[2,3]"), Some(Type::new(DType::F32, vec![2, 3])));
+        assert_eq!(parse_type("i32[ 4 ]"), Some(Type::new(DType::I32, vec![4])));
+        assert_eq!(parse_type("f16"), Some(Type::scalar(DType::F16)));
+        assert_eq!(parse_type("bool[]"), Some(Type::scalar(DType::Bool)));
+        assert_eq!(parse_type("f32[N]"), None);
+        assert_eq!(parse_type("x.bin"), None);
     }
 }

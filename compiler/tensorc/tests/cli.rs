@@ -74,6 +74,19 @@ fn run_flattens_nested_tuples_depth_first() {
 }
 
 #[test]
+fn run_writes_no_result_when_one_cannot_be_written() {
+    let dir = scratch("run-bf16");
+    // .npy has no bf16: the second result cannot be written, so the first is not either.
+    let prog = write(&dir, "prog.tc", "fn main(x: f32[2]) { (x * 2.0, x as bf16) }\n");
+    let x = npy(&dir, "x", &f32s(&[2], &[1.0, 2.0]));
+    let out_dir = dir.join("out");
+    let out = tensorc(&["run", &prog, &format!("x={x}"), "-o", &out_dir.display().to_string()]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("1.npy") && out.stderr.contains("bf16"), "{}", out.stderr);
+    assert!(!out_dir.exists(), "nothing written: {:?}", std::fs::read_dir(&out_dir).map(|d| d.count()));
+}
+
+#[test]
 fn run_scalars_defaults_and_safetensors_tuples() {
     let dir = scratch("run-args");
     let prog = write(&dir, "prog.tc", "fn main(p, s: f32, k = 2.0) {\n    let (a, b) = p;\n    (a + b) * s * k\n}\n");
@@ -238,6 +251,34 @@ fn emit_stages() {
     assert!(out.stderr.contains("ast, ir, opt, kernels, clif, wgsl, mlir, stablehlo"), "{}", out.stderr);
     let bad = write(&dir, "bad.tc", "fn main( {\n");
     expect_status(&tensorc(&["emit", &bad, "--stage", "ast"]), 1);
+
+    let help = tensorc(&["emit", "--help"]);
+    expect_status(&help, 0);
+    assert!(help.stdout.contains(&tensorc::emit::STAGES.join(", ")), "the help lists every stage: {}", help.stdout);
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_takes_no_column() {
+    let dir = scratch("bom");
+    let good = write(&dir, "good.tc", format!("\u{feff}{ADD}"));
+    expect_status(&tensorc(&["check", &good]), 0);
+    let bad = write(&dir, "bad.tc", "\u{feff}fn main() { [1.0, 2.0] + [1.0, 2.0, 3.0] }\n");
+    let out = tensorc(&["check", &bad]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("bad.tc:1:13"), "the column of the text without the mark: {}", out.stderr);
+    assert!(!out.stderr.contains("E0002"), "{}", out.stderr);
+    let out = tensorc(&["emit", &good, "--stage", "ast"]);
+    expect_status(&out, 0);
+    assert!(out.stdout.starts_with("(fn main"), "{}", out.stdout);
+}
+
+#[test]
+fn repl_errors_in_a_loaded_file_name_the_file() {
+    let dir = scratch("repl-file");
+    let bad = write(&dir, "bad.tc", "fn f() {\n    let y = [1.0, 2.0] + [1.0, 2.0, 3.0];\n    y\n}\n");
+    let out = tensorc(&["repl", &bad]);
+    expect_status(&out, 0);
+    assert!(out.stderr.contains(&format!("--> {bad}:2:13")), "{}", out.stderr);
 }
 
 /// The keys and numbers of a flat JSON object of numbers.

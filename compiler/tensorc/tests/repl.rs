@@ -1,5 +1,6 @@
 //! The REPL's line evaluator: bindings and items persist, shadowing, errors that leave
-//! the state alone, commands, and multi-line detection.
+//! the state alone and name the input or file they are in, commands (`:emit` at every
+//! stage), and multi-line detection.
 
 use tensorc::repl::{Repl, ReplOutput};
 use tensorc::{Backend, Tensor, Value};
@@ -109,7 +110,84 @@ fn emit_uses_bindings_for_parameter_types() {
     assert!(text(&mut r, ":emit ir f").contains("exp"));
     assert!(text(&mut r, ":emit opt f").contains("exp"));
     assert!(text(&mut r, ":emit ast f").contains("exp"));
-    error(&mut r, ":emit wgsl f");
+}
+
+#[test]
+fn emit_prints_every_stage_of_tensorc_emit() {
+    let mut r = repl();
+    ok(&mut r, "fn f(v, w) { exp(v) * w }");
+    ok(&mut r, "let v = [1.0, 2.0]");
+    // `w` has no binding: its type is given, as `tensorc emit` takes it.
+    let e = error(&mut r, ":emit kernels f");
+    assert!(e.contains("`w`") && e.contains("w=f32[2, 3]"), "{e}");
+    let expected = [
+        ("ir", "exp"),
+        ("opt", "exp"),
+        ("kernels", "loop"),
+        ("clif", "function"),
+        ("wgsl", "@compute"),
+        ("mlir", "math.exp"),
+        ("stablehlo", "stablehlo.exponential"),
+    ];
+    assert_eq!(expected.len() + 1, tensorc::emit::STAGES.len(), "every stage but ast is tried");
+    for (stage, marker) in expected {
+        let shown = text(&mut r, &format!(":emit {stage} f w=f32[3, 2]"));
+        assert!(shown.starts_with("// f(v: f32[2], w: f32[3, 2])\n"), "{stage}: {shown}");
+        assert!(shown.contains(marker), "{stage}: {shown}");
+    }
+    // A type given for a bound name wins; `NAME=BINDING` takes that binding's type.
+    ok(&mut r, "let m = [[1.0, 2.0, 3.0]]");
+    assert!(text(&mut r, ":emit ir f v=f32[4] w=f32[4]").starts_with("// f(v: f32[4], w: f32[4])"));
+    assert!(text(&mut r, ":emit ir f v=m w=m").starts_with("// f(v: f32[1, 3], w: f32[1, 3])"));
+    assert!(error(&mut r, ":emit ir f w=nothing").contains("`nothing`"));
+    assert!(error(&mut r, ":emit ir f w=f32 q=f32").contains("no parameter `q`"));
+    let e = error(&mut r, ":emit llvm f");
+    assert!(e.contains("ast, ir, opt, kernels, clif, wgsl, mlir, stablehlo"), "{e}");
+    assert!(text(&mut r, ":help").contains("kernels, clif, wgsl, mlir, stablehlo"));
+}
+
+#[test]
+fn errors_in_a_loaded_file_name_the_file() {
+    let dir = std::env::temp_dir().join(format!("tensorc-repl-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create dir");
+    let mut r = repl();
+    // Found when the file is loaded: a shape error on line 3.
+    let bad = dir.join("bad.tc");
+    std::fs::write(&bad, "fn one() { 1.0 }\nfn f() {\n    let y = [1.0, 2.0] + [1.0, 2.0, 3.0];\n    y\n}\n").expect("write");
+    let e = error(&mut r, &format!(":load {}", bad.display()));
+    assert!(e.contains(&format!("--> {}:3:13", bad.display())), "{e}");
+    assert!(e.contains("let y = [1.0, 2.0] + [1.0, 2.0, 3.0];"), "{e}");
+    assert!(!e.contains("<repl>"), "{e}");
+    // Found when a line calls a loaded function, after other items were defined.
+    ok(&mut r, "fn twice(v) { v * 2.0 }");
+    let lib = dir.join("lib.tc");
+    std::fs::write(&lib, "// Widening.\nfn widen(x) {\n  x + [1.0, 2.0, 3.0]\n}\n").expect("write");
+    ok(&mut r, &format!(":load {}", lib.display()));
+    let e = error(&mut r, "twice(widen([1.0, 2.0]))");
+    assert!(e.contains(&format!("--> {}:3:3", lib.display())), "{e}");
+    let e = error(&mut r, ":emit opt widen x=f32[2]");
+    assert!(e.contains(&format!("--> {}:3:3", lib.display())), "{e}");
+    // An item typed at the prompt is shown in the input that defined it.
+    ok(&mut r, "fn id(x) { x }\nfn narrow(x) { x + [1.0, 2.0, 3.0] }");
+    let e = error(&mut r, "id(narrow([[1.0, 2.0]]))");
+    assert!(e.contains("--> <repl>:2:16"), "{e}");
+    assert!(e.contains("fn narrow(x) { x + [1.0, 2.0, 3.0] }"), "{e}");
+}
+
+#[test]
+fn a_loaded_file_may_start_with_a_byte_order_mark() {
+    let dir = std::env::temp_dir().join(format!("tensorc-repl-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create dir");
+    let path = dir.join("bom.tc");
+    std::fs::write(&path, "\u{feff}fn inc(x) { x + 1.0 }\nfn bad() { [1.0, 2.0] + [1.0, 2.0, 3.0] }\n").expect("write");
+    let mut r = repl();
+    ok(&mut r, "fn first() { 0.0 }");
+    let e = error(&mut r, &format!(":load {}", path.display()));
+    assert!(e.contains(&format!("--> {}:2:12", path.display())), "{e}");
+    std::fs::write(&path, "\u{feff}fn inc(x) { x + [1.0, 2.0] }\n").expect("write");
+    assert_eq!(text(&mut r, &format!(":load {}", path.display())), "defined inc");
+    let e = error(&mut r, "inc([1.0, 2.0, 3.0])");
+    assert!(e.contains(&format!("--> {}:1:13", path.display())), "{e}");
 }
 
 #[test]

@@ -261,6 +261,19 @@ fn save_is_read_back_by_run_as_a_tuple_parameter() {
     assert!(out.stdout.starts_with("f32[3, 10]"), "{}", out.stdout);
 }
 
+#[test]
+fn save_names_the_keys_it_writes() {
+    let dir = scratch("save-nested");
+    let model = write(&dir, "step.tc", WITH_STEP.as_bytes());
+    let saved = dir.join("params.safetensors").display().to_string();
+    let out = tensorc(&["train", &model, "--data", "synthetic:64", "--epochs", "1", "--batch", "32", "--lr", "0.01", "--save", &saved]);
+    expect_status(&out, 0);
+    let mut names: Vec<String> = tensorc::load_safetensors(&saved).unwrap().into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["p.0.0", "p.0.1", "p.1.0", "p.1.1"]);
+    assert!(out.stdout.contains("saved 4 parameter tensors to ") && out.stdout.contains(" as p.0.0 .. p.1.1,"), "{}", out.stdout);
+}
+
 // ---- the model convention -------------------------------------------------------------
 
 fn train_source(name: &str, text: &str) -> Outcome {
@@ -322,6 +335,12 @@ fn usage_errors() {
     expect_status(&out, 2);
     let out = tensorc(&["train", &model, "--data", "synthetic:10", "--backend", "tpu"]);
     expect_status(&out, 2);
+    for lr in ["-1", "0", "NaN", "inf"] {
+        let out = tensorc(&["train", &model, "--data", "synthetic:64", "--batch", "16", &format!("--lr={lr}")]);
+        expect_status(&out, 2);
+        assert!(out.stderr.contains(&format!("--lr {lr}: must be positive")), "{}", out.stderr);
+        assert!(!out.stdout.contains("epoch 1/"), "no training: {}", out.stdout);
+    }
 }
 
 #[test]
