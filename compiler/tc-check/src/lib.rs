@@ -13,12 +13,13 @@ mod shapes;
 mod value;
 
 use tc_ir::{Graph, Type};
+use tc_tensor::DType;
 use tc_syntax::ast::{self, Span};
 use tc_syntax::diag::{Diagnostic, FileId, Loc, SourceMap};
 
 use elab::{Elab, Env};
 use modules::Module;
-use value::Value;
+use value::{TVal, Value};
 
 /// Finds the source of a module named in `use NAME;` (the stdlib is one such loader).
 pub trait ModuleLoader {
@@ -32,6 +33,9 @@ pub trait ModuleLoader {
 pub enum ArgValue {
     /// A runtime tensor of this type (becomes a graph parameter).
     Tensor(Type),
+    /// A runtime scalar typed like a literal (a number on the command line): a graph
+    /// parameter of this dtype that takes the other operand's dtype, as a literal does.
+    WeakScalar(DType),
     /// A tuple parameter; its leaves become graph parameters depth-first.
     Tuple(Vec<ArgValue>),
 }
@@ -295,6 +299,11 @@ fn param_value(e: &mut Elab, a: &ArgValue, next_param: &mut usize) -> Value {
             let node = e.graph.param(*next_param, ty.clone());
             *next_param += 1;
             e.tensor(node)
+        }
+        ArgValue::WeakScalar(dtype) => {
+            let node = e.graph.param(*next_param, Type::scalar(*dtype));
+            *next_param += 1;
+            Value::Tensor(TVal { weak: true, ..e.tval(node) })
         }
         ArgValue::Tuple(items) => Value::Tuple(items.iter().map(|a| param_value(e, a, next_param)).collect()),
     }

@@ -2,7 +2,9 @@
 //! `NAME=NUMBER` (a scalar) and, for `emit`, `NAME=f32[2,3]` (a type without data).
 //!
 //! A scalar takes the dtype of its parameter's annotation when that is a scalar type;
-//! otherwise `3` is `i32`, `0.5` and `1e-3` are `f32`, `true` is `bool`. A safetensors
+//! otherwise `3` is `i32`, `0.5` and `1e-3` are `f32`, `true` is `bool`, and for an
+//! unannotated parameter the number is typed like a literal: it takes the other operand's
+//! dtype (`x * s` with `x: f64` and `s=0.5` is f64, with `x: f32` and `s=2` is f32). A safetensors
 //! file for a tuple parameter `p` is matched by tensor names `p.0`, `p.1`, `p.1.0`, ...,
 //! falling back to file order; for a tensor parameter it must hold exactly one tensor,
 //! or one named `p`.
@@ -72,6 +74,18 @@ pub fn types(bound: &[(ParamInfo, Option<CliArg>)]) -> Result<Vec<Option<ArgValu
     bound.iter().map(|(param, arg)| arg.as_ref().map(|a| a.arg_type(param)).transpose()).collect()
 }
 
+/// The types of bound arguments whose `values` are already read.
+pub fn types_of(bound: &[(ParamInfo, Option<CliArg>)], values: &[Option<Value>]) -> Vec<Option<ArgValue>> {
+    bound
+        .iter()
+        .zip(values)
+        .map(|((param, arg), value)| match (arg, value) {
+            (Some(arg), Some(value)) => Some(arg.type_of(param, value)),
+            (_, value) => value.as_ref().map(Value::arg_type),
+        })
+        .collect()
+}
+
 /// The flat inputs (the tensors of the given arguments, depth-first, in parameter
 /// order) of the parameters named in `names` (`--donate`); a usage error for a name that
 /// is not a parameter given an argument here.
@@ -121,7 +135,16 @@ impl CliArg {
     pub fn arg_type(&self, param: &ParamInfo) -> Result<ArgValue, Error> {
         match &self.source {
             Source::Type(ty) => Ok(ArgValue::Tensor(ty.clone())),
-            _ => self.value(param).map(|v| v.arg_type()),
+            _ => self.value(param).map(|v| self.type_of(param, &v)),
+        }
+    }
+
+    /// The type for `param` of this argument's `value`: a number for an unannotated
+    /// parameter is a weak scalar (module docs).
+    fn type_of(&self, param: &ParamInfo, value: &Value) -> ArgValue {
+        match (&self.source, value, &param.annotation) {
+            (Source::Number(_), Value::Tensor(t), None) => ArgValue::WeakScalar(t.dtype()),
+            _ => value.arg_type(),
         }
     }
 }

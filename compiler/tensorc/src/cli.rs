@@ -264,7 +264,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
     let bound = args::bind(&module, entry, &a.target.args)?;
     let values = args::values(&bound)?;
     let donate = args::leaf_indices(&bound, &values, &a.donate)?;
-    let types: Vec<_> = values.iter().map(|v| v.as_ref().map(Value::arg_type)).collect();
+    let types = args::types_of(&bound, &values);
     let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.into_iter().flatten().flat_map(Value::into_leaves).collect();
     let (results, _) = module.run_donated(&compiled, inputs)?;
@@ -303,7 +303,7 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let bound = args::bind(&module, entry, &a.target.args)?;
     let values = args::values(&bound)?;
     let donate = args::leaf_indices(&bound, &values, &a.donate)?;
-    let types: Vec<_> = values.iter().map(|v| v.as_ref().map(Value::arg_type)).collect();
+    let types = args::types_of(&bound, &values);
     let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));

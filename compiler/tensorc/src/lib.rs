@@ -282,6 +282,7 @@ pub enum Held {
 enum ArgKey {
     Default,
     Tensor(Type),
+    WeakScalar(DType),
     Tuple(Vec<ArgKey>),
 }
 
@@ -296,6 +297,7 @@ impl ArgKey {
     fn of_value(value: &ArgValue) -> ArgKey {
         match value {
             ArgValue::Tensor(ty) => ArgKey::Tensor(ty.clone()),
+            ArgValue::WeakScalar(dtype) => ArgKey::WeakScalar(*dtype),
             ArgValue::Tuple(elems) => ArgKey::Tuple(elems.iter().map(ArgKey::of_value).collect()),
         }
     }

@@ -91,6 +91,7 @@ fn build(tree: &OutTree, outputs: &mut impl Iterator<Item = Tensor>) -> Option<V
 pub fn arg_type_string(arg: &ArgValue) -> String {
     match arg {
         ArgValue::Tensor(ty) => ty.to_string(),
+        ArgValue::WeakScalar(dtype) => dtype.to_string(),
         ArgValue::Tuple(elems) => tuple_string(elems.iter().map(arg_type_string).collect()),
     }
 }

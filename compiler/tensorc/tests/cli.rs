@@ -99,6 +99,37 @@ fn run_scalars_defaults_and_safetensors_tuples() {
     assert_eq!(load_npy(out_dir.join("0.npy")).expect("0.npy"), f32s(&[2], &[11.0, 22.0]));
 }
 
+/// A number for an unannotated parameter is typed like a literal: it takes the other
+/// operand's dtype, on every command that specialises with it.
+#[test]
+fn numbers_for_unannotated_parameters_take_the_other_operands_dtype() {
+    let dir = scratch("weak-scalars");
+    let prog = write(&dir, "prog.tc", "fn main(x, s) { x * s }\n");
+    let x64 = npy(&dir, "x64", &Tensor::from_f64_values(tensorc::DType::F64, vec![2], &[1.0, 2.0]).unwrap());
+    let x32 = npy(&dir, "x32", &f32s(&[2], &[1.0, 2.0]));
+    for backend in ["interp", "cpu"] {
+        let out_dir = dir.join(format!("out-{backend}"));
+        let out = tensorc(&["run", &prog, &format!("x={x64}"), "s=0.1", "-o", &out_dir.display().to_string(), "--backend", backend]);
+        expect_status(&out, 0);
+        let result = load_npy(out_dir.join("0.npy")).expect("0.npy");
+        assert_eq!(result.dtype(), tensorc::DType::F64);
+        // 0.1 reaches f64 through f32, as a literal of the default dtype would not: the
+        // value is the f32 nearest 0.1, widened.
+        assert_eq!(result.data().to_f64_vec(), vec![f64::from(0.1f32), 2.0 * f64::from(0.1f32)]);
+        let out = tensorc(&["run", &prog, &format!("x={x32}"), "s=2", "--backend", backend]);
+        expect_status(&out, 0);
+        assert!(out.stdout.contains("f32[2]") && out.stdout.contains("[2., 4.]"), "{}", out.stdout);
+    }
+    let out = tensorc(&["emit", &prog, &format!("x={x32}"), "s=2", "--stage", "ir"]);
+    expect_status(&out, 0);
+    assert!(out.stdout.contains("cast %1 : f32"), "{}", out.stdout);
+    // Annotated, the number takes the annotation's dtype and stays strong.
+    let annotated = write(&dir, "annotated.tc", "fn main(x, s: f32) { x * s }\n");
+    let out = tensorc(&["run", &annotated, &format!("x={x64}"), "s=2"]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("E0302"), "{}", out.stderr);
+}
+
 #[test]
 fn backends() {
     let dir = scratch("backends");
