@@ -182,12 +182,18 @@ fn concat(mut sh: Shader, index: usize, c: &CallKernel, axis: usize) -> Result<S
     per_element(sh, format!("k{index}_concat"), total, &body)
 }
 
+/// Axes at least this long are arg-reduced by a workgroup per result, not an invocation.
+const ARG_REDUCE_GROUP_MIN: usize = 4096;
+
 fn arg_reduce(mut sh: Shader, index: usize, c: &CallKernel, op: ArgOp, axis: usize) -> Result<ShaderKernel, CodegenError> {
     let xs = shape(&sh, c.inputs[0]);
     let len = xs[axis];
     let inner: usize = xs[axis + 1..].iter().product();
     let total: usize = shape(&sh, c.output).iter().product();
     let v = Val::of(dtype(&sh, c.inputs[0]))?;
+    if len >= ARG_REDUCE_GROUP_MIN {
+        return arg_reduce_groups(sh, index, c, op, v, [len, inner, total]);
+    }
     let cmp = if op == ArgOp::ArgMax { ">" } else { "<" };
     let at = |sh: &mut Shader, j: &str| {
         let x = load(sh, c.inputs[0], &format!("(o * {len}u + {j}) * {inner}u + q"));
@@ -214,6 +220,75 @@ fn arg_reduce(mut sh: Shader, index: usize, c: &CallKernel, op: ArgOp, axis: usi
     let st = store(&mut sh, c.output, "p", "i32(best_j)");
     body.push_str(&format!("    {st}\n"));
     per_element(sh, format!("k{index}_argreduce"), total, &body)
+}
+
+/// [`arg_reduce`] of a long axis: one workgroup per result, each invocation scanning every
+/// [`WG`]th element, then a tree over the workgroup's (value, index) pairs. Besides being
+/// parallel, no invocation loops more than `len / WG` times: Mesa's software Vulkan
+/// driver (llvmpipe) silently ends a shader's loops after 65,535 iterations in all.
+/// The pair that wins is the first NaN (floats), else the largest (smallest) value, ties
+/// to the lower index: the interpreter's `argmax` (`argmin`).
+fn arg_reduce_groups(mut sh: Shader, index: usize, c: &CallKernel, op: ArgOp, v: Val, [len, inner, total]: [usize; 3]) -> Result<ShaderKernel, CodegenError> {
+    let (workgroups, wg) = grid(total as u64)?;
+    let cmp = if op == ArgOp::ArgMax { ">" } else { "<" };
+    let x = load(&mut sh, c.inputs[0], &format!("(o * {len}u + j) * {inner}u + q"));
+    let (ty, x) = match v {
+        Val::B => ("u32", format!("select(0u, 1u, {x})")),
+        _ => (v.ty(), x),
+    };
+    let float = matches!(v, Val::F { .. });
+    if float {
+        sh.helpers.need(Helper::IsNan);
+    }
+    // Whether the pair (a, ja) beats (b, jb), both real pairs.
+    let beats = |a: &str, ja: &str, b: &str, jb: &str| {
+        let ordered = format!("{a} {cmp} {b} || ({a} == {b} && {ja} < {jb})");
+        if float {
+            format!("(is_nan({a}) && (!is_nan({b}) || {ja} < {jb})) || (!is_nan({a}) && !is_nan({b}) && ({ordered}))")
+        } else {
+            ordered
+        }
+    };
+    let decls = format!("var<workgroup> arg_value: array<{ty}, {WG}>;\nvar<workgroup> arg_index: array<u32, {WG}>;\n");
+    let scan = beats("a", "j", "best", "best_j");
+    let pair = beats("arg_value[lid + s]", "arg_index[lid + s]", "arg_value[lid]", "arg_index[lid]");
+    let st = store(&mut sh, c.output, "r", "i32(arg_index[0])");
+    let body = format!(
+        "    let r = {wg};
+    if (r >= {total}u) {{
+        return;
+    }}
+    let o = r / {inn}u;
+    let q = r % {inn}u;
+    // {none}: no element seen yet (an invocation past the axis's end).
+    var best_j = {none}u;
+    var best: {ty};
+    for (var j: u32 = lid; j < {len}u; j = j + {WG}u) {{
+        let a = {x};
+        if (best_j == {none}u || {scan}) {{
+            best = a;
+            best_j = j;
+        }}
+    }}
+    arg_value[lid] = best;
+    arg_index[lid] = best_j;
+    workgroupBarrier();
+    for (var s: u32 = {half}u; s > 0u; s = s >> 1u) {{
+        if (lid < s && arg_index[lid + s] != {none}u && (arg_index[lid] == {none}u || {pair})) {{
+            arg_value[lid] = arg_value[lid + s];
+            arg_index[lid] = arg_index[lid + s];
+        }}
+        workgroupBarrier();
+    }}
+    if (lid == 0u) {{
+        {st}
+    }}
+",
+        inn = inner.max(1),
+        none = u32::MAX,
+        half = WG / 2,
+    );
+    sh.finish(format!("k{index}_argreduce_groups"), WG, workgroups, &decls, &body)
 }
 
 /// The fold of a pooling window: initial value, step (`acc`, `v`), result. Max

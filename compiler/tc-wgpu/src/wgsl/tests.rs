@@ -228,6 +228,9 @@ fn gather_scatter_pad_concat_argreduce() {
         shaders(&op_graph(Op::Concat { axis: 1 }, &[t(d, &[2, 3]), t(d, &[2, 0]), t(d, &[2, 1])], t(d, &[2, 4])));
         for op in [ArgOp::ArgMax, ArgOp::ArgMin] {
             shaders(&op_graph(Op::ArgReduce { op, axis: 1 }, &[t(d, &[4, 6, 3])], t(DType::I32, &[4, 3])));
+            // A long axis: a workgroup per result.
+            let long = shaders(&op_graph(Op::ArgReduce { op, axis: 1 }, &[t(d, &[2, 5000, 3])], t(DType::I32, &[2, 3])));
+            assert!(long[0].wgsl.contains("var<workgroup> arg_index"), "{}", long[0].wgsl);
         }
     }
     // The same buffer twice is bound once.
