@@ -274,11 +274,13 @@ pub(crate) fn unflatten(linear: &str, shape: &[usize], names: &[String], indent:
     let mut out = String::new();
     let mut inner = 1u64;
     for d in (0..shape.len()).rev() {
-        let size = shape[d] as u64;
+        // An empty dimension leaves nothing to run (no workgroups are dispatched), but the
+        // shader must still validate: `% 0u` is a constant division by zero to naga.
+        let size = (shape[d] as u64).max(1);
         let q = if inner == 1 { linear.to_string() } else { format!("({linear} / {inner}u)") };
         let v = if d == 0 { q } else { format!("({q} % {size}u)") };
         out.push_str(&format!("{indent}let {} = i32({v});\n", names[d]));
-        inner *= size.max(1);
+        inner *= size;
     }
     out
 }
