@@ -489,14 +489,16 @@ impl<'a> Elab<'a> {
                     );
                     return None;
                 }
-                if let Some(v) = t.konst.and_then(|k| if let Konst::Int(v) = k { Some(v) } else { None }).filter(|&v| !int_fits(v, d)) {
-                    // As NumPy 2 does: a literal is never wrapped into a narrower integer.
-                    self.error(
-                        Diagnostic::new("E0314", self.loc(env, span), format!("integer literal {v} does not fit in {d}"))
-                            .with_label(format!("the other operand is {d}"))
-                            .with_hint(format!("{d} holds {}", int_range_text(d))),
-                    );
-                    return None;
+                if let (Some(Konst::Int(v)), Some(range)) = (t.konst, d.int_range()) {
+                    if !range.contains(&v) {
+                        // As NumPy 2 does: a literal is never wrapped into a narrower integer.
+                        self.error(
+                            Diagnostic::new("E0314", self.loc(env, span), format!("integer literal {v} does not fit in {d}"))
+                                .with_label(format!("the other operand is {d}"))
+                                .with_hint(format!("{d} holds {} to {}", range.start(), range.end())),
+                        );
+                        return None;
+                    }
                 }
             }
             return Some(d);
@@ -943,25 +945,6 @@ pub(crate) fn with_origins(mut d: Diagnostic, operands: &[TVal]) -> Diagnostic {
         d = d.with_secondary(o.loc, o.text.clone());
     }
     d
-}
-
-/// Whether the integer `v` is a value of dtype `d` (always, for float and bool dtypes,
-/// which [`weak_fits`] decides).
-fn int_fits(v: i64, d: DType) -> bool {
-    match d {
-        DType::U8 => (0..=255).contains(&v),
-        DType::I32 => i32::try_from(v).is_ok(),
-        _ => true,
-    }
-}
-
-/// The values of an integer dtype, for messages.
-fn int_range_text(d: DType) -> String {
-    match d {
-        DType::U8 => "0 to 255".to_string(),
-        DType::I32 => format!("{} to {}", i32::MIN, i32::MAX),
-        _ => format!("{} to {}", i64::MIN, i64::MAX),
-    }
 }
 
 /// Whether a weak literal of `from` (value `k`) may take dtype `to`.

@@ -176,12 +176,7 @@ fn scalar(name: &str, text: &str, param: &ParamInfo) -> Result<Tensor, Error> {
         d if d.is_float() => Data::from_f64(d, &[text.parse::<f64>().map_err(|_| mismatch())?]),
         d => {
             let v = integer.ok_or_else(mismatch)?;
-            let fits = match d {
-                DType::I32 => i32::try_from(v).is_ok(),
-                DType::U8 => u8::try_from(v).is_ok(),
-                _ => true,
-            };
-            if !fits {
+            if d.int_range().is_some_and(|r| !r.contains(&v)) {
                 return Err(Error::Argument { param: name.to_string(), message: format!("{text} is out of range for {d}") });
             }
             Data::from_i64(d, &[v])

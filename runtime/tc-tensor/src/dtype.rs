@@ -53,6 +53,16 @@ impl DType {
         matches!(self, DType::I64 | DType::I32 | DType::U8)
     }
 
+    /// The values of an integer dtype; `None` for the others.
+    pub fn int_range(self) -> Option<std::ops::RangeInclusive<i64>> {
+        match self {
+            DType::I64 => Some(i64::MIN..=i64::MAX),
+            DType::I32 => Some(i64::from(i32::MIN)..=i64::from(i32::MAX)),
+            DType::U8 => Some(0..=255),
+            _ => None,
+        }
+    }
+
     /// Bytes per element in host memory.
     pub fn size_bytes(self) -> usize {
         match self {
