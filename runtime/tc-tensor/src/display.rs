@@ -6,6 +6,12 @@
 //! scientific notation when the magnitudes call for it), `True`/`False` for bools, and
 //! `...` in place of the middle of every axis longer than 6 when the tensor has more than
 //! 1000 elements. A scalar prints as a bare number; an empty tensor as `[]`.
+//!
+//! f64 is the one exception to NumPy's defaults: SPEC §4 asks that an f64 shows all its
+//! digits, so f64 values print as with `floatmode='unique'` (the shortest digits that
+//! read back as the same f64, however many there are): the f64 nearest 0.1 prints `0.1`,
+//! and 0.1 rounded through f32 prints `0.10000000149011612`, where NumPy's default
+//! `precision=8` would show both as `0.1`. f32, f16 and bf16 keep the default.
 
 use crate::{DType, Data, Tensor};
 use half::{bf16, f16};
@@ -17,7 +23,7 @@ const THRESHOLD: usize = 1000;
 const EDGE_ITEMS: usize = 3;
 /// Line width (`linewidth`).
 const LINE_WIDTH: isize = 75;
-/// Fractional digits at most (`precision`).
+/// Fractional digits at most (`precision`), except for f64 (see the module docs).
 const PRECISION: usize = 8;
 const SEPARATOR: &str = ", ";
 
@@ -332,15 +338,22 @@ fn split_exp(text: &str) -> (String, i32) {
     (digits, exp.parse().unwrap_or(0))
 }
 
+/// Digits after the point at most for `dtype`: none for f64, which prints every digit
+/// of its shortest round-trip form (NumPy's `floatmode='unique'`).
+fn precision_cap(dtype: DType) -> Option<usize> {
+    (dtype != DType::F64).then_some(PRECISION)
+}
+
 /// Positional notation: the part before the point (with the sign) and the part after it,
-/// trailing zeros dropped, rounded to [`PRECISION`] digits after the point.
+/// trailing zeros dropped, rounded to [`PRECISION`] digits after the point (f64: not
+/// rounded).
 fn positional(x: f64, dtype: DType) -> (String, String) {
     let sign = if x.is_sign_negative() { "-" } else { "" };
     let (digits, exp) = shortest(x, dtype);
     let n = digits.len() as i64;
     let exp = exp as i64;
     let frac_len = (n - 1 - exp).max(0);
-    let (int, frac) = if frac_len > PRECISION as i64 {
+    let (int, frac) = if precision_cap(dtype).is_some_and(|cap| frac_len > cap as i64) {
         let text = format!("{:.prec$}", x.abs(), prec = PRECISION);
         let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
         (int.to_string(), frac.trim_end_matches('0').to_string())
@@ -356,11 +369,11 @@ fn positional(x: f64, dtype: DType) -> (String, String) {
 }
 
 /// Scientific notation: the digit before the point (with the sign), the digits after it
-/// (at most [`PRECISION`], trailing zeros dropped) and the exponent.
+/// (at most [`PRECISION`] but for f64, trailing zeros dropped) and the exponent.
 fn scientific(x: f64, dtype: DType) -> (String, String, i32) {
     let sign = if x.is_sign_negative() { "-" } else { "" };
     let (mut digits, mut exp) = shortest(x, dtype);
-    if digits.len() > PRECISION + 1 {
+    if precision_cap(dtype).is_some_and(|cap| digits.len() > cap + 1) {
         (digits, exp) = split_exp(&format!("{:.prec$e}", x.abs(), prec = PRECISION));
     }
     let (first, rest) = digits.split_at(1);
@@ -392,21 +405,41 @@ mod tests {
     fn floats_rank_1() {
         assert_eq!(show(&f64s(vec![3], &[0.1, 1.5, -2.0])), "[ 0.1,  1.5, -2. ]");
         assert_eq!(show(&f64s(vec![3], &[1.0, 2.0, 3.0])), "[1., 2., 3.]");
-        assert_eq!(show(&f64s(vec![2], &[1.0 / 3.0, 0.0])), "[0.33333333, 0.        ]");
-        assert_eq!(show(&f64s(vec![2], &[0.1 + 0.2, -0.0])), "[ 0.3, -0. ]");
+        assert_eq!(show(&f64s(vec![2], &[1.0 / 3.0, 0.0])), "[0.3333333333333333, 0.                ]");
+        assert_eq!(show(&f64s(vec![2], &[0.1 + 0.2, -0.0])), "[ 0.30000000000000004, -0.                 ]");
         assert_eq!(show(&f64s(vec![2], &[1e-5, 1.0])), "[1.e-05, 1.e+00]");
         assert_eq!(show(&f64s(vec![2], &[1e-5, 1.5])), "[1.0e-05, 1.5e+00]");
         assert_eq!(show(&f64s(vec![2], &[-1e10, 3.25])), "[-1.00e+10,  3.25e+00]");
         assert_eq!(show(&f64s(vec![2], &[1e-100, 1.0])), "[1.e-100, 1.e+000]");
         assert_eq!(show(&f64s(vec![3], &[f64::NAN, f64::NEG_INFINITY, 1.5])), "[ nan, -inf,  1.5]");
         assert_eq!(show(&f64s(vec![2], &[f64::NAN, f64::INFINITY])), "[nan, inf]");
-        assert_eq!(show(&f64s(vec![1], &[std::f64::consts::PI])), "[3.14159265]");
+        assert_eq!(show(&f64s(vec![1], &[std::f64::consts::PI])), "[3.141592653589793]");
+    }
+
+    /// Expected strings from NumPy 2.4 with `np.set_printoptions(floatmode='unique')`.
+    #[test]
+    fn f64_shows_every_digit_of_its_shortest_form() {
+        let through_f32 = 0.1f32 as f64;
+        assert_eq!(show(&f64s(vec![1], &[0.1])), "[0.1]");
+        assert_eq!(show(&f64s(vec![1], &[through_f32])), "[0.10000000149011612]");
+        assert_eq!(show(&Tensor::scalar(through_f32)), "0.10000000149011612");
+        assert_eq!(show(&Tensor::scalar(0.1f64)), "0.1");
+        assert_eq!(
+            show(&f64s(vec![3], &[through_f32, 1.5, -2.0])),
+            "[ 0.10000000149011612,  1.5                , -2.                 ]"
+        );
+        assert_eq!(show(&f64s(vec![2], &[1e-5, 1.0 / 3.0])), "[1.000000000000000e-05, 3.333333333333333e-01]");
+        assert_eq!(show(&f64s(vec![2], &[1e10, through_f32])), "[1.0000000000000000e+10, 1.0000000149011612e-01]");
+        assert_eq!(show(&f64s(vec![2], &[0.00012345678901234567, 1.0])), "[1.2345678901234567e-04, 1.0000000000000000e+00]");
     }
 
     #[test]
     fn narrow_float_types_use_their_own_shortest_digits() {
         let t = Tensor::from_slice(vec![2], &[0.1f32, 1.1]).unwrap();
         assert_eq!(show(&t), "[0.1, 1.1]");
+        // NumPy's default precision=8 still applies to f32 (`[0.01234568]`).
+        let t = Tensor::from_slice(vec![1], &[0.0123456789f32]).unwrap();
+        assert_eq!(show(&t), "[0.01234568]");
         let t = Tensor::from_slice(vec![2], &[f16::from_f32(0.1), f16::from_f32(std::f32::consts::PI)]).unwrap();
         assert_eq!(show(&t), "[0.1 , 3.14]");
         let t = Tensor::from_slice(vec![2], &[bf16::from_f32(0.1), bf16::from_f32(std::f32::consts::PI)]).unwrap();
