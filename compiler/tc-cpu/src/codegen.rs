@@ -1026,11 +1026,16 @@ impl Gen<'_, '_> {
             }
             ss.partial[outer][v] = Some(acc);
         }
+        if self.kernel.domain[outer..].contains(&0) {
+            // No inner point: nothing is loaded (a hoisted load would read an empty
+            // buffer) and a reduction is its identity.
+            self.empty_stage(s, &ss);
+            return;
+        }
         self.emit_depth(stage, &mut ss, outer, Lanes::Scalar);
         if let Action::Reduce { op, value, .. } = &stage.action {
             let dtype = stage.exprs[value.index()].dtype;
-            let empty = self.kernel.domain[outer..].contains(&0);
-            let (ty, init) = self.acc_init(*op, dtype, empty);
+            let (ty, init) = self.acc_init(*op, dtype, false);
             let var = self.b.declare_var(ty);
             self.b.def_var(var, init);
             ss.acc = Some(var);
@@ -1045,6 +1050,21 @@ impl Gen<'_, '_> {
                 let index = ss.partial[outer][ss.info.store_views[0]].expect("store index");
                 self.store_elem(*buffer, index, result);
             }
+        }
+    }
+
+    /// Stage `s` over an empty inner space, at one outer point: a store stage does
+    /// nothing; a reduction's result (its slot, and its store) is the identity.
+    fn empty_stage(&mut self, s: usize, ss: &StageState) {
+        let stage = &self.kernel.stages[s];
+        let Action::Reduce { op, value, store } = &stage.action else { return };
+        let dtype = stage.exprs[value.index()].dtype;
+        let (_, init) = self.acc_init(*op, dtype, true);
+        let result = if dtype.is_float() && matches!(op, ReduceOp::Sum | ReduceOp::Prod) { self.round_f64(dtype, init) } else { init };
+        self.slots[s] = Some(result);
+        if let Some((buffer, _)) = store {
+            let index = ss.partial[self.kernel.outer][ss.info.store_views[0]].expect("store index");
+            self.store_elem(*buffer, index, result);
         }
     }
 

@@ -190,7 +190,7 @@ fn close(got: &Data, want: &Data, rtol: f64) -> bool {
     g.len() == w.len()
         && g.iter().zip(&w).all(|(g, w)| {
             if float {
-                (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-5 + rtol * w.abs()
+                (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= 1e-5 + rtol * w.abs()
             } else {
                 g == w
             }
