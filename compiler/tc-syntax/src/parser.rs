@@ -51,6 +51,9 @@ fn run<'s, T>(
     parse: impl FnOnce(&mut Sink, std::vec::IntoIter<Token<'s>>) -> Result<T, Error<'s>>,
 ) -> (Option<T>, Vec<Diagnostic>) {
     let mut sink = Sink::new(file, src.len());
+    if let Some(at) = src.find(char::REPLACEMENT_CHARACTER) {
+        sink.diags.push(invalid_utf8(file, at));
+    }
     let mut tokens = Vec::new();
     let mut after_invalid = false;
     for item in Lexer::new(src) {
@@ -69,6 +72,7 @@ fn run<'s, T>(
             }
         }
     }
+    sink.floor_div_suspects = floor_div_suspects(src, &tokens);
     if let Some(diag) = check_nesting(file, &tokens) {
         sink.diags.push(diag);
         return (None, sink.finish());
@@ -112,6 +116,9 @@ pub struct Sink {
     /// Offsets of the first token after invalid characters: a syntax error there is a
     /// consequence of the E0002 already reported, and is not reported again.
     quiet_offsets: HashSet<usize>,
+    /// Offsets of the first token after a line whose `//` comment may have been meant
+    /// as floor division: a syntax error there gets a hint.
+    floor_div_suspects: HashSet<usize>,
 }
 
 impl Sink {
@@ -121,6 +128,7 @@ impl Sink {
             end,
             diags: Vec::new(),
             quiet_offsets: HashSet::new(),
+            floor_div_suspects: HashSet::new(),
         }
     }
 
@@ -155,7 +163,12 @@ impl Sink {
             }
             ParseError::User { .. } => return,
         };
-        let diag = syntax_error(self.loc(span), found, &expected);
+        let mut diag = syntax_error(self.loc(span), found, &expected);
+        if diag.code == "E0001" && diag.hint.is_none() && self.floor_div_suspects.contains(&span.start) {
+            diag = diag.with_hint(
+                "`//` starts a comment, so the line above ends before it; floor division is `floor_div(a, b)`",
+            );
+        }
         self.diags.push(diag);
     }
 
@@ -310,6 +323,45 @@ fn syntax_error(loc: Loc, found: Option<Tok<'_>>, expected: &[String]) -> Diagno
     } else {
         diag
     }
+}
+
+/// E0002 for text that was not UTF-8: the edge reads such bytes as U+FFFD, so the first
+/// U+FFFD (at byte `at`) is where the first bad byte was.
+fn invalid_utf8(file: FileId, at: usize) -> Diagnostic {
+    let span = Span::new(at, at + char::REPLACEMENT_CHARACTER.len_utf8());
+    Diagnostic::new("E0002", Loc { file, span }, "invalid UTF-8")
+        .with_label("bytes that are not UTF-8 (shown as `\u{FFFD}`)")
+        .with_hint("source files are UTF-8 text; U+FFFD stands for the bytes that were not")
+}
+
+/// The offsets of the first token (or the end of the text) after each line whose code
+/// is followed by a `//` comment that reads like the rest of an expression: the code
+/// ends with a binary operator (`x * // 2`), or the comment starts like an operand
+/// (`x // 2`, `x // (n + 1)`, `x // n`). Someone writing Python's floor division gets
+/// a comment instead, and the syntax error then comes at the next line.
+fn floor_div_suspects(src: &str, tokens: &[Token<'_>]) -> HashSet<usize> {
+    let mut suspects = HashSet::new();
+    let mut line_start = 0;
+    for line in src.split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        if let Some((code, comment)) = line.split_once("//") {
+            let code = code.trim_end();
+            let comment = comment.trim();
+            let ends_with_operator = code.ends_with(['+', '-', '*', '/', '%', '@', '<', '>', '=', '&', '|']);
+            let operand_like = comment.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+                || (!comment.is_empty()
+                    && comment
+                        .trim_end_matches([';', ')', ']', ','])
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            if !code.trim_start().is_empty() && !comment.starts_with('/') && (ends_with_operator || operand_like) {
+                let next = tokens.partition_point(|(start, _, _)| *start < line_end);
+                suspects.insert(tokens.get(next).map_or(src.len(), |(start, _, _)| *start));
+            }
+        }
+        line_start = line_end;
+    }
+    suspects
 }
 
 /// Tokens that can start an expression, as lalrpop names them.

@@ -27,6 +27,9 @@ pub struct Measurement {
     pub peak_bytes: usize,
     /// Bytes uploaded and read back by the warm-up run (zero on host backends).
     pub transfers: tc_wgpu::Transfers,
+    /// Every result is a constant of the optimised graph: the function was computed
+    /// entirely at compile time, and the runs only hand its results back.
+    pub constant: bool,
 }
 
 /// Time `compiled` on `inputs`: one warm-up run, then `reps` runs (or as many as fit
@@ -64,6 +67,7 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
         cost: cost::estimate(&compiled.graph),
         peak_bytes,
         transfers,
+        constant: compiled.graph.outputs.iter().all(|&o| matches!(compiled.graph.node(o).op, tc_ir::Op::Const(_))),
     })
 }
 
@@ -105,6 +109,16 @@ impl Measurement {
             self.transfers.h2d_bytes,
             self.transfers.d2h_bytes
         )
+    }
+
+    /// Why the numbers are tiny, for a function computed at compile time.
+    pub fn constant_note(&self, entry: &str) -> Option<String> {
+        self.constant.then(|| {
+            format!(
+                "note: `{entry}` is computed entirely at compile time (its inputs are constants), so the runs \
+                 only hand back its results: no flops, and the time of a call that does nothing"
+            )
+        })
     }
 
     pub fn text(&self, entry: &str) -> String {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
-use tensorc::{optimize, Backend, Error, Precision, Session, Tensor, Value};
+use tensorc::{optimize, Backend, DType, Error, Precision, Session, Tensor, Value};
 
 use crate::{args, bench, train_cli};
 
@@ -80,8 +80,9 @@ impl Numerics {
 struct RunArgs {
     #[command(flatten)]
     target: Target,
-    /// Write the results as DIR/0.npy, DIR/1.npy, ... (nested tuples flattened depth-first)
-    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    /// Write the results as DIR/0.npy, DIR/1.npy, ... (nested tuples flattened depth-first),
+    /// or, for a PATH ending in .safetensors, into that one file with keys 0, 1, ... (the form for bf16)
+    #[arg(short = 'o', long = "out", value_name = "DIR|PATH.safetensors")]
     out: Option<PathBuf>,
     /// The backend: interp, cpu, wgpu or mlir (those this build has)
     #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
@@ -97,8 +98,8 @@ struct RunArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Each ARG may also be a type without data, NAME=f32[2,3]: emit needs types, not values.")]
 struct EmitArgs {
-    /// ARG may also be a type without data: NAME=f32[2,3]
     #[command(flatten)]
     target: Target,
     /// The stage to print
@@ -276,8 +277,18 @@ fn run(a: RunArgs) -> Result<(), Error> {
         text.push_str(&format!("{}\n{}\n", tensor.type_string(), tc_tensor::format_tensor(tensor)));
     }
     print(&text);
-    if let Some(dir) = &a.out {
-        tensorc::save_npy_results(dir, &results)?;
+    match &a.out {
+        Some(path) if path.extension().is_some_and(|e| e == "safetensors") => {
+            let named: Vec<(String, Tensor)> = results.into_iter().enumerate().map(|(i, t)| (i.to_string(), t)).collect();
+            tensorc::save_safetensors(path, &named)?;
+        }
+        Some(dir) => tensorc::save_npy_results(dir, &results).map_err(|e| match e {
+            Error::Runtime(message) if results.iter().any(|t| t.dtype() == DType::BF16) => {
+                Error::Runtime(format!("{message}; `-o PATH.safetensors` writes all results into one file"))
+            }
+            other => other,
+        })?,
+        None => {}
     }
     Ok(())
 }
@@ -285,7 +296,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
 fn emit(a: EmitArgs) -> Result<(), Error> {
     let file = &a.target.file;
     if a.stage == "ast" {
-        let text = std::fs::read_to_string(file).map_err(|error| Error::Io { path: file.clone(), error })?;
+        let text = tensorc::read_source(file)?;
         print(&tc_syntax::pretty(&tensorc::emit::parse(&file.display().to_string(), &text)?));
         return Ok(());
     }
@@ -309,6 +320,9 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let measurement = bench::measure(&module, &compiled, &inputs, reps, !donate.is_empty())?;
     print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));
+    if let Some(note) = measurement.constant_note(entry) {
+        let _ = writeln!(std::io::stderr(), "{note}");
+    }
     Ok(())
 }
 

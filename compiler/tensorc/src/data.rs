@@ -74,11 +74,82 @@ pub struct DataSet {
     pub test: Split,
 }
 
-/// Load the data set `spec` names.
+/// Load the data set `spec` names. `synthetic:N` is generated only if its bytes fit in
+/// the memory available ([`check_memory`]).
 pub fn load(spec: &DataSpec) -> Result<DataSet, Error> {
     match spec {
         DataSpec::FashionMnist(dir) => fashion_mnist(dir),
-        DataSpec::Synthetic(n) => Ok(synthetic(*n)),
+        DataSpec::Synthetic(n) => {
+            check_memory(&format!("--data synthetic:{n}"), synthetic_bytes(*n))?;
+            Ok(synthetic(*n))
+        }
+    }
+}
+
+/// The bytes `synthetic(n)` holds (pixels and labels of both splits), plus the index of
+/// every training example that a training run shuffles.
+fn synthetic_bytes(n: usize) -> u128 {
+    let examples = n as u128 + (n / 5).max(10) as u128;
+    let per_example = (SYNTHETIC_SIDE * SYNTHETIC_SIDE + 1) as u128;
+    examples * per_example + n as u128 * std::mem::size_of::<usize>() as u128
+}
+
+/// A runtime error naming `what` unless `bytes` can be allocated: not more than the
+/// address space, and not more than the memory the system reports available (Linux's
+/// `MemAvailable`), so that an oversized request is refused instead of aborting the
+/// process when the allocation fails or of swapping it to a halt.
+pub fn check_memory(what: &str, bytes: u128) -> Result<(), Error> {
+    let too_much = |limit: String| {
+        Err(Error::Runtime(format!("{what} needs {} of memory, more than {limit}", human_bytes(bytes))))
+    };
+    if bytes > isize::MAX as u128 {
+        return too_much("this machine can address".to_string());
+    }
+    match available_memory() {
+        Some(available) if bytes > u128::from(available) => {
+            too_much(format!("the {} available", human_bytes(u128::from(available))))
+        }
+        Some(_) => Ok(()),
+        // Without the system's word, ask the allocator (and give the memory back).
+        None => match Vec::<u8>::new().try_reserve_exact(bytes as usize) {
+            Ok(()) => Ok(()),
+            Err(_) => too_much("the allocator could provide".to_string()),
+        },
+    }
+}
+
+/// The most bytes one input (a data file, decompressed) may take: half the memory
+/// available, since a growing buffer may briefly need twice its length; without the
+/// system's word, the address space.
+pub fn memory_limit() -> u64 {
+    available_memory().map_or(isize::MAX as u64, |available| available / 2)
+}
+
+/// Bytes of memory available to a new allocation without swapping, where the system says
+/// (`MemAvailable` of `/proc/meminfo`).
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find_map(|line| line.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// `78.4 TB`, `512.0 MB`, `900 bytes`.
+fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes as f64;
+    let mut unit = "bytes";
+    for next in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = next;
+    }
+    if unit == "bytes" {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {unit}")
     }
 }
 
@@ -155,6 +226,9 @@ impl Rng {
     }
 }
 
+/// The side of a synthetic image, in pixels (as Fashion-MNIST's).
+const SYNTHETIC_SIDE: usize = 28;
+
 /// The seed of the synthetic data: the same N always gives the same data set.
 const SYNTHETIC_SEED: u64 = 0x7e45_02c5_eed5_da7a;
 
@@ -163,7 +237,7 @@ const SYNTHETIC_SEED: u64 = 0x7e45_02c5_eed5_da7a;
 /// brightness, shifted by up to one pixel, plus uniform noise. A linear model separates
 /// the classes well, so a tiny model learns it within a couple of epochs.
 pub fn synthetic(n: usize) -> DataSet {
-    const SIDE: usize = 28;
+    const SIDE: usize = SYNTHETIC_SIDE;
     let mut rng = Rng::new(SYNTHETIC_SEED);
     let prototypes: Vec<Vec<f64>> = (0..CLASSES)
         .map(|_| {
@@ -251,6 +325,19 @@ mod tests {
         for bad in ["mnist", "synthetic:0", "synthetic:x", "fashion-mnist:", "synthetic"] {
             assert!(matches!(DataSpec::parse(bad), Err(Error::Usage(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn oversized_synthetic_data_is_refused_before_allocating() {
+        for n in [99_999_999_999, usize::MAX] {
+            match load(&DataSpec::Synthetic(n)) {
+                Err(Error::Runtime(message)) => assert!(message.contains("needs") && message.contains("memory"), "{message}"),
+                other => panic!("synthetic:{n} gave {:?}", other.map(|d| d.name)),
+            }
+        }
+        assert!(check_memory("a kilobyte", 1000).is_ok());
+        assert_eq!(human_bytes(78_400_000_000_000), "78.4 TB");
+        assert_eq!(human_bytes(999), "999 bytes");
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! of the clients send their honest update times S (default 100), or NaN; `--max-norm`
 //! and `--clip` are the server's norm defences ([`ServerConfig`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -302,9 +302,7 @@ impl Summary {
 /// Deal the `n` training examples (labels `labels`) to `k` clients.
 pub fn split(labels: &[u8], k: usize, spec: SplitSpec, seed: u64) -> Result<Vec<Vec<usize>>, Error> {
     let n = labels.len();
-    if k == 0 || k > n {
-        return Err(Error::Usage(format!("--clients {k}: must be between 1 and the {n} training examples")));
-    }
+    check_clients(k, spec, n)?;
     let mut rng = Rng::new(seed ^ SPLIT_SALT);
     let even = |order: &[usize], parts: usize| -> Vec<Vec<usize>> {
         (0..parts).map(|i| order[i * order.len() / parts..(i + 1) * order.len() / parts].to_vec()).collect()
@@ -316,11 +314,6 @@ pub fn split(labels: &[u8], k: usize, spec: SplitSpec, seed: u64) -> Result<Vec<
             even(&order, k)
         }
         SplitSpec::Shards(s) => {
-            if k * s > n {
-                return Err(Error::Usage(format!(
-                    "--split shards:{s}: {k} clients × {s} shards exceed the {n} examples"
-                )));
-            }
             let mut order: Vec<usize> = (0..n).collect();
             order.sort_by_key(|&i| labels[i]);
             let shards = even(&order, k * s);
@@ -350,17 +343,51 @@ pub fn split(labels: &[u8], k: usize, spec: SplitSpec, seed: u64) -> Result<Vec<
                     start = end;
                 }
             }
-            // Every client gets at least one example, taken from the largest shard.
+            // Every client gets at least one example, taken from the largest shard (the
+            // last of equals). A heap of (size, client), whose entries for sizes that
+            // have changed since are skipped, keeps this O(K log K).
+            let mut by_size: BinaryHeap<(usize, usize)> = clients.iter().map(Vec::len).zip(0..).collect();
             for c in 0..k {
                 if clients[c].is_empty() {
-                    let largest = (0..k).max_by_key(|&j| clients[j].len()).expect("k > 0");
+                    let largest = loop {
+                        let (size, j) = by_size.pop().expect("n ≥ k examples, so some shard has two");
+                        if clients[j].len() == size {
+                            break j;
+                        }
+                    };
                     let moved = clients[largest].pop().expect("n ≥ k examples, so the largest shard has two");
                     clients[c].push(moved);
+                    by_size.push((clients[largest].len(), largest));
+                    by_size.push((1, c));
                 }
             }
             clients
         }
     })
+}
+
+/// A usage error naming the option unless `k` clients can each get at least one of the
+/// `n` training examples (and, for `shards:S`, one per shard): more clients than
+/// examples would leave clients with nothing to train on.
+fn check_clients(k: usize, spec: SplitSpec, n: usize) -> Result<(), Error> {
+    if k == 0 || k > n {
+        return Err(Error::Usage(format!(
+            "--clients {k}: must be between 1 and the {n} training examples, so that every client has one"
+        )));
+    }
+    if let SplitSpec::Shards(s) = spec {
+        if k.checked_mul(s).is_none_or(|shards| shards > n) {
+            return Err(Error::Usage(format!("--split shards:{s}: {k} clients × {s} shards exceed the {n} examples")));
+        }
+    }
+    Ok(())
+}
+
+/// Clients sampled per round, `max(1, round(C·K))` as [`tc_fed::sample_clients`] draws
+/// them, computed without drawing them.
+pub fn clients_per_round(options: &Options) -> usize {
+    let k = options.clients;
+    ((options.fraction * k as f64).round() as usize).clamp(1, k.max(1))
 }
 
 const SPLIT_SALT: u64 = 0x5b11_7c1e_a7d5_0001;
@@ -744,6 +771,7 @@ pub fn simulate(
     on_round: &mut dyn FnMut(&RoundStats),
 ) -> Result<Summary, Error> {
     check(options)?;
+    check_clients(options.clients, options.split, data.train.len())?;
     let template = model.init(options.seed)?;
     let first: Vec<usize> = (0..data.train.len().min(2)).collect();
     let (x, y) = data::batch(&data.train, &first, model.layout, model.x_dtype);
@@ -806,8 +834,7 @@ pub fn simulate(
     }
     let shard_sizes = federation.shards.iter().map(Vec::len).collect();
     let params = train::rebuild(&template, &mut coordinator.into_server().into_global().into_iter());
-    let clients_per_round = tc_fed::sample_clients(options.seed, 0, options.clients as u64, options.fraction).len();
-    Ok(Summary { history, rounds_to_target, final_accuracy, clients_per_round, shard_sizes, params })
+    Ok(Summary { history, rounds_to_target, final_accuracy, clients_per_round: clients_per_round(options), shard_sizes, params })
 }
 
 /// Usage errors for options out of range.
@@ -996,10 +1023,14 @@ pub fn run_command(command: FedCommand) -> Result<(), Error> {
         threads: a.threads.map_or(Options::default().threads, |t| usize::try_from(t).unwrap_or(usize::MAX)),
         eval_every: a.eval_every,
     };
-    let session = Session::new(a.backend)?;
+    // Every option is checked before any work, and the number of clients against the
+    // data as soon as it is loaded: no work grows with a K that is then refused.
+    check(&options)?;
     let spec = DataSpec::parse(&a.data)?;
+    let session = Session::new(a.backend)?;
     let model = Model::compile_file(&session, &a.file)?;
     let data = data::load(&spec)?;
+    check_clients(options.clients, options.split, data.train.len())?;
     let json = a.json;
     let line = |text: &str| {
         if json {
@@ -1015,7 +1046,7 @@ pub fn run_command(command: FedCommand) -> Result<(), Error> {
         a.file.display(),
         data.name,
         options.clients,
-        tc_fed::sample_clients(options.seed, 0, options.clients as u64, options.fraction).len(),
+        clients_per_round(&options),
         options.local_epochs,
         match options.batch {
             Batch::All => "all".to_string(),

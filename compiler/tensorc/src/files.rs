@@ -1,5 +1,6 @@
-//! Tensors from and to files: `.npy` and safetensors (SPEC §10). Every input is
-//! validated by `tc_tensor` before it can reach compiled code.
+//! Source text and tensors from and to files: `.tc` sources, `.npy` and safetensors
+//! (SPEC §10). Every tensor input is validated by `tc_tensor` before it can reach
+//! compiled code.
 
 use std::path::Path;
 
@@ -9,6 +10,18 @@ use crate::Error;
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })
+}
+
+/// The text of a source file. Bytes that are not UTF-8 become U+FFFD, which the parser
+/// reports (E0002) at the line and column of the first of them: a compile error with
+/// a location, like any other problem of the text, rather than a failure to read it.
+pub fn read_source(path: impl AsRef<Path>) -> Result<String, Error> {
+    let path = path.as_ref();
+    let bytes = read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {

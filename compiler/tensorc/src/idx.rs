@@ -48,6 +48,8 @@ pub enum IdxError {
     LabelOutOfRange { index: usize, label: u8, classes: usize },
     /// The images and labels files hold different numbers of examples.
     CountMismatch { images: usize, labels: usize },
+    /// The file, or what it decompresses to, is larger than the memory available.
+    TooLarge { limit: u64 },
 }
 
 impl fmt::Display for IdxError {
@@ -67,6 +69,9 @@ impl fmt::Display for IdxError {
             IdxError::CountMismatch { images, labels } => {
                 write!(f, "{images} images but {labels} labels")
             }
+            IdxError::TooLarge { limit } => {
+                write!(f, "larger than the {limit} bytes of memory it may take (about half of what is available)")
+            }
         }
     }
 }
@@ -79,20 +84,35 @@ impl From<std::io::Error> for IdxError {
     }
 }
 
-/// The bytes of a file, gunzipped if it starts with the gzip magic (`1f 8b`).
+/// The bytes of a file, gunzipped if it starts with the gzip magic (`1f 8b`); an error
+/// instead of an allocation that cannot succeed when the file or its decompressed
+/// bytes exceed [`crate::data::memory_limit`].
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, IdxError> {
-    decompress(std::fs::read(path)?)
+    let limit = crate::data::memory_limit();
+    if std::fs::metadata(path)?.len() > limit {
+        return Err(IdxError::TooLarge { limit });
+    }
+    decompress_within(std::fs::read(path)?, limit)
 }
 
 /// `bytes` gunzipped if they start with the gzip magic, else as they are.
 pub fn decompress(bytes: Vec<u8>) -> Result<Vec<u8>, IdxError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out)?;
-        Ok(out)
-    } else {
-        Ok(bytes)
+    decompress_within(bytes, crate::data::memory_limit())
+}
+
+/// [`decompress`], refusing to produce more than `limit` bytes (a small file can
+/// decompress to far more than memory holds).
+pub fn decompress_within(bytes: Vec<u8>, limit: u64) -> Result<Vec<u8>, IdxError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
     }
+    let mut out = Vec::new();
+    let decoder = flate2::read::MultiGzDecoder::new(&bytes[..]);
+    decoder.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(IdxError::TooLarge { limit });
+    }
+    Ok(out)
 }
 
 /// The header's sizes after checking the magic number and that the data that follows
@@ -207,6 +227,17 @@ mod tests {
         assert!(matches!(parse_images(&longer), Err(IdxError::Length { .. })));
         let empty = Images { count: 0, rows: 2, cols: 3, pixels: vec![] };
         assert!(matches!(parse_images(&encode_images(&empty)), Err(IdxError::BadDimensions(_))));
+    }
+
+    #[test]
+    fn decompression_stops_at_the_limit() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 4096);
+        assert!(matches!(decompress_within(bomb.clone(), 1000), Err(IdxError::TooLarge { limit: 1000 })));
+        assert_eq!(decompress_within(bomb, 1 << 20).unwrap().len(), 1 << 20);
     }
 
     #[test]

@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use error::{Diagnostics, Error};
-pub use files::{load_npy, load_safetensors, save_npy, save_npy_results, save_safetensors};
+pub use files::{load_npy, load_safetensors, read_source, save_npy, save_npy_results, save_safetensors};
 pub use loader::{FsLoader, STDLIB};
 pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization};
 pub use tc_ir::{Graph, Type};
@@ -79,10 +79,10 @@ impl Backend {
         }
     }
 
-    /// The backend called `name`; a usage error lists the known names otherwise.
+    /// The backend called `name`; a usage error lists the backends this build has otherwise.
     pub fn parse(name: &str) -> Result<Backend, Error> {
         Backend::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
-            Error::Usage(format!("unknown backend `{name}`; expected one of: {}", names(&Backend::ALL)))
+            Error::Usage(format!("unknown backend `{name}`; expected one of: {}", names(Backend::available())))
         })
     }
 
@@ -226,7 +226,7 @@ impl Session {
     /// Read, parse and check the program in `path` and every module it uses.
     pub fn compile_file(&self, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
+        let text = files::read_source(path)?;
         self.compile_source(path.display().to_string(), text)
     }
 

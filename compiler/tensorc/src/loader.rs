@@ -37,7 +37,8 @@ impl ModuleLoader for FsLoader {
             let own_dir = Path::new(from).parent().map(Path::to_path_buf).unwrap_or_default();
             for dir in std::iter::once(&own_dir).chain(&self.dirs) {
                 let path = dir.join(&file);
-                if let Ok(text) = std::fs::read_to_string(&path) {
+                // Bytes that are not UTF-8 are read as U+FFFD, which the parser reports.
+                if let Ok(text) = crate::files::read_source(&path) {
                     return Some((path.display().to_string(), text));
                 }
             }

@@ -40,7 +40,7 @@ Commands:
                     named like the parameter
                     STAGE: {}
   :load FILE        add the items of FILE
-  :backend B        run on backend B (interp, cpu, wgpu, mlir)
+  :backend [B]      run on backend B; without B, show the backend and those available
   :help             this text
   :quit             leave (also Ctrl-D)",
         STAGES.join(", ")
@@ -161,6 +161,10 @@ impl Repl {
             }),
             "emit" => self.emit(rest),
             "load" => self.load(Path::new(rest)),
+            "backend" if rest.is_empty() => {
+                let available: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
+                Ok(format!("backend: {}; available: {}", self.session.backend(), available.join(", ")))
+            }
             "backend" => {
                 let backend = Backend::parse(rest)?;
                 let mut session = Session::new(backend)?.with_mem_budget(self.session.mem_budget());
@@ -180,7 +184,7 @@ impl Repl {
         if path.as_os_str().is_empty() {
             return Err(Error::Usage("`:load` needs a file".to_string()));
         }
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
+        let text = crate::read_source(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if !self.session.module_dirs().contains(&dir) {
             self.session.add_module_dir(dir);
@@ -384,6 +388,8 @@ struct Segment {
     len: usize,
     source: Arc<Source>,
     start: usize,
+    /// The user's input line (not an item).
+    is_input: bool,
 }
 
 impl Segment {
@@ -392,7 +398,13 @@ impl Segment {
     /// input's end.
     fn input(at: usize, input: &str) -> Segment {
         let source = Arc::new(Source { name: SOURCE_NAME.to_string(), text: input.to_string() });
-        Segment { at, len: input.len() + 1, source, start: 0 }
+        Segment { at, len: input.len() + 1, source, start: 0, is_input: true }
+    }
+
+    /// Whether byte `offset` of the compiled file is past this input: a token the REPL
+    /// wrote after it (the `}` that closes its function), not one the user typed.
+    fn is_past_input(&self, offset: usize) -> bool {
+        self.is_input && offset >= self.at + self.len
     }
 
     /// Where byte `offset` of the compiled file lies in the source.
@@ -405,7 +417,7 @@ impl Segment {
 fn item_segments(items: &[Item], mut at: usize) -> Vec<Segment> {
     let mut segments = Vec::with_capacity(items.len());
     for item in items {
-        segments.push(Segment { at, len: item.text.len(), source: Arc::clone(&item.source), start: item.start });
+        segments.push(Segment { at, len: item.text.len(), source: Arc::clone(&item.source), start: item.start, is_input: false });
         at += item.text.len() + 1;
     }
     segments
@@ -421,6 +433,16 @@ fn relocate(error: Error, segments: &[Segment]) -> Error {
     // One file per source, however many labels point into it.
     let mut files: Vec<(Arc<Source>, FileId)> = Vec::new();
     for diagnostic in &mut d.diagnostics {
+        let offset = diagnostic.primary.loc.span.start;
+        let in_root = diagnostic.primary.loc.file == d.root;
+        let in_item = segments.iter().any(|s| !s.is_input && (s.at..s.at + s.len).contains(&offset));
+        if diagnostic.code == "E0001" && in_root && !in_item && segments.iter().any(|s| s.is_past_input(offset)) {
+            // "but found `}`": a token of the REPL's making; for the user the input ended.
+            if let Some(at) = diagnostic.message.rfind(" but found ") {
+                diagnostic.message.truncate(at);
+                diagnostic.message.push_str(" but the input ends");
+            }
+        }
         for label in std::iter::once(&mut diagnostic.primary).chain(&mut diagnostic.secondary) {
             let span = label.loc.span;
             let Some(segment) =

@@ -120,7 +120,7 @@ impl Model {
     /// Read and compile the model in `path`.
     pub fn compile_file(session: &Session, path: impl AsRef<Path>) -> Result<Model, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
+        let text = crate::read_source(path)?;
         Model::compile_source(session, path.display().to_string(), text)
     }
 

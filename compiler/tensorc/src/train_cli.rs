@@ -24,6 +24,9 @@ pub struct Request<'a> {
 /// Run `tensorc train`.
 pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
     let spec = DataSpec::parse(request.data)?;
+    if let Some(path) = request.save {
+        check_save_path(path)?;
+    }
     let model = Model::compile_file(session, request.file)?;
     let data = data::load(&spec)?;
     let mut out = Output { json: request.json };
@@ -101,6 +104,29 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
     }
     if request.json {
         print_stdout(&format!("{}\n", json(&outcome.epochs, &outcome.params)));
+    }
+    Ok(())
+}
+
+/// Before any training: a usage error unless `--save` names a `.safetensors` file, and
+/// the error of opening it unless it can be written (a missing directory, no
+/// permission), so that a run is not lost at the end for want of a place to put it. The
+/// probe leaves no file behind and does not change an existing one.
+fn check_save_path(path: &Path) -> Result<(), Error> {
+    if !path.extension().is_some_and(|e| e == "safetensors") {
+        return Err(Error::Usage(format!(
+            "--save {}: the parameters are written as safetensors; name a file ending in .safetensors",
+            path.display()
+        )));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
     }
     Ok(())
 }

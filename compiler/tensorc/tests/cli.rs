@@ -430,3 +430,85 @@ fn amx_needs_the_mlir_backend_and_an_amx_cpu() {
         assert!(out.stderr.contains("--amx: this CPU (") && out.stderr.contains("has no AMX: it lacks amx-tile"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_compile_error_at_its_first_bad_byte() {
+    let dir = scratch("not-utf8");
+    // 0xE9 is Latin-1 `é`: not UTF-8 on its own, here in a comment.
+    let bad = write(&dir, "bad.tc", b"fn main() {\n    1.0 // caf\xe9\n}\n");
+    for command in [&["check", &bad][..], &["run", &bad], &["emit", &bad, "--stage", "ast"]] {
+        let out = tensorc(command);
+        expect_status(&out, 1);
+        assert!(out.stderr.contains("error[E0002]: invalid UTF-8"), "{command:?}: {}", out.stderr);
+        assert!(out.stderr.contains("bad.tc:2:15"), "{command:?}: {}", out.stderr);
+    }
+    // The same for a module that `use` loads.
+    write(&dir, "helper.tc", b"// Helpers.\npub fn one() {\n    1.0 \xff\xfe\n}\n");
+    let main = write(&dir, "main.tc", "use helper;\nfn main() { helper::one() }\n");
+    let out = tensorc(&["check", &main]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("error[E0002]: invalid UTF-8"), "{}", out.stderr);
+    assert!(out.stderr.contains("helper.tc:3:9"), "{}", out.stderr);
+    assert!(!out.stderr.contains("E0101"), "the module is found: {}", out.stderr);
+}
+
+#[test]
+fn run_writes_all_results_to_one_safetensors_file() {
+    let dir = scratch("run-safetensors");
+    let prog = write(&dir, "prog.tc", "fn main(x: f32[2]) { (x * 2.0, (x as bf16, sum(x))) }\n");
+    let x = npy(&dir, "x", &f32s(&[2], &[1.0, 2.0]));
+    let path = dir.join("results.safetensors");
+    let out = tensorc(&["run", &prog, &format!("x={x}"), "-o", &path.display().to_string()]);
+    expect_status(&out, 0);
+    let mut tensors = tensorc::load_safetensors(&path).expect("one safetensors file");
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["0", "1", "2"]);
+    assert_eq!(tensors[0].1, f32s(&[2], &[2.0, 4.0]));
+    assert_eq!(tensors[1].1.dtype(), tensorc::DType::BF16);
+    assert_eq!(tensors[1].1.data().to_f64_vec(), [1.0, 2.0]);
+    assert_eq!(tensors[2].1, Tensor::scalar_f32(3.0));
+    // A directory still gets .npy files, and a bf16 result names the way out.
+    let out = tensorc(&["run", &prog, &format!("x={x}"), "-o", &dir.join("npy").display().to_string()]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("-o PATH.safetensors"), "{}", out.stderr);
+}
+
+#[test]
+fn bench_says_when_a_function_was_computed_at_compile_time() {
+    let dir = scratch("bench-constant");
+    let prog = write(&dir, "prog.tc", "fn main() { sum([1.0, 2.0, 3.0]) * 2.0 }\nfn twice(x: f32[4]) { x * 2.0 }\n");
+    let out = tensorc(&["bench", &prog, "--reps", "3"]);
+    expect_status(&out, 0);
+    assert!(out.stderr.contains("`main` is computed entirely at compile time"), "{}", out.stderr);
+    let x = npy(&dir, "x", &f32s(&[4], &[1.0, 2.0, 3.0, 4.0]));
+    let out = tensorc(&["bench", &prog, "-e", "twice", &format!("x={x}"), "--reps", "3", "--json"]);
+    expect_status(&out, 0);
+    assert!(!out.stderr.contains("compile time"), "{}", out.stderr);
+}
+
+#[test]
+fn emit_help_mentions_types_without_data() {
+    let out = tensorc(&["emit", "--help"]);
+    expect_status(&out, 0);
+    assert!(out.stdout.contains("NAME=f32[2,3]"), "{}", out.stdout);
+}
+
+#[test]
+fn a_floor_division_written_as_a_comment_gets_a_hint() {
+    let dir = scratch("floor-div-hint");
+    let bad = write(&dir, "bad.tc", "fn main(x) {\n    let y = x // 2;\n    y\n}\n");
+    let out = tensorc(&["check", &bad]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("bad.tc:3:5"), "{}", out.stderr);
+    assert!(out.stderr.contains("floor_div(a, b)"), "{}", out.stderr);
+    let operator = write(&dir, "operator.tc", "fn main(x) {\n    let y = x * // 2\n    ;\n    y\n}\n");
+    let out = tensorc(&["check", &operator]);
+    expect_status(&out, 1);
+    assert!(out.stderr.contains("floor_div(a, b)"), "{}", out.stderr);
+    // A comment in prose after a complete line is no such suspect.
+    let prose = write(&dir, "prose.tc", "fn main(x) {\n    let y = x + 1 // add one\n    y\n}\n");
+    let out = tensorc(&["check", &prose]);
+    expect_status(&out, 1);
+    assert!(!out.stderr.contains("floor_div"), "{}", out.stderr);
+}

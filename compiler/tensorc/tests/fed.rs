@@ -336,3 +336,33 @@ fn the_command_line_prints_rounds_and_json() {
         assert_eq!(status, 2, "{bad:?}: {stderr}");
     }
 }
+
+#[test]
+fn more_clients_than_examples_is_refused_before_any_work() {
+    let model = model_file("too-many-clients");
+    let model = model.to_str().unwrap();
+    let common = ["fed", "simulate", model, "--data", "synthetic:100", "--rounds", "1"];
+    let (status, stdout, stderr) = tensorc(&[&common[..], &["--clients", "4294967295", "--fraction", "1"]].concat());
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("--clients 4294967295") && stderr.contains("100 training examples"), "{stderr}");
+    assert!(stdout.is_empty(), "nothing runs before the check: {stdout}");
+    let (status, stdout, stderr) =
+        tensorc(&[&common[..], &["--clients", "10", "--split", &format!("shards:{}", usize::MAX)]].concat());
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("--split shards:"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    // Options that need no data are checked before the data is made.
+    let (status, _, stderr) = tensorc(&["fed", "simulate", model, "--data", "synthetic:99999999999", "--lr=-1"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("--lr -1"), "{stderr}");
+}
+
+#[test]
+fn a_dirichlet_split_over_as_many_clients_as_examples_gives_each_one() {
+    let labels: Vec<u8> = (0..500).map(|i| (i % 10) as u8).collect();
+    let shards = fed::split(&labels, 500, SplitSpec::Dirichlet(0.01), 3).expect("as many clients as examples");
+    assert!(shards.iter().all(|s| s.len() == 1), "{:?}", shards.iter().map(Vec::len).collect::<Vec<_>>());
+    let mut all: Vec<usize> = shards.concat();
+    all.sort();
+    assert_eq!(all, (0..500).collect::<Vec<_>>());
+}

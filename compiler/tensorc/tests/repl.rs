@@ -228,3 +228,40 @@ fn multi_line_input() {
     ok(&mut r, "let z = f(\n  1.0\n)");
     assert_eq!(r.binding("z"), Some(&Value::Tensor(Tensor::scalar_f32(3.0))));
 }
+
+#[test]
+fn a_loaded_file_that_is_not_utf8_is_an_error_at_its_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("tensorc-repl-{}-not-utf8", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    let path = dir.join("latin1.tc");
+    std::fs::write(&path, b"fn inc(x) { x + 1.0 }\nfn caf\xe9() { 1.0 }\n").expect("write");
+    let mut r = repl();
+    let e = error(&mut r, &format!(":load {}", path.display()));
+    assert!(e.contains("invalid UTF-8"), "{e}");
+    assert!(e.contains(&format!("{}:2:7", path.display())), "{e}");
+    assert!(error(&mut r, "inc(1.0)").contains("E0201"), "nothing of the file was defined");
+}
+
+#[test]
+fn type_of_an_unfinished_expression_names_no_token_the_user_did_not_type() {
+    let mut r = repl();
+    let e = error(&mut r, ":type 1 +");
+    assert!(e.contains("expected an expression but the input ends"), "{e}");
+    assert!(!e.contains('}'), "{e}");
+    let e = error(&mut r, "let y = 2 *");
+    assert!(e.contains("but the input ends") && !e.contains("`;`"), "{e}");
+    // A real unexpected token is still named.
+    assert!(error(&mut r, ":type 1 + )").contains("found `)`"));
+}
+
+#[test]
+fn backend_without_an_argument_shows_the_current_one() {
+    let mut r = repl();
+    let shown = text(&mut r, ":backend");
+    assert!(shown.starts_with("backend: interp; available: "), "{shown}");
+    let e = error(&mut r, ":backend foo");
+    assert!(e.contains("unknown backend `foo`"), "{e}");
+    for backend in Backend::ALL {
+        assert_eq!(e.contains(backend.name()), backend.is_available(), "{backend}: {e}");
+    }
+}

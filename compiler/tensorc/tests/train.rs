@@ -416,3 +416,37 @@ fn a_gpu_training_step_moves_only_its_batch_and_loss() {
         }
     }
 }
+
+#[test]
+fn synthetic_data_larger_than_memory_is_refused_before_allocating() {
+    let dir = scratch("huge-synthetic");
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
+    let out = tensorc(&["train", &model, "--data", "synthetic:99999999999"]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("synthetic:99999999999 needs") && out.stderr.contains("of memory"), "{}", out.stderr);
+    let out = tensorc(&["train", &model, "--data", &format!("synthetic:{}", usize::MAX)]);
+    expect_status(&out, 3);
+}
+
+#[test]
+fn save_is_checked_before_training() {
+    let dir = scratch("save-checked");
+    let model = write(&dir, "tiny.tc", LINEAR.as_bytes());
+    let run = |save: &str| tensorc(&["train", &model, "--data", "synthetic:64", "--epochs", "1", "--batch", "16", "--save", save]);
+    let missing_dir = dir.join("no-such-dir").join("p.safetensors");
+    let out = run(&missing_dir.display().to_string());
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("no-such-dir"), "{}", out.stderr);
+    assert!(!out.stdout.contains("epoch "), "no epoch runs: {}", out.stdout);
+    let out = run(&dir.join("p.npy").display().to_string());
+    expect_status(&out, 2);
+    assert!(out.stderr.contains(".safetensors"), "{}", out.stderr);
+    assert!(!out.stdout.contains("epoch "), "no epoch runs: {}", out.stdout);
+    assert!(!dir.join("p.npy").exists());
+    // The check leaves nothing behind when training then fails.
+    let broken = write(&dir, "broken.tc", LINEAR.replace("x @ p.0", "x @ p.1").as_bytes());
+    let target = dir.join("p.safetensors");
+    let out = tensorc(&["train", &broken, "--data", "synthetic:64", "--save", &target.display().to_string()]);
+    assert_ne!(out.status, 0);
+    assert!(!target.exists());
+}
