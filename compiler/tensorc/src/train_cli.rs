@@ -113,7 +113,7 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
 /// permission), so that a run is not lost at the end for want of a place to put it. The
 /// probe leaves no file behind and does not change an existing one.
 fn check_save_path(path: &Path) -> Result<(), Error> {
-    if !path.extension().is_some_and(|e| e == "safetensors") {
+    if path.extension().is_none_or(|e| e != "safetensors") {
         return Err(Error::Usage(format!(
             "--save {}: the parameters are written as safetensors; name a file ending in .safetensors",
             path.display()
