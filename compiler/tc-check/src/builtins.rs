@@ -221,12 +221,14 @@ impl Builtin<'_, '_, '_> {
             }
             "shape" => {
                 let x = self.tensor(0)?;
-                Some(Value::Tuple(x.ty.shape.iter().map(|&d| self.e.int_value(d as i64)).collect()))
+                let at = self.e.loc(self.env, self.span);
+                Some(Value::Tuple(x.ty.shape.iter().map(|&d| self.e.int_value(d as i64, at)).collect()))
             }
             "size" => {
                 let x = self.tensor(0)?;
                 let axis = self.axis(1, x.ty.rank())?;
-                Some(self.e.int_value(x.ty.shape[axis] as i64))
+                let at = self.e.loc(self.env, self.span);
+                Some(self.e.int_value(x.ty.shape[axis] as i64, at))
             }
             "zeros" | "ones" => {
                 let shape = self.shape_arg(0)?;
@@ -661,7 +663,7 @@ impl Builtin<'_, '_, '_> {
         self.fits(&padded, s)?;
         let value = match self.bound[2].is_some() {
             true => self.tensor(2)?,
-            false => match self.e.int_value(0) {
+            false => match self.e.int_value(0, self.e.loc(self.env, self.span)) {
                 Value::Tensor(t) => t,
                 _ => return None,
             },

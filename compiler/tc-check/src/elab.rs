@@ -24,6 +24,8 @@ pub(crate) struct Elab<'a> {
     depth: usize,
     /// Constants being evaluated, to report cycles.
     const_stack: Vec<(usize, String)>,
+    /// The weak literals made so far.
+    pub literals: crate::literals::Literals,
 }
 
 /// The scope of one function body being elaborated.
@@ -58,7 +60,7 @@ pub(crate) struct Args {
 
 impl<'a> Elab<'a> {
     pub fn new(modules: &'a [Module], name: &str) -> Elab<'a> {
-        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, const_stack: Vec::new() }
+        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, const_stack: Vec::new(), literals: Default::default() }
     }
 
     pub fn loc(&self, env: &Env, span: Span) -> Loc {
@@ -100,32 +102,25 @@ impl<'a> Elab<'a> {
 
     /// A compile-time scalar; `weak` literals adapt to the other operand's dtype.
     pub fn konst(&mut self, k: Konst, dtype: DType, weak: bool) -> Value {
-        let node = match k {
-            Konst::Int(i) => self.graph.scalar_int(dtype, i),
-            other => self.graph.scalar(dtype, other.as_f64()),
-        };
-        // The known value is what the constant node holds, after rounding to `dtype`.
-        let konst = if dtype == DType::Bool {
-            Konst::Bool(k.as_f64() != 0.0)
-        } else if dtype.is_float() {
-            Konst::Float(scalar_const_value(&self.graph, node))
-        } else {
-            match k {
-                Konst::Float(f) => Konst::Int(f as i64),
-                other => other,
-            }
-        };
+        let node = self.graph.constant(Tensor::new(vec![], crate::value::konst_data(&[k], dtype)).expect("one element for a scalar"));
+        // A weak value keeps its exact value, to be made again in the dtype it takes; a
+        // strong one knows what its constant node holds, after rounding to `dtype`.
+        let konst = if weak { k } else { self.const_value(node).expect("a scalar constant") };
         Value::Tensor(TVal { node, ty: Type::scalar(dtype), weak, konst: Some(konst), origin: None })
     }
 
-    pub fn int_value(&mut self, i: i64) -> Value {
-        self.konst(Konst::Int(i), DType::I32, true)
+    /// A compile-time integer (a size, a shape variable) found at `loc`: a weak literal.
+    pub fn int_value(&mut self, i: i64, loc: Loc) -> Value {
+        self.weak_literal(Konst::Int(i), DType::I32, loc)
     }
 
     /// Give a weak value the dtype `dtype` (a constant is re-made, anything else cast).
     pub fn convert(&mut self, t: &TVal, dtype: DType) -> TVal {
         if t.ty.dtype == dtype {
             return TVal { weak: false, ..t.clone() };
+        }
+        if let Some(v) = self.literal_in(t, dtype) {
+            return v;
         }
         if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
             if let Value::Tensor(v) = self.konst(k, dtype, false) {
@@ -145,18 +140,13 @@ impl<'a> Elab<'a> {
 
     pub fn expr(&mut self, env: &mut Env, e: &Expr) -> Value {
         match &e.kind {
-            ExprKind::Int(i) => match i64::try_from(*i).ok().filter(|&i| i <= i32::MAX as i64) {
-                Some(i) => self.konst(Konst::Int(i), DType::I32, true),
-                None => {
-                    // Beyond i32 the literal is an i64 unless an operand says otherwise.
-                    match i64::try_from(*i) {
-                        Ok(i) => self.konst(Konst::Int(i), DType::I64, true),
-                        Err(_) => self.error(Diagnostic::new("E0314", self.loc(env, e.span), format!("integer literal {i} does not fit in i64")).with_label("too large")),
-                    }
-                }
+            // Beyond i32 an integer literal needs to take i64 (see `literals`).
+            ExprKind::Int(i) => match i64::try_from(*i) {
+                Ok(i) => self.weak_literal(Konst::Int(i), DType::I32, self.loc(env, e.span)),
+                Err(_) => self.error(Diagnostic::new("E0314", self.loc(env, e.span), format!("integer literal {i} does not fit in i64")).with_label("too large")),
             },
-            ExprKind::Float(f) => self.konst(Konst::Float(*f), DType::F32, true),
-            ExprKind::Bool(b) => self.konst(Konst::Bool(*b), DType::Bool, true),
+            ExprKind::Float(f) => self.weak_literal(Konst::Float(*f), DType::F32, self.loc(env, e.span)),
+            ExprKind::Bool(b) => self.weak_literal(Konst::Bool(*b), DType::Bool, self.loc(env, e.span)),
             ExprKind::Path(p) => self.path(env, p),
             ExprKind::Tuple(items) => Value::Tuple(items.iter().map(|x| self.expr(env, x)).collect()),
             ExprKind::Array(items) => self.array(env, items, e.span),
@@ -406,6 +396,8 @@ impl<'a> Elab<'a> {
                         return Err(self.show(&t.ty));
                     }
                 } else {
+                    // The literal takes exactly its provisional dtype.
+                    self.settle_literal(&t);
                     t
                 };
                 let empty = Vec::new();
@@ -437,12 +429,18 @@ impl<'a> Elab<'a> {
         let weak = tvals.iter().all(|t| t.weak);
         let mut shape = vec![tvals.len()];
         shape.extend_from_slice(&first_shape);
+        // A literal of literals keeps its exact values until it takes a dtype.
+        let exact: Option<Vec<Konst>> = if weak {
+            tvals.iter().map(|t| self.literal_values(t)).collect::<Option<Vec<_>>>().map(|rows| rows.concat())
+        } else {
+            None
+        };
+        if let Some(values) = exact {
+            return Value::Tensor(self.weak_tensor_literal(values, shape, dtype, self.loc(env, span)));
+        }
         if tvals.iter().all(|t| t.konst.is_some()) {
-            let data = if dtype.is_float() {
-                Data::from_f64(dtype, &tvals.iter().map(|t| t.konst.unwrap().as_f64()).collect::<Vec<_>>())
-            } else {
-                Data::from_i64(dtype, &tvals.iter().map(|t| t.konst.unwrap().as_f64() as i64).collect::<Vec<_>>())
-            };
+            let values: Vec<Konst> = tvals.iter().map(|t| self.convert(t, dtype).konst.expect("a constant stays one")).collect();
+            let data = crate::value::konst_data(&values, dtype);
             let node = self.graph.constant(Tensor::new(shape, data).expect("one element per row"));
             return Value::Tensor(TVal { weak, ..self.tval(node) });
         }
@@ -450,7 +448,8 @@ impl<'a> Elab<'a> {
             // Nested literal: concatenate the constant rows directly.
             let mut values = Vec::new();
             for t in &tvals {
-                if let tc_ir::Op::Const(c) = &self.graph.node(t.node).op {
+                let row = self.convert(t, dtype);
+                if let tc_ir::Op::Const(c) = &self.graph.node(row.node).op {
                     values.extend(c.data().to_f64_vec());
                 }
             }
@@ -529,7 +528,10 @@ impl<'a> Elab<'a> {
                         Konst::Float(f) => Konst::Float(-f),
                         b => b,
                     };
-                    return self.konst(k, t.ty.dtype, t.weak);
+                    if t.weak {
+                        return self.weak_literal(k, t.ty.dtype, self.loc(env, span));
+                    }
+                    return self.konst(k, t.ty.dtype, false);
                 }
                 let node = self.graph.unary(UnaryOp::Neg, t.node);
                 self.tensor(node)
@@ -561,6 +563,10 @@ impl<'a> Elab<'a> {
             );
         };
         let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
+        // A literal cast takes the dtype: `0.1 as f64` is exact, `300 as u8` an error.
+        if let Some(v) = self.literal_in(&t, dtype) {
+            return Value::Tensor(v);
+        }
         if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
             return self.konst(k, dtype, false);
         }
@@ -652,10 +658,17 @@ impl<'a> Elab<'a> {
             };
             return self.wrong_dtype(env, &format!("`{sym}`"), needs, dtype, span, hint);
         }
+        // Literals alone fold exactly (in f64 or i64) and stay weak; otherwise the folded
+        // operands are the constants in `dtype`, as the op would see them.
+        let konsts = if weak { konsts } else { (self.const_value(nodes[0]), self.const_value(nodes[1])) };
         if let (Some(ka), Some(kb)) = konsts {
-            if let Some(k) = fold_binary(ir_op, ka, kb, dtype) {
+            let fold_dtype = if weak && dtype.is_int() { DType::I64 } else { dtype };
+            if let Some(k) = fold_binary(ir_op, ka, kb, fold_dtype) {
                 let out_dtype = ir_op.result_dtype(dtype);
-                return self.konst(k, out_dtype, weak && out_dtype == dtype);
+                if weak && out_dtype == dtype {
+                    return self.weak_literal(k, out_dtype, self.loc(env, span));
+                }
+                return self.konst(k, out_dtype, false);
             }
         }
         let node = self.graph.binary(ir_op, nodes[0], nodes[1]);
@@ -794,7 +807,7 @@ impl<'a> Elab<'a> {
 
     /// Elaborate a function body whose parameters are already bound in `env`.
     pub fn fn_body(&mut self, env: &mut Env, f: &ast::FnItem) -> Value {
-        self.bind_dim_vars(env);
+        self.bind_dim_vars(env, self.loc(env, f.name.span));
         let result = self.block(env, &f.body);
         match &f.ret {
             Some(ann) => self.check_annotation(env, ann, result, f.body.result.span),
@@ -803,10 +816,11 @@ impl<'a> Elab<'a> {
     }
 
     /// Shape variables bound by the parameters become compile-time ints in the body.
-    pub fn bind_dim_vars(&mut self, env: &mut Env) {
+    /// `at` is the function, where a size beyond i32 used as a value is reported.
+    pub fn bind_dim_vars(&mut self, env: &mut Env, at: Loc) {
         let dims: Vec<(String, usize)> = env.dims.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
         for (name, size) in dims {
-            let v = self.int_value(size as i64);
+            let v = self.int_value(size as i64, at);
             env.vars.push((name, v));
         }
     }
@@ -982,7 +996,7 @@ fn fold_binary(op: BinaryOp, a: Konst, b: Konst, dtype: DType) -> Option<Konst> 
             op if op.is_comparison() => return compare(op, x, y).map(Konst::Bool),
             _ => return None,
         };
-        return Some(Konst::Float(r));
+        return Some(Konst::Float(ast::FloatLit::exact(r)));
     }
     if dtype == DType::Bool {
         let (x, y) = (a.as_f64() != 0.0, b.as_f64() != 0.0);
@@ -1029,14 +1043,6 @@ fn compare<T: PartialOrd>(op: BinaryOp, x: T, y: T) -> Option<bool> {
         BinaryOp::Ge => x >= y,
         _ => return None,
     })
-}
-
-/// The value of a scalar constant node, as f64.
-fn scalar_const_value(graph: &Graph, node: NodeId) -> f64 {
-    match &graph.node(node).op {
-        tc_ir::Op::Const(t) => t.data().to_f64_vec()[0],
-        _ => f64::NAN,
-    }
 }
 
 /// Words for where two shapes first differ, counting from the right.

@@ -7,6 +7,7 @@
 
 mod builtins;
 mod elab;
+mod literals;
 mod modules;
 mod resolve;
 mod shapes;
@@ -155,7 +156,10 @@ fn elaborate_with_stand_ins(modules: &[Module], module: usize, f: &ast::FnItem, 
         };
         env.vars.push((p.name.name.clone(), value));
     }
-    e.fn_body(&mut env, f);
+    let result = e.fn_body(&mut env, f);
+    let mut leaves = Vec::new();
+    result.leaves(&mut leaves);
+    e.report_unfit_literals(&leaves.iter().map(|t| t.node).collect::<Vec<_>>());
     e.diags
 }
 
@@ -284,6 +288,7 @@ impl Program {
         }
         let result = e.fn_body(&mut env, f);
         let outputs = flatten_result(&mut e, &result, f.body.result.span);
+        e.report_unfit_literals(&outputs.1);
         if !e.diags.is_empty() {
             return Err(SpecializeError::Diagnostics(dedup(e.diags)));
         }

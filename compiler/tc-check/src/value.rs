@@ -3,14 +3,17 @@
 //! time (its type, whether it is a weakly typed literal, its constant value).
 
 use tc_ir::{NodeId, Type};
+use tc_syntax::ast::FloatLit;
 use tc_syntax::diag::Loc;
-use tc_tensor::DType;
+use tc_tensor::rounding::i64_to_f64_round_odd;
+use tc_tensor::{DType, Data};
 
-/// A scalar known at compile time.
+/// A scalar known at compile time. A weak literal's is its exact value (a float keeps
+/// what rounding it once into any dtype needs); a strong value's is what its node holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Konst {
     Int(i64),
-    Float(f64),
+    Float(FloatLit),
     Bool(bool),
 }
 
@@ -18,7 +21,7 @@ impl Konst {
     pub fn as_f64(self) -> f64 {
         match self {
             Konst::Int(i) => i as f64,
-            Konst::Float(f) => f,
+            Konst::Float(f) => f.nearest,
             Konst::Bool(b) => b as u8 as f64,
         }
     }
@@ -29,6 +32,62 @@ impl Konst {
             Konst::Int(_) => DType::I32,
             Konst::Float(_) => DType::F32,
             Konst::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The f64 from which `Data::from_f64(dtype, ..)` makes this value in `dtype` with a
+    /// single correct rounding: for f32, f16 and bf16 the value rounded to odd.
+    fn f64_for(self, dtype: DType) -> f64 {
+        let narrow = dtype.is_float() && dtype != DType::F64;
+        match self {
+            Konst::Float(f) if narrow => f.to_odd,
+            Konst::Int(i) if narrow => i64_to_f64_round_odd(i),
+            other => other.as_f64(),
+        }
+    }
+
+    /// Whether this value is one of `dtype`'s: an integer in its range, a float that does
+    /// not round to infinity, a float in range of an integer dtype once truncated (`as`).
+    pub fn fits(self, dtype: DType) -> bool {
+        match (self, dtype.int_range()) {
+            (Konst::Int(i), Some(range)) => range.contains(&i),
+            (Konst::Float(f), Some(range)) => {
+                let t = f.nearest.trunc();
+                // `end + 1` is a power of two, exact in f64 (i64's end rounds up to it).
+                t >= *range.start() as f64 && t < *range.end() as f64 + 1.0
+            }
+            (_, Some(_)) => true,
+            (k, None) if dtype.is_float() => konst_data(&[k], dtype).to_f64_vec()[0].is_finite(),
+            (_, None) => true,
+        }
+    }
+}
+
+/// Storage of `dtype` holding `values`, each rounded once (floats to nearest even,
+/// floats to integers toward zero).
+pub(crate) fn konst_data(values: &[Konst], dtype: DType) -> Data {
+    if dtype.is_int() {
+        let ints: Vec<i64> = values
+            .iter()
+            .map(|k| match *k {
+                Konst::Int(i) => i,
+                Konst::Float(f) => f.nearest as i64,
+                Konst::Bool(b) => b as i64,
+            })
+            .collect();
+        Data::from_i64(dtype, &ints)
+    } else {
+        Data::from_f64(dtype, &values.iter().map(|k| k.f64_for(dtype)).collect::<Vec<_>>())
+    }
+}
+
+impl std::fmt::Display for Konst {
+    /// As written in source: `300`, `1e39`, `true`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Konst::Int(i) => write!(f, "{i}"),
+            Konst::Float(x) => write!(f, "{:?}", x.nearest),
+            Konst::Bool(b) => write!(f, "{b}"),
         }
     }
 }

@@ -200,7 +200,7 @@ pub struct Expr {
 pub enum ExprKind {
     /// Integer literal; `u64` so that out-of-range values are reported by the checker.
     Int(u64),
-    Float(f64),
+    Float(FloatLit),
     Bool(bool),
     Path(Path),
     Tuple(Vec<Expr>),
@@ -222,4 +222,35 @@ pub enum ExprKind {
     TransposeAll(Box<Expr>),
     /// Placeholder left by parser error recovery; never reaches the checker.
     Error,
+}
+
+/// A float literal, kept precisely enough to be rounded once, correctly, into any float
+/// dtype (SPEC §4: a literal denotes its decimal value). The f64 nearest the decimal is
+/// not enough on its own: rounding that f64 again to f32, f16 or bf16 can differ from
+/// rounding the decimal directly when the f64 falls exactly halfway between two values
+/// of the narrower format (double rounding).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatLit {
+    /// The f64 nearest the decimal (ties to even): the literal's value in f64.
+    pub nearest: f64,
+    /// The decimal rounded to odd at f64's precision: `nearest` when the decimal is an
+    /// f64, else whichever of the two f64s around it has an odd last mantissa bit.
+    /// Rounding this to nearest in a format of at most 51 mantissa bits is the correct
+    /// rounding of the decimal itself.
+    pub to_odd: f64,
+}
+
+impl FloatLit {
+    /// A literal whose value is exactly the f64 `value`.
+    pub fn exact(value: f64) -> FloatLit {
+        FloatLit { nearest: value, to_odd: value }
+    }
+}
+
+impl std::ops::Neg for FloatLit {
+    type Output = FloatLit;
+
+    fn neg(self) -> FloatLit {
+        FloatLit { nearest: -self.nearest, to_odd: -self.to_odd }
+    }
 }

@@ -8,6 +8,10 @@
 //! - a numeric literal that does not fit is [`LexErrorKind::LiteralOutOfRange`], followed
 //!   by the token with a saturated value, so that the parser still sees a literal.
 //!
+//! A float literal becomes a [`FloatLit`]: the f64 nearest its decimal value and the same
+//! decimal rounded to odd, found by comparing the decimal digits with the f64's exact
+//! expansion, so that the checker can round it once into f32, f16 or bf16 as well.
+//!
 //! The lexer also settles two things that are awkward in the grammar:
 //! - `///` doc comments are kept only when the next token is `fn` or `pub` (they document
 //!   the next function); elsewhere they are dropped like ordinary comments;
@@ -17,12 +21,13 @@
 //! A UTF-8 byte-order mark at the start of the text (some Windows editors write one) is
 //! skipped; spans still count its bytes, so they stay offsets into the text as given.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::fmt;
 
 use logos::Logos;
 
-use crate::ast::Span;
+use crate::ast::{FloatLit, Span};
 use crate::diag::{Diagnostic, FileId, Loc};
 
 /// A token. Identifier-like payloads borrow from the source text.
@@ -41,7 +46,7 @@ pub enum Tok<'s> {
     Int(u64),
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9][0-9_]*)?", parse_float)]
     #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9][0-9_]*", parse_float)]
-    Float(f64),
+    Float(FloatLit),
     /// A keyword kept for a later version of the language; never valid.
     #[token("if", |lex| lex.slice())]
     #[token("else", |lex| lex.slice())]
@@ -140,7 +145,7 @@ impl fmt::Display for Tok<'_> {
             Tok::Doc(_) => "doc comment",
             Tok::Ident(name) => return write!(f, "identifier `{name}`"),
             Tok::Int(value) => return write!(f, "integer `{value}`"),
-            Tok::Float(value) => return write!(f, "float `{value:?}`"),
+            Tok::Float(value) => return write!(f, "float `{:?}`", value.nearest),
             Tok::Reserved(word) => return write!(f, "`{word}`"),
             Tok::Fn => "`fn`",
             Tok::Let => "`let`",
@@ -314,7 +319,7 @@ impl<'s> Lexer<'s> {
             Err(LexErrorKind::LiteralOutOfRange) => {
                 let text = &self.src[span.start..span.end];
                 let saturated = if text.contains(['.', 'e', 'E']) {
-                    Tok::Float(f64::MAX)
+                    Tok::Float(FloatLit::exact(f64::MAX))
                 } else {
                     Tok::Int(u64::MAX)
                 };
@@ -412,12 +417,55 @@ fn parse_int<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> Result<u64, LexErrorKin
     parse_digits(lex.slice()).ok_or(LexErrorKind::LiteralOutOfRange)
 }
 
-fn parse_float<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> Result<f64, LexErrorKind> {
+fn parse_float<'s>(lex: &mut logos::Lexer<'s, Tok<'s>>) -> Result<FloatLit, LexErrorKind> {
     let text: String = lex.slice().chars().filter(|&c| c != '_').collect();
-    match text.parse::<f64>() {
-        Ok(value) if value.is_finite() => Ok(value),
-        _ => Err(LexErrorKind::LiteralOutOfRange),
+    float_literal(&text).ok_or(LexErrorKind::LiteralOutOfRange)
+}
+
+/// The [`FloatLit`] of a float literal's text (digits with an optional `.` and exponent,
+/// no `_`); `None` when the value overflows f64.
+pub fn float_literal(text: &str) -> Option<FloatLit> {
+    let nearest = text.parse::<f64>().ok().filter(|v| v.is_finite())?;
+    let bits = nearest.to_bits();
+    // Two f64s next to each other differ by one in their bit patterns (both are >= 0).
+    let to_odd = match decimal_cmp_f64(text, nearest) {
+        Ordering::Equal => nearest,
+        _ if bits & 1 == 1 => nearest,
+        Ordering::Greater => f64::from_bits(bits + 1),
+        Ordering::Less => f64::from_bits(bits - 1),
+    };
+    Some(FloatLit { nearest, to_odd })
+}
+
+/// How the decimal `text` compares with the finite `value >= 0`, exactly.
+fn decimal_cmp_f64(text: &str, value: f64) -> Ordering {
+    let (decimal_digits, decimal_exp) = decimal_scientific(text);
+    if decimal_digits.is_empty() {
+        return 0.0.partial_cmp(&value).unwrap_or(Ordering::Equal);
     }
+    if value == 0.0 {
+        return Ordering::Greater;
+    }
+    // Every f64 has a finite decimal expansion of at most 767 significant digits, which
+    // Rust's exact formatting writes out in full.
+    let (value_digits, value_exp) = decimal_scientific(&format!("{value:.800e}"));
+    decimal_exp.cmp(&value_exp).then_with(|| decimal_digits.cmp(&value_digits))
+}
+
+/// A decimal `d.ddd`, `ddd.dde±x` or `d.dddex` as its significant digits (no leading or
+/// trailing zeros; empty for zero) and the decimal exponent of the first of them.
+fn decimal_scientific(text: &str) -> (String, i64) {
+    let (mantissa, exp) = text.split_once(['e', 'E']).unwrap_or((text, "0"));
+    // An exponent too long for i64 is far beyond any f64 either way.
+    let exp = exp.parse::<i64>().unwrap_or(if exp.starts_with('-') { -(1 << 40) } else { 1 << 40 });
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int}{frac}");
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_matches('0').to_string();
+    // The first significant digit is digit number `leading` of `all`, whose first digit
+    // has the exponent `int.len() - 1 + exp`.
+    let first_exp = exp + int.len() as i64 - 1 - leading as i64;
+    (digits, first_exp)
 }
 
 #[cfg(test)]
@@ -437,10 +485,10 @@ mod tests {
             vec![
                 Ok(Tok::Int(42)),
                 Ok(Tok::Int(1000)),
-                Ok(Tok::Float(1.0)),
-                Ok(Tok::Float(0.5e-3)),
-                Ok(Tok::Float(2e10)),
-                Ok(Tok::Float(1000.5)),
+                Ok(Tok::Float(FloatLit::exact(1.0))),
+                Ok(Tok::Float(float_literal("0.5e-3").unwrap())),
+                Ok(Tok::Float(FloatLit::exact(2e10))),
+                Ok(Tok::Float(FloatLit::exact(1000.5))),
                 Ok(Tok::Int(1)),
                 Ok(Tok::DotDot),
                 Ok(Tok::Ident("B")),
@@ -456,12 +504,67 @@ mod tests {
                 Err(LexErrorKind::LiteralOutOfRange),
                 Ok(Tok::Int(u64::MAX)),
                 Err(LexErrorKind::LiteralOutOfRange),
-                Ok(Tok::Float(f64::MAX)),
+                Ok(Tok::Float(FloatLit::exact(f64::MAX))),
                 Err(LexErrorKind::InvalidChar),
                 Err(LexErrorKind::LiteralOutOfRange),
                 Ok(Tok::Int(u64::MAX)),
             ]
         );
+    }
+
+    #[test]
+    fn float_literals_keep_which_side_of_their_f64_they_lie() {
+        // 0.1 lies below the f64 nearest it, whose last mantissa bit is even (...9a).
+        let tenth = float_literal("0.1").unwrap();
+        assert_eq!(tenth.nearest, 0.1);
+        assert_eq!(tenth.to_odd.to_bits(), 0.1f64.to_bits() - 1);
+        assert_eq!(float_literal("0.100").unwrap(), tenth);
+        assert_eq!(float_literal("1e-1").unwrap(), tenth);
+        assert_eq!(float_literal("00.01e1").unwrap(), tenth);
+        // Exact decimals are their own f64.
+        for text in ["0.5", "1.0", "1e3", "0.000244140625", "1.5e300", "0e0", "0.0"] {
+            let lit = float_literal(text).unwrap();
+            assert_eq!((lit.nearest, lit.to_odd), (lit.nearest, lit.nearest), "{text}");
+        }
+        // 1 + 2^-24 is halfway between two f32s, so its f64 rounds to f32 as 1.0 (ties to
+        // even); a decimal a hair above it must round up to 1 + 2^-23.
+        let above = "1.00000005960464477539062500000000001";
+        let lit = float_literal(above).unwrap();
+        assert_eq!(lit.nearest, 1.0 + f64::powi(2.0, -24));
+        assert_eq!(lit.nearest as f32, 1.0);
+        assert_eq!(lit.to_odd as f32, 1.0 + f32::powi(2.0, -23));
+        assert_eq!(above.parse::<f32>().unwrap(), lit.to_odd as f32);
+        let below = "1.00000005960464477539062499999999999";
+        assert_eq!(float_literal(below).unwrap().to_odd as f32, 1.0);
+        // Beyond f64's range: an error; below it: zero, rounded to odd as the least subnormal.
+        assert_eq!(float_literal("1e400"), None);
+        let tiny = float_literal("1e-400").unwrap();
+        assert_eq!((tiny.nearest, tiny.to_odd), (0.0, f64::from_bits(1)));
+        assert_eq!(float_literal("1e-99999999999999999999999").unwrap().to_odd, f64::from_bits(1));
+    }
+
+    proptest::proptest! {
+        /// For any digits, rounding `to_odd` to f32 is the correct rounding of the decimal,
+        /// which Rust's own parser gives directly.
+        #[test]
+        fn to_odd_rounds_to_f32_like_a_direct_parse(int in 0u64..1_000_000, frac in "[0-9]{0,30}", exp in -50i32..50) {
+            let text = format!("{int}.{frac}0e{exp}");
+            let lit = float_literal(&text).unwrap();
+            proptest::prop_assert_eq!(lit.nearest, text.parse::<f64>().unwrap());
+            proptest::prop_assert_eq!((lit.to_odd as f32).to_bits(), text.parse::<f32>().unwrap().to_bits());
+        }
+
+        /// Halfway cases between f32s, nudged by a tiny decimal tail either way.
+        #[test]
+        fn to_odd_settles_f32_ties(m in 1u32..(1 << 24), e in -30i32..30, up in proptest::bool::ANY) {
+            let tie = (f64::from(m) + 0.5) * f64::powi(2.0, e - 24);
+            let exact = format!("{tie:.800e}");
+            let (mantissa, exponent) = exact.split_once('e').unwrap();
+            let nudged = format!("{}{}e{exponent}", mantissa.trim_end_matches('0'), if up { "000000000000000000000001" } else { "" });
+            let text = if up { nudged } else { format!("{}e{exponent}", mantissa.trim_end_matches('0')) };
+            let lit = float_literal(&text).unwrap();
+            proptest::prop_assert_eq!((lit.to_odd as f32).to_bits(), text.parse::<f32>().unwrap().to_bits());
+        }
     }
 
     #[test]
@@ -563,7 +666,7 @@ mod tests {
                 (3, Tok::Dot, 4),
                 (4, Tok::Int(1), 5),
                 (6, Tok::Plus, 7),
-                (8, Tok::Float(0.5), 11),
+                (8, Tok::Float(FloatLit::exact(0.5)), 11),
             ]
         );
     }

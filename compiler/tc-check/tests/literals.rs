@@ -1,0 +1,143 @@
+//! Exact literals and literal range errors (SPEC §4, v1): a literal is rounded once into
+//! the dtype it takes, and one that does not fit that dtype is E0314, never wrapped.
+
+use tc_check::{ArgValue, SpecializeError};
+use tc_ir::Type;
+use tc_syntax::diag::SourceMap;
+use tc_tensor::{DType, Data, Tensor};
+
+mod common;
+use common::StdlibDir;
+
+fn run(src: &str, args: &[Tensor]) -> Tensor {
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", src);
+    let program = tc_check::compile(&mut sources, root, &StdlibDir).unwrap_or_else(|d| panic!("{src}: compile errors: {d:#?}"));
+    let types: Vec<Option<ArgValue>> = args.iter().map(|t| Some(ArgValue::Tensor(Type::new(t.dtype(), t.shape().to_vec())))).collect();
+    let spec = program.specialize("main", &types).unwrap_or_else(|e| panic!("{src}: {e:#?}"));
+    tc_ir::verify::verify(&spec.graph).unwrap();
+    tc_interp::run(&spec.graph, args).unwrap().remove(0)
+}
+
+/// The codes and 1-based line:col of every diagnostic of `main` called with `args`.
+fn errors(src: &str, args: &[Tensor]) -> Vec<String> {
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", src);
+    let types: Vec<Option<ArgValue>> = args.iter().map(|t| Some(ArgValue::Tensor(Type::new(t.dtype(), t.shape().to_vec())))).collect();
+    let diags = match tc_check::compile(&mut sources, root, &StdlibDir) {
+        Ok(p) => match p.specialize("main", &types) {
+            Err(SpecializeError::Diagnostics(d)) => d,
+            other => panic!("{src}: expected errors, got {:?}", other.map(|s| s.graph)),
+        },
+        Err(d) => d,
+    };
+    diags
+        .iter()
+        .map(|d| {
+            let (l, c) = sources.line_col(d.primary.loc.file, d.primary.loc.span.start);
+            format!("{} {l}:{c}", d.code)
+        })
+        .collect()
+}
+
+fn f64_bits(t: &Tensor) -> Vec<u64> {
+    match t.data() {
+        Data::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
+        other => panic!("expected f64, got {:?}", other.dtype()),
+    }
+}
+
+fn one_f64() -> Tensor {
+    Tensor::scalar(1.0f64)
+}
+
+#[test]
+fn float_literals_taking_f64_are_the_nearest_f64_never_an_f32() {
+    let tenth = 0.1f64.to_bits();
+    let x = one_f64();
+    assert_eq!(f64_bits(&run("fn main(x: f64) { x * 0.1 }", &[x.clone()])), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { 0.1 * x }", &[x.clone()])), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { x * -0.1 }", &[x.clone()])), vec![(-0.1f64).to_bits()]);
+    assert_eq!(f64_bits(&run("fn main() { full((2,), 0.1, dtype=f64) }", &[])), vec![tenth; 2]);
+    assert_eq!(f64_bits(&run("fn main() { 0.1 as f64 }", &[])), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main() { [0.1, 0.2] as f64 }", &[])), vec![tenth, 0.2f64.to_bits()]);
+    assert_eq!(f64_bits(&run("fn main() { [[0.1], [0.3]] as f64 }", &[])), vec![tenth, 0.3f64.to_bits()]);
+    let pair = Tensor::from_slice(vec![2], &[0.0f64, 0.0]).unwrap();
+    assert_eq!(f64_bits(&run("fn main(x: f64[2]) { x + [0.1, 0.2] }", &[pair])), vec![tenth, 0.2f64.to_bits()]);
+    // Through a `let` annotation, a `const` and a default.
+    assert_eq!(f64_bits(&run("fn main(x: f64) { let c: f64 = 0.1; x * c }", &[x.clone()])), vec![tenth]);
+    assert_eq!(f64_bits(&run("const C = 0.1;\nfn main(x: f64) { x * C }", &[x.clone()])), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn f(x, c = 0.1) { x * c }\nfn main(x: f64) { f(x) }", &[x.clone()])), vec![tenth]);
+    // Literals folded together are exact in f64 too: 0.1 + 0.2 is Python's 0.30000000000000004.
+    assert_eq!(f64_bits(&run("fn main(x: f64) { x * (0.1 + 0.2) }", &[x])), vec![(0.1f64 + 0.2).to_bits()]);
+}
+
+#[test]
+fn narrow_floats_round_the_decimal_once() {
+    // 1 + 2^-24 lies halfway between two f32s; the decimal below is a hair above it, so it
+    // rounds up, where the f64 nearest it (exactly the halfway point) would round to 1.
+    let above = "1.00000005960464477539062500000001";
+    let got = run(&format!("fn main() {{ {above} }}"), &[]);
+    assert_eq!(got.data(), &Data::F32(vec![1.0 + f32::powi(2.0, -23)]));
+    // The same for f16, halfway between 1 and 1 + 2^-10.
+    let x = Tensor::from_f64_values(DType::F16, vec![], &[1.0]).unwrap();
+    let got = run("fn main(x: f16) { x * 1.00048828125000000001 }", &[x.clone()]);
+    assert_eq!(got.data().to_f64_vec(), vec![1.0 + f64::powi(2.0, -10)]);
+    let got = run("fn main(x: f16) { x * 1.00048828125 }", &[x]);
+    assert_eq!(got.data().to_f64_vec(), vec![1.0]);
+}
+
+#[test]
+fn integer_literals_beyond_i32_take_i64_or_are_errors() {
+    let x = Tensor::scalar(1i64);
+    assert_eq!(run("fn main(x: i64) { x + 3000000000 }", &[x.clone()]).data(), &Data::I64(vec![3000000001]));
+    assert_eq!(run("fn main() { 3000000000 as i64 }", &[]).data(), &Data::I64(vec![3000000000]));
+    assert_eq!(run("fn main() { full((1,), 3000000000, dtype=i64) }", &[]).data(), &Data::I64(vec![3000000000]));
+    assert_eq!(run("fn main() { [3000000000, 1] as i64 }", &[]).data(), &Data::I64(vec![3000000000, 1]));
+    // Literals folded together are exact: the sum is made as an i64, not wrapped as i32.
+    assert_eq!(run("fn main(x: i64) { x + (2000000000 + 2000000000) }", &[x.clone()]).data(), &Data::I64(vec![4000000001]));
+    assert_eq!(run("fn main() { -2147483648 }", &[]).data(), &Data::I32(vec![i32::MIN]));
+    assert_eq!(run("fn main() { random_uniform(3000000000, (1,)) }", &[]).shape(), &[1]);
+    // A size beyond i32 is exact as an i64.
+    let sized = "fn main(x: i64) { x + size(zeros((3000000000, 0)), 0) }";
+    assert_eq!(run(sized, &[x]).data(), &Data::I64(vec![3000000001]));
+}
+
+#[test]
+fn literals_that_do_not_fit_the_dtype_they_take_are_e0314() {
+    let f32x = Tensor::scalar(1.0f32);
+    let f16x = Tensor::from_f64_values(DType::F16, vec![], &[1.0]).unwrap();
+    let cases: Vec<(&str, Vec<Tensor>, &str)> = vec![
+        ("fn main() { full((2,), 300, dtype=u8) }", vec![], "E0314 1:24"),
+        ("fn main() { full((2,), 3000000000, dtype=i32) }", vec![], "E0314 1:24"),
+        ("fn main() { full((2,), -1, dtype=u8) }", vec![], "E0314 1:24"),
+        ("fn main() { full((2,), 1e39) }", vec![], "E0314 1:24"),
+        ("fn main() { 3000000000 }", vec![], "E0314 1:13"),
+        ("fn main() { 2147483648 }", vec![], "E0314 1:13"),
+        ("fn main() {\n  1e39\n}", vec![], "E0314 2:3"),
+        ("fn main() { exp(1e39) }", vec![], "E0314 1:17"),
+        ("fn main() { [1.0, 1e39] }", vec![], "E0314 1:13"),
+        ("fn main() { 2000000000 + 2000000000 }", vec![], "E0314 1:13"),
+        ("fn main() { size(zeros((3000000000, 0)), 0) }", vec![], "E0314 1:13"),
+        ("fn main() { 300 as u8 }", vec![], "E0314 1:13"),
+        ("fn main() { (-1) as u8 }", vec![], "E0314 1:14"),
+        ("fn main() { [1, 300] as u8 }", vec![], "E0314 1:13"),
+        ("fn main() { 1e39 as f16 }", vec![], "E0314 1:13"),
+        ("fn main(x: f32) { x * 1e39 }", vec![f32x.clone()], "E0314 1:23"),
+        ("fn main(x: f16) { x * 100000 }", vec![f16x], "E0314 1:23"),
+        ("fn main(x: f32) { let a: f32 = 1e39; x }", vec![f32x.clone()], "E0314 1:32"),
+        ("const BIG: u8 = 300;\nfn main(x: f32) { x }", vec![f32x.clone()], "E0314 1:17"),
+        ("fn f(x, k: u8 = 300) { x }\nfn main(x: f32) { f(x) }", vec![f32x], "E0314 1:17"),
+        ("fn f(a, k = 300) { a + k }\nfn main(a: u8[2]) { f(a) }", vec![Tensor::from_slice(vec![2], &[1u8, 2]).unwrap()], "E0314 1:20"),
+    ];
+    for (src, args, want) in cases {
+        let got = errors(src, &args);
+        assert_eq!(got.first().map(String::as_str), Some(want), "{src}: {got:?}");
+    }
+}
+
+#[test]
+fn a_float_literal_that_overflows_f32_is_fine_as_an_f64() {
+    let got = run("fn main(x: f64) { x * 1e39 }", &[one_f64()]);
+    assert_eq!(f64_bits(&got), vec![1e39f64.to_bits()]);
+}
