@@ -30,6 +30,11 @@ impl Module {
         }
     }
 
+    /// Whether `name` is a function declared without `pub` (usable only in its module).
+    pub fn is_private_fn(&self, name: &str) -> bool {
+        self.fn_item(name).is_some_and(|f| !f.is_pub)
+    }
+
     pub fn const_item(&self, name: &str) -> Option<&ast::ConstItem> {
         match self.consts.get(name).map(|&i| &self.ast.items[i]) {
             Some(Item::Const(c)) => Some(c),
@@ -127,17 +132,30 @@ fn new_module(file: FileId, is_stdlib: bool, ast: ast::File, diags: &mut Vec<Dia
     Module { file, is_stdlib, ast, fns, consts, modules: HashMap::new(), imports: HashMap::new() }
 }
 
-/// Every `use m::{name}` must name an item of `m`.
+/// Every `use m::{name}` must name an item of `m`, and a function only if it is `pub`.
 fn check_imports(modules: &[Module], diags: &mut Vec<Diagnostic>) {
-    for m in modules {
-        for (index, item, span) in m.imports.values() {
-            let target = &modules[*index];
+    for (index, m) in modules.iter().enumerate() {
+        let mut imports: Vec<&(usize, String, Span)> = m.imports.values().collect();
+        imports.sort_by_key(|(_, _, span)| span.start);
+        for (target_index, item, span) in imports {
+            let target = &modules[*target_index];
+            let at = Loc { file: m.file, span: *span };
             if !target.fns.contains_key(item) && !target.consts.contains_key(item) {
-                diags.push(
-                    Diagnostic::new("E0104", Loc { file: m.file, span: *span }, format!("module has no item named `{item}`"))
-                        .with_label("not found in the module"),
-                );
+                diags.push(Diagnostic::new("E0104", at, format!("module has no item named `{item}`")).with_label("not found in the module"));
+            } else if *target_index != index && target.is_private_fn(item) {
+                diags.push(private_item(modules, *target_index, item, at));
             }
         }
     }
+}
+
+/// E0105: the function `item` of module `module` is used at `at`, outside its module,
+/// but is not `pub`. Constants have no `pub` and are always public.
+pub(crate) fn private_item(modules: &[Module], module: usize, item: &str, at: Loc) -> Diagnostic {
+    let target = &modules[module];
+    let mut d = Diagnostic::new("E0105", at, format!("function `{item}` is private to its module")).with_label("private function");
+    if let Some(f) = target.fn_item(item) {
+        d = d.with_secondary(Loc { file: target.file, span: f.name.span }, "declared here without `pub`");
+    }
+    d.with_hint(format!("declare it `pub fn {item}` to use it from other modules"))
 }

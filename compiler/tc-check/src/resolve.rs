@@ -1,7 +1,8 @@
 //! Name resolution for functions that cannot be checked symbolically (some parameter
 //! has neither annotation nor default): every name must refer to a local, an item, an
 //! import, a built-in or a dtype. Type errors in such functions surface when they are
-//! specialised for concrete arguments.
+//! specialised for concrete arguments. Also the dtype names of every written type
+//! (E0315), which need no types to check.
 
 use tc_syntax::ast::{self, Expr, ExprKind, Pattern};
 use tc_syntax::diag::{Diagnostic, Loc};
@@ -113,8 +114,99 @@ impl Resolver<'_> {
                     self.diags.push(
                         Diagnostic::new("E0104", loc(last.span), format!("module `{}` has no item named `{}`", first.name, last.name)).with_label("not found"),
                     );
+                } else if target != self.module && t.is_private_fn(&last.name) {
+                    self.diags.push(crate::modules::private_item(self.modules, target, &last.name, loc(p.span)));
                 }
             }
+        }
+    }
+}
+
+/// E0315 for a dtype name that is none of SPEC §4's.
+pub(crate) fn unknown_dtype(loc: Loc, name: &str) -> Diagnostic {
+    Diagnostic::new("E0315", loc, format!("unknown dtype `{name}`")).with_label("not a dtype").with_hint("dtypes are f64 f32 f16 bf16 i64 i32 u8 bool")
+}
+
+/// E0315 for every unknown dtype written in `module`: in parameter, return, `let` and
+/// `const` annotations and in casts, whether or not the function is ever called.
+pub(crate) fn check_dtypes(modules: &[Module], module: usize) -> Vec<Diagnostic> {
+    let mut walk = DtypeWalk { file: modules[module].file, diags: Vec::new() };
+    for item in &modules[module].ast.items {
+        match item {
+            ast::Item::Fn(f) => {
+                for p in &f.params {
+                    p.ty.iter().for_each(|t| walk.ty(t));
+                    p.default.iter().for_each(|d| walk.expr(d));
+                }
+                f.ret.iter().for_each(|t| walk.ty(t));
+                walk.block(&f.body);
+            }
+            ast::Item::Const(c) => {
+                c.ty.iter().for_each(|t| walk.ty(t));
+                walk.expr(&c.value);
+            }
+            ast::Item::Use(_) => {}
+        }
+    }
+    walk.diags
+}
+
+struct DtypeWalk {
+    file: tc_syntax::diag::FileId,
+    diags: Vec<Diagnostic>,
+}
+
+impl DtypeWalk {
+    fn dtype(&mut self, id: &ast::Ident) {
+        if tc_tensor::DType::from_name(&id.name).is_none() {
+            self.diags.push(unknown_dtype(Loc { file: self.file, span: id.span }, &id.name));
+        }
+    }
+
+    fn ty(&mut self, t: &ast::Type) {
+        match t {
+            ast::Type::Tensor { dtype, .. } => self.dtype(dtype),
+            ast::Type::Tuple { elems, .. } => elems.iter().for_each(|t| self.ty(t)),
+        }
+    }
+
+    fn block(&mut self, b: &ast::Block) {
+        for l in &b.lets {
+            l.ty.iter().for_each(|t| self.ty(t));
+            self.expr(&l.value);
+        }
+        self.expr(&b.result);
+    }
+
+    /// Expressions nest as deep as the parser allows (E0006), so recursion is bounded.
+    fn expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Cast(x, dtype) => {
+                self.expr(x);
+                self.dtype(dtype);
+            }
+            ExprKind::Block(b) => self.block(b),
+            ExprKind::Tuple(xs) | ExprKind::Array(xs) => xs.iter().for_each(|x| self.expr(x)),
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _, _) | ExprKind::TransposeAll(x) => self.expr(x),
+            ExprKind::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            ExprKind::Call { callee, args, kwargs } => {
+                self.expr(callee);
+                args.iter().for_each(|a| self.expr(a));
+                kwargs.iter().for_each(|k| self.expr(&k.value));
+            }
+            ExprKind::Index(x, idx) => {
+                self.expr(x);
+                for i in idx {
+                    match i {
+                        ast::Index::Expr(e) => self.expr(e),
+                        ast::Index::Slice { lo, hi, .. } => lo.iter().chain(hi.iter()).for_each(|e| self.expr(e)),
+                    }
+                }
+            }
+            ExprKind::Path(_) | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Error => {}
         }
     }
 }

@@ -1,7 +1,7 @@
 //! docs/errors.md is the list of error codes users read: every code the compiler can
 //! emit is documented there, and every documented example really produces its code.
 
-use tc_check::SpecializeError;
+use tc_check::{ModuleLoader, SpecializeError};
 use tc_syntax::diag::SourceMap;
 
 mod common;
@@ -23,11 +23,41 @@ fn documented() -> Vec<(String, String)> {
     out
 }
 
+/// An example's files: the root, then the modules it uses, each after a line
+/// `// --- NAME.tc ---`.
+struct ExampleFiles {
+    modules: Vec<(String, String)>,
+}
+
+impl ExampleFiles {
+    fn split(src: &str) -> (String, ExampleFiles) {
+        let mut parts = src.split("// --- ");
+        let root = parts.next().unwrap_or_default().to_string();
+        let modules = parts
+            .map(|part| {
+                let (header, text) = part.split_once('\n').unwrap_or((part, ""));
+                (header.trim_end_matches(" ---").trim_end_matches(".tc").to_string(), text.to_string())
+            })
+            .collect();
+        (root, ExampleFiles { modules })
+    }
+}
+
+impl ModuleLoader for ExampleFiles {
+    fn load(&self, name: &str, from: &str) -> Option<(String, String)> {
+        match self.modules.iter().find(|(n, _)| n == name) {
+            Some((n, text)) => Some((format!("{n}.tc"), text.clone())),
+            None => StdlibDir.load(name, from),
+        }
+    }
+}
+
 /// The codes a program produces when compiled and, if that succeeds, specialised as `main`.
 fn codes(src: &str) -> Vec<&'static str> {
+    let (root_text, files) = ExampleFiles::split(src);
     let mut sources = SourceMap::new();
-    let root = sources.add("example.tc", src);
-    match tc_check::compile(&mut sources, root, &StdlibDir) {
+    let root = sources.add("example.tc", root_text);
+    match tc_check::compile(&mut sources, root, &files) {
         Err(diags) => diags.iter().map(|d| d.code).collect(),
         Ok(program) => match program.specialize("main", &[]) {
             Err(SpecializeError::Diagnostics(diags)) => diags.iter().map(|d| d.code).collect(),
