@@ -317,6 +317,11 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     let types = args::types_of(&bound, &values);
     let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
+    if let Some(reps) = a.reps {
+        // One time per repetition is kept, for the median.
+        let per_rep = std::mem::size_of::<std::time::Duration>() as u128;
+        tensorc::data::check_memory(&format!("--reps {reps}"), u128::from(reps) * per_rep)?;
+    }
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let measurement = bench::measure(&module, &compiled, &inputs, reps, !donate.is_empty())?;
     print(&format!("{}\n", if a.json { measurement.json() } else { measurement.text(entry) }));

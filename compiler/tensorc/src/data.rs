@@ -102,6 +102,9 @@ pub fn check_memory(what: &str, bytes: u128) -> Result<(), Error> {
     let too_much = |limit: String| {
         Err(Error::Runtime(format!("{what} needs {} of memory, more than {limit}", human_bytes(bytes))))
     };
+    if bytes <= 1 << 20 {
+        return Ok(());
+    }
     if bytes > isize::MAX as u128 {
         return too_much("this machine can address".to_string());
     }

@@ -8,8 +8,13 @@ use tc_tensor::Tensor;
 
 use crate::Error;
 
+/// The bytes of `path`; a runtime error, not an allocation that aborts the process,
+/// for a file larger than the memory available.
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })
+    let io = |error| Error::Io { path: path.to_path_buf(), error };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    crate::data::check_memory(&path.display().to_string(), u128::from(len))?;
+    std::fs::read(path).map_err(io)
 }
 
 /// The text of a source file. Bytes that are not UTF-8 become U+FFFD, which the parser

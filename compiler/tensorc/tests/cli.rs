@@ -512,3 +512,18 @@ fn a_floor_division_written_as_a_comment_gets_a_hint() {
     expect_status(&out, 1);
     assert!(!out.stderr.contains("floor_div"), "{}", out.stderr);
 }
+
+#[test]
+fn inputs_larger_than_memory_are_refused_before_reading() {
+    let dir = scratch("huge-input");
+    let prog = write(&dir, "prog.tc", "fn main(x) { x * 2.0 }\n");
+    // 8 TiB, sparse: no disk space taken, but more than any test machine's memory.
+    let huge = dir.join("huge.npy");
+    std::fs::File::create(&huge).and_then(|f| f.set_len(1 << 43)).expect("a sparse file");
+    let out = tensorc(&["run", &prog, &format!("x={}", huge.display())]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("huge.npy needs 8.8 TB of memory"), "{}", out.stderr);
+    let out = tensorc(&["bench", &prog, "x=1.0", "--reps", "18446744073709551615"]);
+    expect_status(&out, 3);
+    assert!(out.stderr.contains("--reps 18446744073709551615 needs"), "{}", out.stderr);
+}
