@@ -12,7 +12,7 @@ use crate::value::{Konst, TVal, Value};
 
 /// Every built-in name, for lookups and "did you mean" hints.
 pub(crate) const BUILTINS: &[&str] = &[
-    "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "floor", "ceil", "round", "maximum", "minimum", "where", "sum",
+    "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "floor", "ceil", "round", "maximum", "minimum", "floor_div", "where", "sum",
     "mean", "max", "min", "prod", "argmax", "argmin", "conv2d", "max_pool2d", "avg_pool2d", "reshape", "transpose", "swapaxes", "broadcast_to", "expand_dims", "squeeze",
     "concat", "stack", "pad", "flatten", "take", "one_hot", "shape", "size", "zeros", "ones", "full", "arange", "eye", "random_uniform", "random_normal", "grad",
 ];
@@ -28,7 +28,7 @@ fn unary_op(name: &str) -> Option<UnaryOp> {
 /// Parameter names of each built-in, in positional order.
 fn params(name: &str) -> &'static [&'static str] {
     match name {
-        "maximum" | "minimum" => &["a", "b"],
+        "maximum" | "minimum" | "floor_div" => &["a", "b"],
         "where" => &["cond", "a", "b"],
         "sum" | "mean" | "max" | "min" | "prod" | "argmax" | "argmin" => &["x", "axis", "keepdims"],
         "conv2d" => &["x", "w", "stride", "padding"],
@@ -96,6 +96,22 @@ impl Builtin<'_, '_, '_> {
                     return Some(self.e.wrong_dtype(self.env, &format!("`{name}`"), "numbers", dtype, self.span, None));
                 }
                 let node = self.e.graph.binary(op, nodes[0], nodes[1]);
+                Some(self.e.tensor(node))
+            }
+            "floor_div" => {
+                let (a, b) = (self.tensor(0)?, self.tensor(1)?);
+                let (nodes, dtype, _) = self.e.unify_operands(self.env, &[a, b], self.span)?;
+                if dtype == DType::Bool {
+                    return Some(self.e.wrong_dtype(self.env, "`floor_div`", "numbers", dtype, self.span, None));
+                }
+                // The IR's integer division already rounds toward negative infinity
+                // (and gives 0 for a zero divisor); floats floor the quotient.
+                let node = if dtype.is_float() {
+                    let quotient = self.e.graph.div(nodes[0], nodes[1]);
+                    self.e.graph.unary(UnaryOp::Floor, quotient)
+                } else {
+                    self.e.graph.div(nodes[0], nodes[1])
+                };
                 Some(self.e.tensor(node))
             }
             "where" => {
@@ -192,9 +208,16 @@ impl Builtin<'_, '_, '_> {
                     let s = self.arg_span(1);
                     return Some(self.e.wrong_dtype(self.env, "the index of `take`", "an integer dtype", idx.ty.dtype, s, None));
                 }
-                let axis = if self.bound[2].is_some() { self.axis(2, x.ty.rank())? } else { 0 };
                 if x.ty.rank() == 0 {
                     return Some(self.err("E0306", self.span, "`take` needs a tensor of rank at least 1".to_string()));
+                }
+                let axis = if self.bound[2].is_some() { self.axis(2, x.ty.rank())? } else { 0 };
+                if x.ty.shape[axis] == 0 && idx.ty.num_elements() > 0 {
+                    let shown = self.e.show(&x.ty);
+                    let d = Diagnostic::new("E0309", self.e.loc(self.env, self.span), format!("`take` gathers from axis {axis} of {shown}, which is empty"))
+                        .with_label("no element to take")
+                        .with_hint("an index into an empty axis has no value, not even after clamping");
+                    return Some(self.e.error(d));
                 }
                 let x = self.e.strong(x);
                 let node = self.e.graph.gather(x.node, idx.node, axis);
@@ -257,6 +280,8 @@ impl Builtin<'_, '_, '_> {
             }
             "eye" => {
                 let n = self.count(0)?;
+                let s = self.arg_span(0);
+                self.fits(&[n, n], s)?;
                 let dtype = self.dtype_or(1, DType::F32)?;
                 let rows = self.e.graph.iota(Type::new(DType::I32, vec![n, n]), 0);
                 let cols = self.e.graph.iota(Type::new(DType::I32, vec![n, n]), 1);
@@ -314,8 +339,7 @@ impl Builtin<'_, '_, '_> {
             self.err("E0307", s, format!("a size must not be negative, found {n}"));
             return None;
         }
-        // Squared so that `eye(n)` fits as well.
-        self.fits(&[n as usize, n as usize], s)?;
+        self.fits(&[n as usize], s)?;
         Some(n as usize)
     }
 

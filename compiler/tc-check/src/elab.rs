@@ -7,15 +7,20 @@
 
 use tc_ir::{BinaryOp, Graph, NodeId, Type, UnaryOp};
 use tc_syntax::ast::{self, BinOp, Expr, ExprKind, Span, UnOp};
-use tc_syntax::diag::{Diagnostic, Loc};
+use tc_syntax::diag::{Diagnostic, Label, Loc};
 use tc_tensor::{DType, Data, Tensor};
 
 use crate::modules::Module;
 use crate::shapes::{broadcast_shapes, DimEnv};
 use crate::value::{Konst, Origin, TVal, Value};
+use crate::{Limits, MemorySource};
 
 /// Inlining deeper than this is reported as (probable) recursion.
 const MAX_CALL_DEPTH: usize = 64;
+
+/// A diagnostic inside called functions gets at most this many "in this call" labels:
+/// the innermost calls and, in the last one, the outermost (the caller's own code).
+const MAX_CALL_LABELS: u8 = 3;
 
 pub(crate) struct Elab<'a> {
     pub modules: &'a [Module],
@@ -24,6 +29,18 @@ pub(crate) struct Elab<'a> {
     depth: usize,
     /// Constants being evaluated, to report cycles.
     const_stack: Vec<(usize, String)>,
+    limits: Limits,
+    /// Nodes below this index have had their size checked against the memory limit.
+    sized_nodes: usize,
+    /// Calls inlined so far; each counts against the node limit like a node.
+    inlined_calls: usize,
+    /// The calls being elaborated, outermost first: the callee and the call site.
+    call_stack: Vec<(String, Loc)>,
+    /// Set when the node limit is exceeded (E0316): every expression after that is an
+    /// error, so elaboration unwinds at once.
+    out_of_nodes: bool,
+    /// "In this call" labels added to each diagnostic so far, by index in `diags`.
+    call_labels: Vec<u8>,
     /// The weak literals made so far.
     pub literals: crate::literals::Literals,
 }
@@ -59,8 +76,27 @@ pub(crate) struct Args {
 }
 
 impl<'a> Elab<'a> {
-    pub fn new(modules: &'a [Module], name: &str) -> Elab<'a> {
-        Elab { modules, graph: Graph::new(name), diags: Vec::new(), depth: 0, const_stack: Vec::new(), literals: Default::default() }
+    pub fn new(modules: &'a [Module], name: &str, limits: Limits) -> Elab<'a> {
+        Elab {
+            modules,
+            graph: Graph::new(name),
+            diags: Vec::new(),
+            depth: 0,
+            const_stack: Vec::new(),
+            limits,
+            sized_nodes: 0,
+            inlined_calls: 0,
+            call_stack: Vec::new(),
+            out_of_nodes: false,
+            call_labels: Vec::new(),
+            literals: Default::default(),
+        }
+    }
+
+    /// The nodes so far are inputs (parameters), not tensors the program makes: they
+    /// are not checked against the memory limit.
+    pub fn accept_existing_nodes(&mut self) {
+        self.sized_nodes = self.graph.nodes.len();
     }
 
     pub fn loc(&self, env: &Env, span: Span) -> Loc {
@@ -136,9 +172,90 @@ impl<'a> Elab<'a> {
         TVal { weak: false, ..t }
     }
 
+    // ----- resource limits -------------------------------------------------------------
+
+    /// Check the nodes made since the last check against the memory limit (E0307 at
+    /// `span`, the expression that made them) and the node count against the node
+    /// limit (E0316); either makes `v` an error.
+    fn check_limits(&mut self, env: &Env, span: Span, v: Value) -> Value {
+        let new = self.sized_nodes..self.graph.nodes.len();
+        self.sized_nodes = new.end;
+        if self.out_of_nodes {
+            return Value::Error;
+        }
+        if let Some(i) = new.into_iter().find(|&i| self.too_large(&self.graph.nodes[i].ty).is_some()) {
+            let ty = self.graph.nodes[i].ty.clone();
+            let (message, hint) = self.too_large(&ty).expect("found above");
+            return self.error(Diagnostic::new("E0307", self.loc(env, span), message).with_label("this tensor is too large").with_hint(hint));
+        }
+        if self.over_node_limit() {
+            self.node_limit_exceeded(env, span);
+            return Value::Error;
+        }
+        v
+    }
+
+    fn over_node_limit(&self) -> bool {
+        self.graph.nodes.len().saturating_add(self.inlined_calls) > self.limits.max_nodes
+    }
+
+    /// Why a tensor of type `ty` cannot be made, and a hint, or `None` if it can: more
+    /// than 2^40 elements, or more bytes than the memory limit.
+    fn too_large(&self, ty: &Type) -> Option<(String, String)> {
+        let elements = ty.shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128)).filter(|&n| n <= crate::shapes::MAX_ELEMENTS);
+        let shown = self.show(ty);
+        let Some(elements) = elements else {
+            return Some((format!("a tensor of type {shown} has more than 2^40 elements"), "compute in smaller pieces".to_string()));
+        };
+        let limit = self.limits.memory?;
+        let bytes = elements * ty.dtype.size_bytes() as u128;
+        if bytes <= u128::from(limit.bytes) {
+            return None;
+        }
+        let (what, hint) = match limit.source {
+            MemorySource::Budget => ("the memory budget (`--mem-budget`)", "raise `--mem-budget`, or compute in smaller pieces"),
+            MemorySource::PhysicalMemory => ("this machine's physical memory", "shapes are static, so this program cannot run here; compute in smaller pieces"),
+        };
+        let message = format!("a tensor of type {shown} takes {}, more than {what} of {}", bytes_text(bytes), bytes_text(u128::from(limit.bytes)));
+        Some((message, hint.to_string()))
+    }
+
+    /// Report E0316 at the outermost call being elaborated (or at `span` outside any
+    /// call), naming the chain of calls, and stop elaborating.
+    fn node_limit_exceeded(&mut self, env: &Env, span: Span) {
+        self.out_of_nodes = true;
+        let names: Vec<String> = std::iter::once(self.graph.name.clone()).chain(self.call_stack.iter().map(|(name, _)| name.clone())).map(|n| format!("`{n}`")).collect();
+        let chain = if names.len() > 8 {
+            let hidden = names.len() - 6;
+            format!("{} -> ({hidden} more) -> {}", names[..3].join(" -> "), names[names.len() - 3..].join(" -> "))
+        } else {
+            names.join(" -> ")
+        };
+        let max = self.limits.max_nodes;
+        let (at, label) = match self.call_stack.first() {
+            Some((_, site)) => (*site, "elaborating this call exceeds the node limit"),
+            None => (self.loc(env, span), "the node limit is exceeded here"),
+        };
+        let mut d = Diagnostic::new("E0316", at, format!("the program elaborates to more than {max} graph nodes, in the calls {chain}"))
+            .with_label(label)
+            .with_hint("every call is inlined, so a function that calls another twice doubles the graph at each level; call once and reuse the result with `let`");
+        for (name, site) in self.call_stack.iter().skip(1).take(3) {
+            d = d.with_secondary(*site, format!("which calls `{name}` here"));
+        }
+        self.error(d);
+    }
+
     // ----- expressions -----------------------------------------------------------------
 
     pub fn expr(&mut self, env: &mut Env, e: &Expr) -> Value {
+        if self.out_of_nodes {
+            return Value::Error;
+        }
+        let v = self.eval(env, e);
+        self.check_limits(env, e.span, v)
+    }
+
+    fn eval(&mut self, env: &mut Env, e: &Expr) -> Value {
         match &e.kind {
             // Beyond i32 an integer literal needs to take i64 (see `literals`).
             ExprKind::Int(i) => match i64::try_from(*i) {
@@ -288,6 +405,10 @@ impl<'a> Elab<'a> {
             return None;
         }
         let target = &self.modules[m];
+        if m != env.module && target.is_private_fn(&last.name) {
+            self.error(crate::modules::private_item(self.modules, m, &last.name, self.loc(env, p.span)));
+            return None;
+        }
         if target.fns.contains_key(&last.name) || target.consts.contains_key(&last.name) {
             return Some((m, last.name.clone()));
         }
@@ -386,9 +507,9 @@ impl<'a> Elab<'a> {
                 Ok(Value::Tuple(out))
             }
             (ast::Type::Tensor { dtype, dims, .. }, Value::Tensor(t)) => {
-                let Some(want) = DType::from_name(&dtype.name) else {
-                    return Err(format!("{} (unknown dtype `{}`)", self.show(&t.ty), dtype.name));
-                };
+                // An unknown dtype is E0315, found by `resolve::check_dtypes` in every
+                // annotation before anything is elaborated.
+                let Some(want) = DType::from_name(&dtype.name) else { return Ok(Value::Error) };
                 let t = if t.ty.dtype != want {
                     if t.weak && weak_fits(t.ty.dtype, want) {
                         self.convert(&t, want)
@@ -556,11 +677,7 @@ impl<'a> Elab<'a> {
 
     fn cast(&mut self, env: &Env, v: Value, dt: &ast::Ident, span: Span) -> Value {
         let Some(dtype) = DType::from_name(&dt.name) else {
-            return self.error(
-                Diagnostic::new("E0315", self.loc(env, dt.span), format!("unknown dtype `{}`", dt.name))
-                    .with_label("not a dtype")
-                    .with_hint("dtypes are f64 f32 f16 bf16 i64 i32 u8 bool"),
-            );
+            return self.error(crate::resolve::unknown_dtype(self.loc(env, dt.span), &dt.name));
         };
         let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
         // A literal cast takes the dtype: `0.1 as f64` is exact, `300 as u8` an error.
@@ -652,7 +769,8 @@ impl<'a> Elab<'a> {
         };
         if !ok {
             let (needs, hint) = match ir_op {
-                BinaryOp::Div | BinaryOp::Pow => ("floats", Some("convert first, e.g. `x as f32`")),
+                BinaryOp::Div => ("floats", Some("convert first, e.g. `x as f32`; integer literals alone are f32 here (`7 / 2` is 3.5), an integer tensor is not. Floor division of integers is `floor_div(a, b)`")),
+                BinaryOp::Pow => ("floats", Some("convert first, e.g. `x as f32`; integer literals alone are f32 here (`2 ** 3` is 8.0), an integer tensor is not")),
                 BinaryOp::And | BinaryOp::Or => ("bool", None),
                 _ => ("numbers", Some("bool values support `==`, `!=`, `&&`, `||` and `!`")),
             };
@@ -742,6 +860,18 @@ impl<'a> Elab<'a> {
     /// Specialise and inline a call of a user function.
     pub fn call_user(&mut self, env: &Env, module: usize, name: &str, args: Args) -> Value {
         let f = self.modules[module].fn_item(name).expect("resolved function exists").clone();
+        if self.out_of_nodes {
+            return Value::Error;
+        }
+        let display_name = self.callee_name(env, module, name);
+        let site = self.loc(env, args.span);
+        self.inlined_calls += 1;
+        if self.over_node_limit() {
+            self.call_stack.push((display_name, site));
+            self.node_limit_exceeded(env, args.span);
+            self.call_stack.pop();
+            return Value::Error;
+        }
         if self.depth >= MAX_CALL_DEPTH {
             return self.error(
                 Diagnostic::new("E0207", self.loc(env, args.span), format!("calls nest deeper than {MAX_CALL_DEPTH} levels at `{name}`"))
@@ -788,10 +918,78 @@ impl<'a> Elab<'a> {
             };
             callee_env.vars.push((param.name.name.clone(), value));
         }
+        let first_new_diag = self.diags.len();
+        self.call_stack.push((display_name, site));
         self.depth += 1;
         let result = self.fn_body(&mut callee_env, &f);
         self.depth -= 1;
+        let (display_name, site) = self.call_stack.pop().expect("pushed above");
+        if self.diags.len() > first_new_diag {
+            let text = format!("in this call of `{display_name}`{}", self.specialised_for(&f, &callee_env));
+            for i in first_new_diag..self.diags.len() {
+                self.add_call_label(i, site, &text);
+            }
+        }
         result
+    }
+
+    /// How the caller names a function: `nn::softmax` for a module's, else its name.
+    fn callee_name(&self, env: &Env, module: usize, name: &str) -> String {
+        if module == env.module {
+            return name.to_string();
+        }
+        let mut aliases: Vec<&String> = self.modules[env.module].modules.iter().filter(|(_, &m)| m == module).map(|(alias, _)| alias).collect();
+        aliases.sort();
+        match aliases.first() {
+            Some(alias) => format!("{alias}::{name}"),
+            None => name.to_string(),
+        }
+    }
+
+    /// ", specialised for x: f32[4], axis = 1": the types (and compile-time values) the
+    /// parameters of `f` were bound to, the first ones of `env.vars`.
+    fn specialised_for(&self, f: &ast::FnItem, env: &Env) -> String {
+        let parts: Vec<String> = f
+            .params
+            .iter()
+            .zip(&env.vars)
+            .filter_map(|(p, (_, v))| {
+                let name = &p.name.name;
+                Some(match v {
+                    Value::Error => return None,
+                    Value::Tensor(TVal { konst: Some(k), weak: true, .. }) => match k {
+                        Konst::Int(i) => format!("{name} = {i}"),
+                        Konst::Float(x) => format!("{name} = {x:?}"),
+                        Konst::Bool(b) => format!("{name} = {b}"),
+                    },
+                    Value::DType(d) => format!("{name} = {d}"),
+                    other => format!("{name}: {}", self.describe(other)),
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(", specialised for {}", parts.join(", "))
+        }
+    }
+
+    /// Point diagnostic `index`, found inside a call, at the call site (as rustc's "in
+    /// this instantiation"); past [`MAX_CALL_LABELS`] the outermost call replaces the
+    /// previous outermost. Errors about the chain of calls itself name it already.
+    fn add_call_label(&mut self, index: usize, site: Loc, text: &str) {
+        if matches!(self.diags[index].code, "E0207" | "E0316") {
+            return;
+        }
+        self.call_labels.resize(self.diags.len(), 0);
+        let label = Label { loc: site, message: text.to_string() };
+        let secondary = &mut self.diags[index].secondary;
+        if self.call_labels[index] < MAX_CALL_LABELS {
+            secondary.push(label);
+            self.call_labels[index] += 1;
+        } else if let Some(outermost) = secondary.last_mut() {
+            *outermost = label;
+        }
     }
 
     /// Mark a parameter's value with where and how it was declared (for hints).
@@ -899,6 +1097,14 @@ impl<'a> Elab<'a> {
                             start[axis] = j as usize;
                             end[axis] = j as usize + 1;
                             dropped.push(axis);
+                        }
+                        _ if size == 0 => {
+                            let shown = self.show(&t.ty);
+                            return self.error(
+                                Diagnostic::new("E0309", self.loc(env, e.span), format!("a run-time index into axis {axis} of {shown}, which is empty"))
+                                    .with_label("no element to index")
+                                    .with_hint("an index into an empty axis has no value, not even after clamping"),
+                            );
                         }
                         _ => gathers.push((axis, it)),
                     }
@@ -1059,6 +1265,20 @@ fn first_difference(a: &[usize], b: &[usize]) -> String {
         }
     }
     "differ".to_string()
+}
+
+/// "40000000000 bytes (37.3 GiB)".
+fn bytes_text(bytes: u128) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let b = bytes as f64;
+    if b >= GIB {
+        format!("{bytes} bytes ({:.1} GiB)", b / GIB)
+    } else if b >= MIB {
+        format!("{bytes} bytes ({:.1} MiB)", b / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -41,6 +41,17 @@ pub enum ArgValue {
     Tuple(Vec<ArgValue>),
 }
 
+impl ArgValue {
+    /// The types of the graph parameters this argument becomes, depth-first.
+    fn leaf_types(&self) -> Vec<Type> {
+        match self {
+            ArgValue::Tensor(ty) => vec![ty.clone()],
+            ArgValue::WeakScalar(dtype) => vec![Type::scalar(*dtype)],
+            ArgValue::Tuple(items) => items.iter().flat_map(ArgValue::leaf_types).collect(),
+        }
+    }
+}
+
 /// The structure of a function's result: tensors are the graph's outputs in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OutTree {
@@ -85,13 +96,59 @@ pub enum SpecializeError {
 pub struct Program {
     sources: SourceMap,
     modules: Vec<Module>,
+    limits: Limits,
+}
+
+/// What elaboration may ask for before it stops with an error (SPEC §4, resource
+/// limits): one tensor's bytes (E0307) and the graph's nodes (E0316). The checker does
+/// no I/O, so the caller says how much memory there is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most bytes one tensor may take; `None` checks only that a tensor has at most
+    /// 2^40 elements.
+    pub memory: Option<MemoryLimit>,
+    /// The most nodes elaboration may create; every inlined call counts as one more, so
+    /// that calls which add no nodes cannot go on forever either.
+    pub max_nodes: usize,
+}
+
+impl Limits {
+    /// The node limit of SPEC §4.
+    pub const DEFAULT_MAX_NODES: usize = 2_000_000;
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { memory: None, max_nodes: Limits::DEFAULT_MAX_NODES }
+    }
+}
+
+/// The size in bytes no single tensor may exceed, and where it comes from (for the
+/// message of E0307).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimit {
+    pub bytes: u64,
+    pub source: MemorySource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemorySource {
+    /// The session's memory budget (`--mem-budget`).
+    Budget,
+    /// The machine's physical memory.
+    PhysicalMemory,
 }
 
 /// Parse `root` (already in `sources`) and every module it uses (added to `sources`),
 /// resolve names and check every function whose parameters are all annotated (for the
 /// errors that hold whatever sizes its shape variables take). All diagnostics are
-/// returned, not just the first.
+/// returned, not just the first. Elaboration runs under the default [`Limits`].
 pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader) -> Result<Program, Vec<Diagnostic>> {
+    compile_with(sources, root, loader, Limits::default())
+}
+
+/// [`compile`] under `limits`, which the returned program's specialisations keep.
+pub fn compile_with(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader, limits: Limits) -> Result<Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let modules = modules::load_all(sources, root, loader, &mut diags);
     if diags.is_empty() {
@@ -99,14 +156,15 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
             if module.is_stdlib {
                 continue;
             }
+            diags.extend(resolve::check_dtypes(&modules, index));
             for item in &module.ast.items {
                 match item {
                     ast::Item::Fn(f) if f.params.iter().all(|p| p.ty.is_some() || p.default.is_some()) => {
-                        diags.extend(check_symbolically(&modules, index, f));
+                        diags.extend(check_symbolically(&modules, index, f, limits));
                     }
                     ast::Item::Fn(f) => diags.extend(resolve::check_names(&modules, index, f)),
                     ast::Item::Const(c) => {
-                        let mut e = Elab::new(&modules, &c.name.name);
+                        let mut e = Elab::new(&modules, &c.name.name, limits);
                         e.check_const(index, c);
                         diags.extend(e.diags);
                     }
@@ -117,7 +175,7 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
     }
     let diags = dedup(diags);
     if diags.is_empty() {
-        Ok(Program { sources: sources.clone(), modules })
+        Ok(Program { sources: sources.clone(), modules, limits })
     } else {
         Err(diags)
     }
@@ -130,21 +188,32 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
 /// that depends on the sizes (a reshape that needs an even `N`, two variables that must be
 /// equal, an index below `N`) differs between the two or names a stand-in size, and is
 /// left to specialisation, which checks each call with its concrete sizes (SPEC §4).
-fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem) -> Vec<Diagnostic> {
-    let first = elaborate_with_stand_ins(modules, module, f, StandIns::new(1009, 1));
-    let second = elaborate_with_stand_ins(modules, module, f, StandIns::new(5003, 2));
-    first.into_iter().filter(|d| second.contains(d)).collect()
+/// A secondary label that differs between the two (one that names a stand-in size) is
+/// left out of an error that is otherwise alike.
+fn check_symbolically(modules: &[Module], module: usize, f: &ast::FnItem, limits: Limits) -> Vec<Diagnostic> {
+    let first = elaborate_with_stand_ins(modules, module, f, StandIns::new(1009, 1), limits);
+    let second = elaborate_with_stand_ins(modules, module, f, StandIns::new(5003, 2), limits);
+    first
+        .into_iter()
+        .filter_map(|mut d| {
+            let twin = second.iter().find(|s| s.code == d.code && s.primary == d.primary && s.message == d.message && s.hint == d.hint)?;
+            d.secondary.retain(|label| twin.secondary.contains(label));
+            Some(d)
+        })
+        .collect()
 }
 
 /// Elaborate `f` with its parameters' shape variables given sizes by `stand_ins`.
-fn elaborate_with_stand_ins(modules: &[Module], module: usize, f: &ast::FnItem, mut stand_ins: StandIns) -> Vec<Diagnostic> {
-    let mut e = Elab::new(modules, &f.name.name);
+fn elaborate_with_stand_ins(modules: &[Module], module: usize, f: &ast::FnItem, mut stand_ins: StandIns, limits: Limits) -> Vec<Diagnostic> {
+    let mut e = Elab::new(modules, &f.name.name, limits);
     let mut env = Env::new(module);
     let mut next_param = 0;
     for p in &f.params {
         let value = match (&p.ty, &p.default) {
             (Some(ann), _) => {
                 let v = stand_ins.value(&mut e, ann, &mut next_param);
+                // Inputs exist before the program runs: not tensors it makes.
+                e.accept_existing_nodes();
                 let v = e.check_annotation(&mut env, ann, v, p.span);
                 e.declared(v, &env, p, module)
             }
@@ -203,10 +272,15 @@ impl StandIns {
                 let mut shape = Vec::new();
                 for d in dims.iter().flatten() {
                     match d {
-                        ast::Dim::Int(n, _) => shape.push(*n as usize),
+                        ast::Dim::Int(n, _) => shape.push(usize::try_from(*n).unwrap_or(usize::MAX)),
                         ast::Dim::Var(id) => shape.extend(self.sizes(&id.name, 1)),
                         ast::Dim::Rest(id) => shape.extend(self.sizes(&id.name, self.rest_rank)),
                     }
+                }
+                if !shapes::size_ok(&shape) {
+                    // Too many stand-in dimensions to multiply out: the errors that
+                    // involve this parameter are left to specialisation.
+                    return Value::Error;
                 }
                 let node = e.graph.param(*next_param, Type::new(dt, shape));
                 *next_param += 1;
@@ -260,12 +334,21 @@ impl Program {
                 .with_hint(hint);
             return Err(SpecializeError::Diagnostics(vec![d]));
         };
-        let mut e = Elab::new(&self.modules, entry);
+        let mut e = Elab::new(&self.modules, entry, self.limits);
         let mut env = Env::new(0);
         let mut next_param = 0;
         for (i, p) in f.params.iter().enumerate() {
             let value = match args.get(i).cloned().flatten() {
-                Some(a) => param_value(&mut e, &a, &mut next_param),
+                Some(a) => {
+                    if let Some(ty) = a.leaf_types().into_iter().find(|ty| !shapes::size_ok(&ty.shape)) {
+                        let message = format!("{ty} has more than 2^40 elements");
+                        return Err(SpecializeError::Argument { param: p.name.name.clone(), message });
+                    }
+                    let v = param_value(&mut e, &a, &mut next_param);
+                    // Inputs exist before the program runs: not tensors it makes.
+                    e.accept_existing_nodes();
+                    v
+                }
                 None => match &p.default {
                     Some(d) => {
                         let mut denv = Env::new(0);

@@ -28,6 +28,7 @@ pub mod fed;
 mod files;
 pub mod idx;
 mod loader;
+mod memory;
 pub mod render;
 pub mod repl;
 pub mod systolic;
@@ -148,6 +149,8 @@ pub struct Session {
     precision: Precision,
     amx: bool,
     module_dirs: Vec<PathBuf>,
+    /// The most graph nodes one specialisation may elaborate to (E0316).
+    max_nodes: usize,
 }
 
 impl Session {
@@ -162,7 +165,7 @@ impl Session {
         if backend == Backend::Wgpu {
             tc_wgpu::gpu().map_err(|e| Error::Runtime(format!("--backend wgpu: {e}")))?;
         }
-        Ok(Session { backend, mem_budget: None, precision: Precision::F32, amx: false, module_dirs: Vec::new() })
+        Ok(Session { backend, mem_budget: None, precision: Precision::F32, amx: false, module_dirs: Vec::new(), max_nodes: tc_check::Limits::DEFAULT_MAX_NODES })
     }
 
     /// Round the operands of f32 matmuls and convolutions to bf16 (`--precision bf16`):
@@ -212,6 +215,13 @@ impl Session {
         self.mem_budget
     }
 
+    /// Cap the nodes a specialisation may elaborate to (default 2,000,000): beyond it,
+    /// exponential inlining is the compile error E0316.
+    pub fn with_max_nodes(mut self, max_nodes: usize) -> Session {
+        self.max_nodes = max_nodes;
+        self
+    }
+
     /// Search `dir` for `use`d modules after the importing file's own directory and
     /// before the standard library.
     pub fn add_module_dir(&mut self, dir: impl Into<PathBuf>) {
@@ -235,7 +245,9 @@ impl Session {
         let mut sources = SourceMap::new();
         let root = sources.add(name, text);
         let loader = FsLoader::new(self.module_dirs.clone());
-        match tc_check::compile(&mut sources, root, &loader) {
+        // A tensor beyond the budget, else beyond physical memory, is E0307.
+        let limits = tc_check::Limits { memory: memory::tensor_limit(self.mem_budget), max_nodes: self.max_nodes };
+        match tc_check::compile_with(&mut sources, root, &loader, limits) {
             Ok(program) => Ok(Module {
                 program,
                 root,
