@@ -22,6 +22,9 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: Features,
+    /// One `u32` 0 that shaders read as a zero their compiler cannot fold
+    /// (`crate::wgsl::ShaderKernel::zero_word`); buffers start zeroed.
+    pub zero_word: wgpu::Buffer,
     /// Validation errors wgpu reports outside an error scope (kept instead of panicking).
     uncaptured: Arc<Mutex<Vec<String>>>,
     /// Error scopes form one stack per device: threads take turns to push and pop.
@@ -172,8 +175,9 @@ pub fn open(choice: Option<&str>) -> Result<Gpu, WgpuError> {
     let required_features = if shader_f16 { wgpu::Features::SHADER_F16 } else { wgpu::Features::empty() };
     let descriptor = wgpu::DeviceDescriptor { label: Some("tensorc"), required_features, required_limits: limits.clone(), ..Default::default() };
     let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| WgpuError::Device(format!("opening {}: {e}", info.name)))?;
+    let zero_word = device.create_buffer(&wgpu::BufferDescriptor { label: Some("zero word"), size: 4, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
     let uncaptured = Arc::new(Mutex::new(Vec::new()));
     let sink = uncaptured.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string())));
-    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, uncaptured, scopes: Mutex::new(()) })
+    Ok(Gpu { device, queue, info, limits, features: Features { shader_f16 }, zero_word, uncaptured, scopes: Mutex::new(()) })
 }

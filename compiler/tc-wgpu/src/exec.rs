@@ -158,7 +158,8 @@ pub(crate) struct Pipeline {
 
 /// Compile one shader. Every binding is a read-write storage buffer (see `wgsl`).
 pub(crate) fn pipeline(gpu: &Gpu, shader: &ShaderKernel) -> Result<Pipeline, WgpuError> {
-    let entries: Vec<wgpu::BindGroupLayoutEntry> = (0..shader.bindings.len() as u32)
+    let count = shader.bindings.len() + usize::from(shader.zero_word);
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = (0..count as u32)
         .map(|binding| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -234,7 +235,10 @@ pub(crate) fn dispatch(gpu: &Gpu, shaders: &[ShaderKernel], pipelines: &[Pipelin
             .zip(pipelines)
             .map(|(s, p)| {
                 (s.workgroups.iter().all(|&w| w > 0)).then(|| {
-                    let entries: Vec<wgpu::BindGroupEntry> = s.bindings.iter().enumerate().map(|(i, &b)| wgpu::BindGroupEntry { binding: i as u32, resource: wgpu::BindingResource::Buffer(place.binding(b)) }).collect();
+                    let mut entries: Vec<wgpu::BindGroupEntry> = s.bindings.iter().enumerate().map(|(i, &b)| wgpu::BindGroupEntry { binding: i as u32, resource: wgpu::BindingResource::Buffer(place.binding(b)) }).collect();
+                    if s.zero_word {
+                        entries.push(wgpu::BindGroupEntry { binding: s.bindings.len() as u32, resource: gpu.zero_word.as_entire_binding() });
+                    }
                     gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(&s.label), layout: &p.layout, entries: &entries })
                 })
             })

@@ -11,9 +11,16 @@
 //! bit for bit; `/` and `sqrt` are as precise as the device makes them (Vulkan allows
 //! a few ulp; llvmpipe rounds correctly). Comparisons treat NaN as the interpreter does
 //! (`!=` is true, the rest false), whatever the driver's ordered/unordered choice.
+//!
+//! Every float constant and every float result passes through `exact` (see
+//! [`Helper::Exact`]), and an operation on two equal operands gets a second barrier on
+//! one of them: the driver then cannot fold `x * 0.0`, `x - x` or `0.0 / x` to 0 (wrong
+//! for NaN, infinities and signed zeros) nor reassociate or distribute arithmetic (which
+//! changes rounding), so each operation computes what the interpreter computes.
 
 use super::math::{Helper, Helpers};
 use super::{check_view, CodegenError, Shader};
+use std::collections::HashMap;
 use tc_ir::{BinaryOp, UnaryOp};
 use tc_kernel::{BufferId, Expr, ExprOp, Scalar, Stage, View};
 use tc_tensor::DType;
@@ -59,8 +66,14 @@ pub fn val_of(e: &Expr) -> Result<Val, CodegenError> {
     }
 }
 
-/// A WGSL f32 literal (infinities and NaN through the helpers).
+/// A WGSL f32 constant, opaque to the driver's optimiser (through `exact`).
 pub fn f32_lit(x: f64, h: &mut Helpers) -> String {
+    h.need(Helper::Exact);
+    format!("exact({})", f32_plain(x, h))
+}
+
+/// A WGSL f32 literal (infinities and NaN through the helpers).
+fn f32_plain(x: f64, h: &mut Helpers) -> String {
     let x = x as f32;
     if x.is_nan() {
         h.need(Helper::NanInf);
@@ -216,6 +229,11 @@ pub fn binary(op: BinaryOp, v: Val, a: &str, b: &str, h: &mut Helpers) -> Result
         h.need(Helper::IsNan);
         return Ok(format!("({a} != {b} || is_nan({a}) || is_nan({b}))"));
     }
+    // Ordered comparisons are false on NaN, however the driver compares.
+    if op.is_comparison() && matches!(v, Val::F { .. }) {
+        h.need(Helper::IsNan);
+        return Ok(format!("({a} {} {b} && !is_nan({a}) && !is_nan({b}))", compare(op)));
+    }
     if op.is_comparison() && v != Val::B {
         return Ok(format!("({a} {} {b})", compare(op)));
     }
@@ -324,9 +342,32 @@ impl Lane<'_> {
     }
 }
 
+/// For each expression, the first expression of `exprs` that computes the same value
+/// (the same op on the same values, or a load of the same element): two operands with
+/// one representative are one value to the driver's compiler too.
+fn representatives(exprs: &[Expr]) -> Vec<usize> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut rep = Vec::with_capacity(exprs.len());
+    for (i, e) in exprs.iter().enumerate() {
+        let key = match &e.op {
+            ExprOp::Load { buffer, view } => format!("load {buffer:?} {view:?}"),
+            ExprOp::Index { view } => format!("index {view:?}"),
+            ExprOp::Const(s) => format!("const {s:?} {:?}", e.dtype),
+            ExprOp::Slot { stage } => format!("slot {stage}"),
+            ExprOp::Unary(op, a) => format!("{op:?} {}", rep[a.index()]),
+            ExprOp::Binary(op, a, b) => format!("{op:?} {} {}", rep[a.index()], rep[b.index()]),
+            ExprOp::Select(c, a, b) => format!("select {} {} {}", rep[c.index()], rep[a.index()], rep[b.index()]),
+            ExprOp::Cast(a) => format!("cast {:?} {}", e.dtype, rep[a.index()]),
+        };
+        rep.push(*first.entry(key).or_insert(i));
+    }
+    rep
+}
+
 /// One `let e{i}: T = ...;` line per expression of `stage`, each prefixed by `indent`.
 pub fn emit_exprs(sh: &mut Shader, stage: &Stage, env: &Env, indent: &str, out: &mut String) -> Result<(), CodegenError> {
     let vals: Vec<Val> = stage.exprs.iter().map(val_of).collect::<Result<_, _>>()?;
+    let rep = representatives(&stage.exprs);
     for (i, e) in stage.exprs.iter().enumerate() {
         let v = vals[i];
         let h = &mut sh.helpers;
@@ -345,9 +386,25 @@ pub fn emit_exprs(sh: &mut Shader, stage: &Stage, env: &Env, indent: &str, out: 
             ExprOp::Const(s) => literal(v, *s, h)?,
             ExprOp::Slot { stage } => env.slots[*stage].clone(),
             ExprOp::Unary(op, a) => unary(*op, v, &format!("e{}", a.0), h)?,
-            ExprOp::Binary(op, a, b) => binary(*op, vals[a.index()], &format!("e{}", a.0), &format!("e{}", b.0), h)?,
+            ExprOp::Binary(op, a, b) => {
+                let operand = vals[a.index()];
+                let mut second = format!("e{}", b.0);
+                if matches!(operand, Val::F { .. }) && rep[a.index()] == rep[b.index()] {
+                    h.need(Helper::Exact);
+                    second = format!("exact_alt({second})");
+                }
+                binary(*op, operand, &format!("e{}", a.0), &second, h)?
+            }
             ExprOp::Select(c, a, b) => format!("select(e{}, e{}, e{})", b.0, a.0, c.0),
             ExprOp::Cast(a) => cast(vals[a.index()], v, &format!("e{}", a.0), h),
+        };
+        // A float computed here is opaque to the optimiser wherever it is used.
+        let computed = matches!(e.op, ExprOp::Unary(..) | ExprOp::Binary(..) | ExprOp::Select(..) | ExprOp::Cast(..));
+        let rhs = if computed && matches!(v, Val::F { .. }) {
+            sh.helpers.need(Helper::Exact);
+            format!("exact({rhs})")
+        } else {
+            rhs
         };
         out.push_str(&format!("{indent}let e{i}: {} = {rhs};\n", v.ty()));
     }

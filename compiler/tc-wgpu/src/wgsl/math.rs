@@ -18,13 +18,27 @@
 //! - `q16` rounds an f32 to the nearest f16 (ties to even), so f16 values held in f32
 //!   registers round exactly as the interpreter rounds them;
 //! - integer division and remainder floor (Python), 0 for a zero divisor; float→int
-//!   conversions truncate and saturate (NaN → 0); i32→f32 rounds to nearest even.
+//!   conversions truncate and saturate (NaN → 0); i32→f32 rounds to nearest even;
+//! - `sign`, `max`, `min` decide NaN and zero by their bits, so `sign(±0)` is +0 and
+//!   NaN wins either operand of `max`/`min`;
+//! - `exact` hides a float value from the driver's optimiser (see [`Helper::Exact`]).
 
 use std::collections::BTreeSet;
 
 /// One helper function (or constant pair).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Helper {
+    /// `exact(x)` and `exact_alt(x)`: `x`, passed through an integer operation with a
+    /// zero the compiler cannot see (`EXACT_ZERO`, which [`super::Shader::finish`] reads
+    /// from the device's zero word, a storage buffer holding 0). WGSL lets implementations assume that no NaN, infinity
+    /// or signed zero occurs, and drivers rewrite float arithmetic on that assumption
+    /// (Mesa folds `x * 0.0` and `x - x` to 0, `x + 0.0` to `x`, `0.0 / x` to 0,
+    /// reassociates `(x * 3.0) * 5.0` into `x * 15.0`, distributes `x * y + x * 3.0`).
+    /// Every float result and constant of the generated code goes through `exact`, so
+    /// each operation the optimiser sees has operands it knows nothing about and is
+    /// evaluated as written; `exact_alt` is a second, distinct barrier for an operation
+    /// whose two operands are the same value (`x - x`).
+    Exact,
     IsNan,
     NanInf,
     MaxNan,
@@ -55,10 +69,10 @@ impl Helper {
     fn deps(self) -> &'static [Helper] {
         use Helper::*;
         match self {
-            NanInf | IDiv | IRem | UDiv | URem | I2F | MulWide => &[],
+            Exact | NanInf | IDiv | IRem | UDiv | URem | I2F | MulWide => &[],
             Philox => &[MulWide],
             IsNan => &[],
-            MaxNan | MinNan | SignF | F2I => &[IsNan],
+            MaxNan | MinNan | SignF | F2I | F2U8 => &[IsNan],
             Q16 => &[IsNan, NanInf],
             Exp => &[],
             Log => &[IsNan, NanInf],
@@ -69,12 +83,12 @@ impl Helper {
             Pow => &[IsNan, NanInf, Exp, Log],
             Fmod => &[IsNan, NanInf],
             Mod => &[Fmod],
-            F2U8 => &[],
         }
     }
 
     fn text(self) -> &'static str {
         match self {
+            Helper::Exact => EXACT,
             Helper::IsNan => IS_NAN,
             Helper::NanInf => NAN_INF,
             Helper::MaxNan => MAX_NAN,
@@ -116,11 +130,24 @@ impl Helpers {
         }
     }
 
+    pub fn uses(&self, h: Helper) -> bool {
+        self.0.contains(&h)
+    }
+
     /// The WGSL text of every needed helper, in a fixed order.
     pub fn text(&self) -> String {
         self.0.iter().map(|h| h.text()).collect::<Vec<_>>().join("\n")
     }
 }
+
+const EXACT: &str = "var<private> EXACT_ZERO: u32;
+fn exact(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) ^ EXACT_ZERO);
+}
+fn exact_alt(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) | EXACT_ZERO);
+}
+";
 
 const IS_NAN: &str = "fn is_nan(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
@@ -139,18 +166,23 @@ fn inf_f32() -> f32 {
 }
 ";
 
+// NaN is tested on the bits of both operands: WGSL leaves comparisons with NaN to the
+// implementation.
 const MAX_NAN: &str = "fn max_nan(a: f32, b: f32) -> f32 {
-    return select(select(b, a, a >= b), a, is_nan(a));
+    return select(select(b, a, a >= b), select(b, a, is_nan(a)), is_nan(a) || is_nan(b));
 }
 ";
 
 const MIN_NAN: &str = "fn min_nan(a: f32, b: f32) -> f32 {
-    return select(select(b, a, a <= b), a, is_nan(a));
+    return select(select(b, a, a <= b), select(b, a, is_nan(a)), is_nan(a) || is_nan(b));
 }
 ";
 
+// On the bits: NaN stays, ±0 gives +0, anything else ±1 with its sign.
 const SIGN_F: &str = "fn sign_f(x: f32) -> f32 {
-    return select(select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0), x, is_nan(x));
+    let bits = bitcast<u32>(x);
+    let one = select((bits & 0x80000000u) | 0x3f800000u, 0u, (bits << 1u) == 0u);
+    return bitcast<f32>(select(one, bits, is_nan(x)));
 }
 ";
 
@@ -313,8 +345,9 @@ fn sin_quadrant(x: f32, k: i32) -> f32 {
     v = select(v, -v, j >= 2);
     return select(v, nan_f32(), is_nan(x) || abs(x) == inf_f32());
 }
+// sin(±0) is ±0: the zero is returned as it came, sign included.
 fn sin_f(x: f32) -> f32 {
-    return sin_quadrant(x, 0);
+    return select(sin_quadrant(x, 0), x, (bitcast<u32>(x) << 1u) == 0u);
 }
 fn cos_f(x: f32) -> f32 {
     return sin_quadrant(x, 1);
@@ -500,7 +533,7 @@ const F2I: &str = "fn f2i(x: f32) -> i32 {
 ";
 
 const F2U8: &str = "fn f2u8(x: f32) -> u32 {
-    if (!(x > 0.0)) {
+    if (is_nan(x) || !(x > 0.0)) {
         return 0u;
     }
     return u32(min(x, 255.0));

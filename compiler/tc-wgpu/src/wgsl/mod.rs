@@ -23,6 +23,8 @@
 //! transcendentals are documented where they arise.
 
 mod calls;
+#[cfg(test)]
+mod exact_tests;
 mod expr;
 mod gemm;
 mod loops;
@@ -32,7 +34,7 @@ mod run_tests;
 #[cfg(test)]
 mod tests;
 
-use math::Helpers;
+use math::{Helper, Helpers};
 use std::fmt;
 use tc_kernel::{BufferId, BufferKind, Kernel, KernelProgram, View};
 use tc_tensor::DType;
@@ -99,6 +101,9 @@ pub struct ShaderKernel {
     /// pointwise kernel (read-write even when only read, so that bindings of one arena
     /// may alias in place).
     pub bindings: Vec<BufferId>,
+    /// Whether binding `bindings.len()` is the device's zero word (a `u32` 0 that the
+    /// shader reads as `EXACT_ZERO`, see [`math::Helper::Exact`]).
+    pub zero_word: bool,
     /// Workgroups to dispatch in x, y, z (each at most 65535).
     pub workgroups: [u32; 3],
 }
@@ -206,6 +211,10 @@ impl<'a> Shader<'a> {
             let ty = if self.vec4.contains(&b) { format!("vec4<{}>", elem.wgsl()) } else { elem.wgsl().to_string() };
             binds.push_str(&format!("@group(0) @binding({i}) var<storage, read_write> b{}: array<{ty}>;\n", b.0));
         }
+        let zero_word = self.helpers.uses(Helper::Exact);
+        if zero_word {
+            binds.push_str(&format!("@group(0) @binding({}) var<storage, read_write> zero_word: array<u32>;\n", self.bindings.len()));
+        }
         if half {
             out.push_str("enable f16;\n\n");
         }
@@ -220,9 +229,13 @@ impl<'a> Shader<'a> {
             out.push_str(decls);
         }
         out.push_str(&format!("\n@compute @workgroup_size({workgroup_size})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{\n"));
+        if zero_word {
+            // A zero read from memory: the compiler cannot know it.
+            out.push_str("    EXACT_ZERO = zero_word[0];\n");
+        }
         out.push_str(body);
         out.push_str("}\n");
-        Ok(ShaderKernel { label, wgsl: out, entry: "main".into(), bindings: self.bindings, workgroups })
+        Ok(ShaderKernel { label, wgsl: out, entry: "main".into(), bindings: self.bindings, zero_word, workgroups })
     }
 }
 

@@ -11,11 +11,17 @@ use tc_tensor::{Data, Tensor};
 const F16: Features = Features { shader_f16: true };
 const NO_F16: Features = Features { shader_f16: false };
 
-/// Loads standard-library modules from the repository's `stdlib/` folder.
+/// Loads modules as `tensorc` does: the program cases' own modules from `tests/cases/`,
+/// then the standard library from the repository's `stdlib/` folder.
 struct StdlibDir;
 
 impl ModuleLoader for StdlibDir {
     fn load(&self, name: &str, _from: &str) -> Option<(String, String)> {
+        let file = format!("{}.tc", name.replace("::", "/"));
+        let case_module = format!("{}/../../tests/cases/{file}", env!("CARGO_MANIFEST_DIR"));
+        if let Ok(text) = std::fs::read_to_string(&case_module) {
+            return Some((case_module, text));
+        }
         let path = format!("{}/../../stdlib/{name}.tc", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(path).ok().map(|t| (format!("<stdlib>/{name}.tc"), t))
     }
