@@ -183,8 +183,14 @@ impl<'a> Elab<'a> {
         if self.out_of_nodes {
             return Value::Error;
         }
-        if let Some(i) = new.into_iter().find(|&i| self.too_large(&self.graph.nodes[i].ty).is_some()) {
-            let ty = self.graph.nodes[i].ty.clone();
+        if let Some(first) = new.clone().find(|&i| self.too_large(&self.graph.nodes[i].ty).is_some()) {
+            // Name the expression's own result if it is too large (`eye(n)`'s f32 rather
+            // than the i32 indices it compares).
+            let result = match &v {
+                Value::Tensor(t) if new.contains(&t.node.index()) && self.too_large(&t.ty).is_some() => t.node.index(),
+                _ => first,
+            };
+            let ty = self.graph.nodes[result].ty.clone();
             let (message, hint) = self.too_large(&ty).expect("found above");
             return self.error(Diagnostic::new("E0307", self.loc(env, span), message).with_label("this tensor is too large").with_hint(hint));
         }
@@ -1269,10 +1275,13 @@ fn first_difference(a: &[usize], b: &[usize]) -> String {
 
 /// "40000000000 bytes (37.3 GiB)".
 fn bytes_text(bytes: u128) -> String {
+    const TIB: f64 = (1u64 << 40) as f64;
     const GIB: f64 = (1u64 << 30) as f64;
     const MIB: f64 = (1u64 << 20) as f64;
     let b = bytes as f64;
-    if b >= GIB {
+    if b >= TIB {
+        format!("{bytes} bytes ({:.1} TiB)", b / TIB)
+    } else if b >= GIB {
         format!("{bytes} bytes ({:.1} GiB)", b / GIB)
     } else if b >= MIB {
         format!("{bytes} bytes ({:.1} MiB)", b / MIB)

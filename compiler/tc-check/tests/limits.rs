@@ -78,6 +78,9 @@ fn the_message_says_how_large_and_which_limit() {
     let (_, diags) = diagnose("fn main() { ones((1024, 1024)) }", &[], budget, &StdlibDir);
     assert!(diags[0].message.contains("4194304 bytes (4.0 MiB), more than the memory budget (`--mem-budget`) of 1048576 bytes (1.0 MiB)"), "{}", diags[0].message);
     assert!(diags[0].hint.as_deref().unwrap().contains("--mem-budget"));
+    // `eye` names its own result, not the indices it compares to make it.
+    let (_, diags) = diagnose("fn main() { eye(1048576, dtype = f16) }", &[], physical(16 * GIB), &StdlibDir);
+    assert!(diags[0].message.starts_with("a tensor of type f16[1048576, 1048576] takes 2199023255552 bytes (2.0 TiB)"), "{}", diags[0].message);
 }
 
 #[test]
