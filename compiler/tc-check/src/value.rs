@@ -63,15 +63,16 @@ impl Konst {
     }
 }
 
-/// Storage of `dtype` holding `values`, each rounded once (floats to nearest even,
-/// floats to integers toward zero).
+/// Storage of `dtype` holding `values`, each converted once as the IR's `cast` converts:
+/// to floats rounded to nearest even, floats to integers toward zero and saturating,
+/// integers to narrower integers wrapping.
 pub(crate) fn konst_data(values: &[Konst], dtype: DType) -> Data {
-    if dtype.is_int() {
+    if let Some(range) = dtype.int_range() {
         let ints: Vec<i64> = values
             .iter()
             .map(|k| match *k {
                 Konst::Int(i) => i,
-                Konst::Float(f) => f.nearest as i64,
+                Konst::Float(f) => (f.nearest as i64).clamp(*range.start(), *range.end()),
                 Konst::Bool(b) => b as i64,
             })
             .collect();

@@ -141,3 +141,13 @@ fn a_float_literal_that_overflows_f32_is_fine_as_an_f64() {
     let got = run("fn main(x: f64) { x * 1e39 }", &[one_f64()]);
     assert_eq!(f64_bits(&got), vec![1e39f64.to_bits()]);
 }
+
+/// A cast of a value known at compile time gives what the IR's cast gives at run time:
+/// float to integer truncates and saturates.
+#[test]
+fn compile_time_casts_agree_with_run_time_casts() {
+    let folded = run("fn main() { let y = 3e9 as f64; y as i32 }", &[]);
+    assert_eq!(folded.data(), &Data::I32(vec![i32::MAX]));
+    let at_run_time = run("fn main(x: f64) { (x * 3e9) as i32 }", &[one_f64()]);
+    assert_eq!(at_run_time.data(), folded.data());
+}
