@@ -17,12 +17,15 @@ shift 2 || shift $#
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
-cargo build --release --locked --bin "$target"
+# An explicit --target keeps the instrumentation off build scripts and proc macros.
+triple=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --locked --target "$triple" --bin "$target"
+bin="target/$triple/release/$target"
 
 mkdir -p "corpus/$target" "artifacts/$target"
 if [ $# -gt 0 ]; then
-    exec "target/release/$target" "$@"
+    exec "$bin" "$@"
 fi
 # The rss limit catches unbounded allocation; the timeout, hangs.
-exec "target/release/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
+exec "$bin" "corpus/$target" -artifact_prefix="artifacts/$target/" \
     -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -max_len=4096 -print_final_stats=1
