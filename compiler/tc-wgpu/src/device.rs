@@ -110,6 +110,46 @@ impl Gpu {
     }
 }
 
+/// The variable Mesa's Vulkan drivers read (through libwayland) when the instance is
+/// created.
+const RUNTIME_DIR_ENV: &str = "XDG_RUNTIME_DIR";
+
+/// Point `XDG_RUNTIME_DIR` at a private directory (created with mode 0700, as the XDG
+/// base directory spec asks) when it is unset or not an absolute path. Mesa's drivers
+/// otherwise print `error: XDG_RUNTIME_DIR is invalid or not set in the environment.`
+/// twice per process while looking for a Wayland compositor, which headless compute
+/// never needs: an error message where there is no error.
+///
+/// Call it first thing in `main`, before any thread starts: changing the environment
+/// while another thread reads it is a data race in C's `getenv`. Does nothing when the
+/// variable is already usable or no directory can be made.
+pub fn set_runtime_dir_if_unset() {
+    let usable = std::env::var_os(RUNTIME_DIR_ENV).is_some_and(|d| std::path::Path::new(&d).is_absolute());
+    if usable {
+        return;
+    }
+    if let Some(dir) = private_runtime_dir() {
+        std::env::set_var(RUNTIME_DIR_ENV, dir);
+    }
+}
+
+/// `$TMPDIR/tensorc-runtime-UID`, created 0700 if missing; `None` unless it is a
+/// directory owned by this user that no one else may enter.
+#[cfg(unix)]
+fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let dir = std::env::temp_dir().join(format!("tensorc-runtime-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(dir)
+}
+
+#[cfg(not(unix))]
+fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    None
+}
+
 /// The process's GPU, opened on first use. Every later call returns the same device or
 /// the same error.
 pub fn gpu() -> Result<Arc<Gpu>, WgpuError> {

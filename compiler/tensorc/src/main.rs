@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before any thread starts: it may set an environment variable.
+    tc_wgpu::device::set_runtime_dir_if_unset();
     let parsed = match cli::Cli::try_parse() {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -527,3 +527,15 @@ fn inputs_larger_than_memory_are_refused_before_reading() {
     expect_status(&out, 3);
     assert!(out.stderr.contains("--reps 18446744073709551615 needs"), "{}", out.stderr);
 }
+
+#[test]
+fn gpu_runs_print_no_driver_error_without_xdg_runtime_dir() {
+    let dir = scratch("xdg-runtime-dir");
+    let prog = write(&dir, "prog.tc", "fn main(x) { x * 2.0 }\n");
+    // Mesa's Vulkan drivers complain about an unset XDG_RUNTIME_DIR; tensorc sets one.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tensorc")).args(["run", &prog, "x=1.5", "--backend", "wgpu"]).env_remove("XDG_RUNTIME_DIR").output().expect("run tensorc");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "f32\n3.");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}
