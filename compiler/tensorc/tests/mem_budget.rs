@@ -58,12 +58,25 @@ fn budgeted_step_is_identical_and_within_budget() {
 
 #[test]
 fn infeasible_budget_states_the_minimum() {
-    match run(Backend::Interp, Some(1000)) {
+    // Above the largest tensor (an f32[512, 64] activation, 131,072 bytes), below what
+    // the tensors live together need.
+    let budget = 140_000;
+    match run(Backend::Interp, Some(budget)) {
         Err(Error::Usage(message)) => assert!(message.contains("smallest feasible peak"), "{message}"),
         other => panic!("expected a usage error, got {:?}", other.map(|(_, p)| p)),
     }
-    match run(Backend::Cpu, Some(1000)) {
+    match run(Backend::Cpu, Some(budget)) {
         Err(Error::Usage(message)) => assert!(message.contains("smallest peak"), "{message}"),
         other => panic!("expected a usage error, got {:?}", other.map(|(_, p)| p)),
+    }
+}
+
+#[test]
+fn a_tensor_larger_than_the_budget_is_a_compile_error() {
+    for backend in [Backend::Interp, Backend::Cpu] {
+        match run(backend, Some(100_000)) {
+            Err(Error::Compile(d)) => assert_eq!(d.diagnostics[0].code, "E0307", "{backend}: {:?}", d.diagnostics),
+            other => panic!("{backend}: expected E0307, got {:?}", other.map(|(_, p)| p)),
+        }
     }
 }
