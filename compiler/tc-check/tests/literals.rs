@@ -55,9 +55,9 @@ fn one_f64() -> Tensor {
 fn float_literals_taking_f64_are_the_nearest_f64_never_an_f32() {
     let tenth = 0.1f64.to_bits();
     let x = one_f64();
-    assert_eq!(f64_bits(&run("fn main(x: f64) { x * 0.1 }", &[x.clone()])), vec![tenth]);
-    assert_eq!(f64_bits(&run("fn main(x: f64) { 0.1 * x }", &[x.clone()])), vec![tenth]);
-    assert_eq!(f64_bits(&run("fn main(x: f64) { x * -0.1 }", &[x.clone()])), vec![(-0.1f64).to_bits()]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { x * 0.1 }", std::slice::from_ref(&x))), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { 0.1 * x }", std::slice::from_ref(&x))), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { x * -0.1 }", std::slice::from_ref(&x))), vec![(-0.1f64).to_bits()]);
     assert_eq!(f64_bits(&run("fn main() { full((2,), 0.1, dtype=f64) }", &[])), vec![tenth; 2]);
     assert_eq!(f64_bits(&run("fn main() { 0.1 as f64 }", &[])), vec![tenth]);
     assert_eq!(f64_bits(&run("fn main() { [0.1, 0.2] as f64 }", &[])), vec![tenth, 0.2f64.to_bits()]);
@@ -65,9 +65,9 @@ fn float_literals_taking_f64_are_the_nearest_f64_never_an_f32() {
     let pair = Tensor::from_slice(vec![2], &[0.0f64, 0.0]).unwrap();
     assert_eq!(f64_bits(&run("fn main(x: f64[2]) { x + [0.1, 0.2] }", &[pair])), vec![tenth, 0.2f64.to_bits()]);
     // Through a `let` annotation, a `const` and a default.
-    assert_eq!(f64_bits(&run("fn main(x: f64) { let c: f64 = 0.1; x * c }", &[x.clone()])), vec![tenth]);
-    assert_eq!(f64_bits(&run("const C = 0.1;\nfn main(x: f64) { x * C }", &[x.clone()])), vec![tenth]);
-    assert_eq!(f64_bits(&run("fn f(x, c = 0.1) { x * c }\nfn main(x: f64) { f(x) }", &[x.clone()])), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn main(x: f64) { let c: f64 = 0.1; x * c }", std::slice::from_ref(&x))), vec![tenth]);
+    assert_eq!(f64_bits(&run("const C = 0.1;\nfn main(x: f64) { x * C }", std::slice::from_ref(&x))), vec![tenth]);
+    assert_eq!(f64_bits(&run("fn f(x, c = 0.1) { x * c }\nfn main(x: f64) { f(x) }", std::slice::from_ref(&x))), vec![tenth]);
     // Literals folded together are exact in f64 too: 0.1 + 0.2 is Python's 0.30000000000000004.
     assert_eq!(f64_bits(&run("fn main(x: f64) { x * (0.1 + 0.2) }", &[x])), vec![(0.1f64 + 0.2).to_bits()]);
 }
@@ -81,7 +81,7 @@ fn narrow_floats_round_the_decimal_once() {
     assert_eq!(got.data(), &Data::F32(vec![1.0 + f32::powi(2.0, -23)]));
     // The same for f16, halfway between 1 and 1 + 2^-10.
     let x = Tensor::from_f64_values(DType::F16, vec![], &[1.0]).unwrap();
-    let got = run("fn main(x: f16) { x * 1.00048828125000000001 }", &[x.clone()]);
+    let got = run("fn main(x: f16) { x * 1.00048828125000000001 }", std::slice::from_ref(&x));
     assert_eq!(got.data().to_f64_vec(), vec![1.0 + f64::powi(2.0, -10)]);
     let got = run("fn main(x: f16) { x * 1.00048828125 }", &[x]);
     assert_eq!(got.data().to_f64_vec(), vec![1.0]);
@@ -90,12 +90,12 @@ fn narrow_floats_round_the_decimal_once() {
 #[test]
 fn integer_literals_beyond_i32_take_i64_or_are_errors() {
     let x = Tensor::scalar(1i64);
-    assert_eq!(run("fn main(x: i64) { x + 3000000000 }", &[x.clone()]).data(), &Data::I64(vec![3000000001]));
+    assert_eq!(run("fn main(x: i64) { x + 3000000000 }", std::slice::from_ref(&x)).data(), &Data::I64(vec![3000000001]));
     assert_eq!(run("fn main() { 3000000000 as i64 }", &[]).data(), &Data::I64(vec![3000000000]));
     assert_eq!(run("fn main() { full((1,), 3000000000, dtype=i64) }", &[]).data(), &Data::I64(vec![3000000000]));
     assert_eq!(run("fn main() { [3000000000, 1] as i64 }", &[]).data(), &Data::I64(vec![3000000000, 1]));
     // Literals folded together are exact: the sum is made as an i64, not wrapped as i32.
-    assert_eq!(run("fn main(x: i64) { x + (2000000000 + 2000000000) }", &[x.clone()]).data(), &Data::I64(vec![4000000001]));
+    assert_eq!(run("fn main(x: i64) { x + (2000000000 + 2000000000) }", std::slice::from_ref(&x)).data(), &Data::I64(vec![4000000001]));
     assert_eq!(run("fn main() { -2147483648 }", &[]).data(), &Data::I32(vec![i32::MIN]));
     assert_eq!(run("fn main() { random_uniform(3000000000, (1,)) }", &[]).shape(), &[1]);
     // A size beyond i32 is exact as an i64.

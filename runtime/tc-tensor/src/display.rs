@@ -430,7 +430,7 @@ mod tests {
         );
         assert_eq!(show(&f64s(vec![2], &[1e-5, 1.0 / 3.0])), "[1.000000000000000e-05, 3.333333333333333e-01]");
         assert_eq!(show(&f64s(vec![2], &[1e10, through_f32])), "[1.0000000000000000e+10, 1.0000000149011612e-01]");
-        assert_eq!(show(&f64s(vec![2], &[0.00012345678901234567, 1.0])), "[1.2345678901234567e-04, 1.0000000000000000e+00]");
+        assert_eq!(show(&f64s(vec![2], &[1.2345678901234567e-4, 1.0])), "[1.2345678901234567e-04, 1.0000000000000000e+00]");
     }
 
     #[test]
@@ -438,7 +438,7 @@ mod tests {
         let t = Tensor::from_slice(vec![2], &[0.1f32, 1.1]).unwrap();
         assert_eq!(show(&t), "[0.1, 1.1]");
         // NumPy's default precision=8 still applies to f32 (`[0.01234568]`).
-        let t = Tensor::from_slice(vec![1], &[0.0123456789f32]).unwrap();
+        let t = Tensor::from_slice(vec![1], &[0.012_345_679_f32]).unwrap();
         assert_eq!(show(&t), "[0.01234568]");
         let t = Tensor::from_slice(vec![2], &[f16::from_f32(0.1), f16::from_f32(std::f32::consts::PI)]).unwrap();
         assert_eq!(show(&t), "[0.1 , 3.14]");
