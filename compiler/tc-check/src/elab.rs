@@ -209,8 +209,8 @@ impl<'a> Elab<'a> {
     /// than 2^40 elements, or more bytes than the memory limit.
     fn too_large(&self, ty: &Type) -> Option<(String, String)> {
         let elements = ty.shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128)).filter(|&n| n <= crate::shapes::MAX_ELEMENTS);
-        let shown = self.show(ty);
         let Some(elements) = elements else {
+            let shown = self.show(ty);
             return Some((format!("a tensor of type {shown} has more than 2^40 elements"), "compute in smaller pieces".to_string()));
         };
         let limit = self.limits.memory?;
@@ -218,6 +218,7 @@ impl<'a> Elab<'a> {
         if bytes <= u128::from(limit.bytes) {
             return None;
         }
+        let shown = self.show(ty);
         let (what, hint) = match limit.source {
             MemorySource::Budget => ("the memory budget (`--mem-budget`)", "raise `--mem-budget`, or compute in smaller pieces"),
             MemorySource::PhysicalMemory => ("this machine's physical memory", "shapes are static, so this program cannot run here; compute in smaller pieces"),
