@@ -155,6 +155,11 @@ pub(crate) fn pad_with(f: &mut Func, x: &str, shape: &[usize], lo: &[usize], hi:
         return x.to_string();
     }
     let out: Vec<usize> = (0..shape.len()).map(|a| lo[a] + shape[a] + hi[a]).collect();
+    if shape.contains(&0) {
+        // All padding; `tensor.pad` of an empty tensor would lower to a slice insertion
+        // at an offset into an empty dimension, which MLIR rejects.
+        return filled(f, &out, e, value);
+    }
     let list = |v: &[usize]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
     let idx: Vec<String> = (0..shape.len()).map(|_| format!("{}: index", f.ssa.fresh())).collect();
     f.top().op(format!(
@@ -442,12 +447,15 @@ fn concat(f: &mut Func, c: &CallKernel, axis: usize) -> Result<String, MlirError
     let mut start = 0;
     for &part in &c.inputs {
         let ps = f.shape(part);
-        if ps[axis] == 0 {
+        let offset = start;
+        start += ps[axis];
+        // An empty piece fills nothing (and MLIR rejects any offset into an empty dimension).
+        if ps.contains(&0) {
             continue;
         }
         let p = f.shaped(part)?;
         let mut offs = vec![0; os.len()];
-        offs[axis] = start;
+        offs[axis] = offset;
         acc = f.top().op(format!(
             "tensor.insert_slice {p} into {acc}[{}] [{}] [{}] : {} into {}",
             list(&offs),
@@ -456,7 +464,6 @@ fn concat(f: &mut Func, c: &CallKernel, axis: usize) -> Result<String, MlirError
             tensor_ty(&ps, e),
             tensor_ty(&os, e)
         ));
-        start += ps[axis];
     }
     Ok(acc)
 }

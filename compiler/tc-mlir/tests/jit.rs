@@ -88,6 +88,59 @@ fn training_step() {
     check_on(src, &[values(&t(F32, &[6, 4]), 1), values(&t(F32, &[4]), 2), values(&t(F32, &[8, 6]), 3), labels]);
 }
 
+#[test]
+fn zero_size_tensors() {
+    let i32t = |shape: &[usize]| t(DType::I32, shape);
+    let cases: [(&str, Vec<Type>); 11] = [
+        ("fn main(x) { (expand_dims(x, 0), reshape(x, (0, 5)), stack((x,), 0), stack((x, x), 1), concat((x, ones((3,)), x), 0)) }", vec![t(F32, &[0])]),
+        ("fn main(x) { (exp(x) * 2.0 + 1.0, sum(x), prod(x), max(x), min(x), mean(x), x @ x) }", vec![t(F32, &[0])]),
+        ("fn main(x) { (reshape(x, (0, 12)), transpose(x, (2, 1, 0)), x[:, 1], sum(x, axis=2)) }", vec![t(F32, &[0, 3, 4])]),
+        ("fn main(x) { (sum(x, axis=0), max(x, axis=0), min(x, axis=(0, 2)), mean(x, axis=0), prod(x, axis=0)) }", vec![t(F32, &[0, 3, 4])]),
+        ("use nn;\nfn main(x, w) { (x @ w, grad(sum(x @ w), w), nn::softmax(x), nn::layernorm(x, w[:, 0], w[:, 1])) }", vec![t(F32, &[0, 3, 4]), t(F32, &[4, 2])]),
+        ("fn main(a, b) { (a @ b, grad(sum(a @ b), a)) }", vec![t(F32, &[2, 0]), t(F32, &[0, 3])]),
+        ("fn main(a, b) { a @ b }", vec![i32t(&[2, 0]), i32t(&[0, 3])]),
+        ("fn main(x, k) { (conv2d(x, k), max_pool2d(x, 2), avg_pool2d(x, 2), grad(sum(conv2d(x, k, padding=1)), k)) }", vec![t(F32, &[0, 1, 4, 4]), t(F32, &[2, 1, 3, 3])]),
+        ("fn main(x, k) { conv2d(x, k) }", vec![t(F32, &[1, 0, 4, 4]), t(F32, &[2, 0, 3, 3])]),
+        ("fn main(m, i) { (take(m, i), grad(sum(take(m, i)), m), one_hot(i, 4), take(m[:0], i, axis=1)) }", vec![t(F32, &[3, 4]), i32t(&[0])]),
+        ("fn main(i, u) { (sum(i), prod(i), max(i), min(i), max(u, axis=1), min(u, axis=1), i % 3) }", vec![i32t(&[0]), t(DType::U8, &[2, 0])]),
+    ];
+    for (src, types) in cases {
+        check(src, &types);
+    }
+}
+
+#[test]
+fn nan_propagates_through_relu_maximum_minimum_and_max_reductions() {
+    let n = 37;
+    // Row k has its NaN at column k; the last row has none.
+    let values: Vec<f32> = (0..n * n).map(|i| if i / n == i % n && i / n + 1 < n { f32::NAN } else { (i % 11) as f32 - 5.0 }).collect();
+    let r = Tensor::from_f32(vec![n, n], values).unwrap();
+    let src = "use nn;\nfn main(r) { (max(r, axis=1), min(r, axis=1), max(r, axis=0), nn::relu(r), maximum(r, 0.5), minimum(0.5, r), nn::softmax(r), max_pool2d(reshape(r[:36, :36], (1, 1, 36, 36)), 2), argmax(r, axis=1), argmin(r, axis=0)) }";
+    check_on(src, &[r]);
+}
+
+#[test]
+fn run_time_indices_out_of_range_are_clamped() {
+    let x = Tensor::from_f32(vec![4], vec![10.0, 11.0, 12.0, 13.0]).unwrap();
+    let z = values(&t(F32, &[5, 4]), 3);
+    let src = "use nn;\nfn main(x, i, z) { (take(x, i), take(stack((x, x), 0), i, axis=1), grad(sum(take(x, i) * [1.0, 2.0, 3.0, 4.0, 5.0]), x), one_hot(i, 4), nn::cross_entropy(z, i), grad(nn::cross_entropy(z, i), z)) }";
+    let indices = [
+        Tensor::from_i32(vec![5], vec![-1, -5, 4, 100, 1]).unwrap(),
+        Tensor::new(vec![5], tc_tensor::Data::I64(vec![-1, i64::MIN, 4, i64::MAX, 1])).unwrap(),
+        Tensor::new(vec![5], tc_tensor::Data::U8(vec![255, 0, 4, 3, 1])).unwrap(),
+    ];
+    for i in indices {
+        check_on(src, &[x.clone(), i, z.clone()]);
+    }
+}
+
+#[test]
+fn integer_division_by_zero_is_zero() {
+    let a = Tensor::from_i32(vec![5], vec![7, -7, 0, i32::MIN, i32::MIN]).unwrap();
+    let b = Tensor::from_i32(vec![5], vec![0, 0, 0, -1, 0]).unwrap();
+    check_on("fn main(a, b) { (a % b, floor_div(a, b)) }", &[a, b]);
+}
+
 /// Edge values of a dtype: zeros, ones, halves, infinities, NaN, subnormals, extremes.
 fn edge(d: DType, n: usize, rot: usize) -> Tensor {
     let mut v: Vec<f64> = if d.is_float() {
