@@ -71,6 +71,22 @@ fn tensors_beyond_memory_are_e0307_at_their_expression() {
 }
 
 #[test]
+fn an_input_type_beyond_2_pow_40_elements_is_an_argument_error() {
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", "fn main(x) { flatten(x) }");
+    let program = tc_check::compile(&mut sources, root, &StdlibDir).unwrap();
+    match program.specialize("main", &[f32_arg(&[1 << 32, 1 << 32])]) {
+        Err(SpecializeError::Argument { param, message }) => assert_eq!((param.as_str(), message.as_str()), ("x", "f32[4294967296, 4294967296] has more than 2^40 elements")),
+        Err(e) => panic!("{e:?}"),
+        Ok(_) => panic!("specialised"),
+    }
+    // In `check`, stand-in sizes too many to multiply out leave the function to specialisation.
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", "fn main(x: f32[A, B, C, D, E, F, G, H]) { flatten(x) }");
+    assert!(tc_check::compile(&mut sources, root, &StdlibDir).is_ok());
+}
+
+#[test]
 fn the_message_says_how_large_and_which_limit() {
     let (_, diags) = diagnose("fn main() { zeros((100000, 100000), dtype = u8) }", &[], physical(8 * GIB), &StdlibDir);
     assert_eq!(diags[0].message, "a tensor of type u8[100000, 100000] takes 10000000000 bytes (9.3 GiB), more than this machine's physical memory of 8589934592 bytes (8.0 GiB)");
