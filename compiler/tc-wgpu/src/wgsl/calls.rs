@@ -5,7 +5,8 @@
 //! - `pad`, `concat`, `gather` copy elements in their storage form, exactly;
 //! - `scatter_add` loops, per output element, over the indices and adds the updates
 //!   that land on it (cost: output size × index count; no atomics, which WGSL has only
-//!   for 32-bit integers);
+//!   for 32-bit integers); from 4,096 indices on, a workgroup per output element shares
+//!   the indices out and sums its partial results in a tree;
 //! - `pool` folds each window; `pool_grad` visits, per input element, the windows that
 //!   contain it (max: recomputing each window's maximum and its number of ties, so the
 //!   gradient is shared equally among ties as the interpreter does);
@@ -100,10 +101,13 @@ fn scatter_add(mut sh: Shader, index: usize, c: &CallKernel, axis: usize) -> Res
     let v = Val::of(dtype(&sh, c.output))?;
     // scatter_add is on numbers.
     let zero = match v {
-        Val::F { .. } => "0.0f",
-        Val::U8 => "0u",
-        _ => "0i",
+        Val::F { .. } => f32_lit(0.0, &mut sh.helpers),
+        Val::U8 => "0u".into(),
+        _ => "0i".into(),
     };
+    if nidx >= SCATTER_GROUP_MIN {
+        return scatter_add_groups(sh, index, c, v, &zero, [nidx, size, inner, total]);
+    }
     // This element is (o, along, q); `t` walks the indices.
     let at = normalized_index(&mut sh, c.inputs[0], size, "at").replace("\n    ", "\n        ");
     let u = load(&mut sh, c.inputs[1], &format!("(o * {nidx}u + t) * {inner}u + q"));
@@ -130,6 +134,57 @@ fn scatter_add(mut sh: Shader, index: usize, c: &CallKernel, axis: usize) -> Res
         v.ty()
     );
     per_element(sh, format!("k{index}_scatter_add"), total, &body)
+}
+
+/// Index lists at least this long are scattered by a workgroup per output element.
+const SCATTER_GROUP_MIN: usize = 4096;
+
+/// [`scatter_add`] of a long index list: one workgroup per output element, each
+/// invocation summing the updates of every [`WG`]th index, then a tree over the
+/// workgroup's partial sums; no invocation loops more than `nidx / WG` times (Mesa's
+/// llvmpipe ends an invocation's loops after 65,535 iterations in all).
+fn scatter_add_groups(mut sh: Shader, index: usize, c: &CallKernel, v: Val, zero: &str, [nidx, size, inner, total]: [usize; 4]) -> Result<ShaderKernel, CodegenError> {
+    let (workgroups, wg) = grid(total as u64)?;
+    let at = normalized_index(&mut sh, c.inputs[0], size, "at").replace("\n    ", "\n        ");
+    let u = load(&mut sh, c.inputs[1], &format!("(o * {nidx}u + t) * {inner}u + q"));
+    let result = match v {
+        Val::U8 => "(partial[0] & 255u)".to_string(),
+        _ => quantize(v, "partial[0]".into(), &mut sh.helpers),
+    };
+    let st = store(&mut sh, c.output, "p", &result);
+    let (sz, inn) = (size.max(1), inner.max(1));
+    let ty = v.ty();
+    let decls = format!("var<workgroup> partial: array<{ty}, {WG}>;\n");
+    let body = format!(
+        "    let p = {wg};
+    if (p >= {total}u) {{
+        return;
+    }}
+    let o = p / {}u;
+    let along = (p / {inn}u) % {sz}u;
+    let q = p % {inn}u;
+    var acc: {ty} = {zero};
+    for (var t: u32 = lid; t < {nidx}u; t = t + {WG}u) {{
+    {at}        if (at == along) {{
+            acc = acc + {u};
+        }}
+    }}
+    partial[lid] = acc;
+    workgroupBarrier();
+    for (var s: u32 = {half}u; s > 0u; s = s >> 1u) {{
+        if (lid < s) {{
+            partial[lid] = partial[lid] + partial[lid + s];
+        }}
+        workgroupBarrier();
+    }}
+    if (lid == 0u) {{
+        {st}
+    }}
+",
+        sz * inn,
+        half = WG / 2,
+    );
+    sh.finish(format!("k{index}_scatter_add_groups"), WG, workgroups, &decls, &body)
 }
 
 fn pad(mut sh: Shader, index: usize, c: &CallKernel, lo: &[usize], hi: &[usize]) -> Result<ShaderKernel, CodegenError> {

@@ -114,3 +114,30 @@ fn casts_saturate_and_integers_wrap() {
         check(&format!("fn main(i, j) {{ {body} }}"), &[i.clone(), j.clone()]);
     }
 }
+
+#[test]
+fn products_and_padding_with_infinities() {
+    // Small integers sum exactly in any order; an infinite weight meets the zero padding
+    // (0 × inf is NaN on the interpreter) and infinite inputs meet zero weights.
+    let x = Tensor::new(vec![1, 1, 3, 3], Data::F32(vec![1.0, 2.0, 0.0, -1.0, f32::INFINITY, 3.0, 2.0, 0.0, 1.0])).unwrap();
+    let w = Tensor::new(vec![2, 1, 2, 2], Data::F32(vec![f32::INFINITY, 1.0, 0.0, 2.0, 1.0, -1.0, 0.0, 0.0])).unwrap();
+    check("fn main(x, w) { conv2d(x, w, padding=1) }", &[x, w]);
+    let a = Tensor::new(vec![2, 3], Data::F32(vec![f32::INFINITY, 0.0, 1.0, -0.0, 2.0, f32::NAN])).unwrap();
+    let b = Tensor::new(vec![3, 2], Data::F32(vec![0.0, 1.0, 1.0, -0.0, 2.0, 0.0])).unwrap();
+    check("fn main(a, b) { a @ b }", &[a, b]);
+}
+
+#[test]
+fn long_loops_run_to_the_end() {
+    // Mesa's llvmpipe ends an invocation's loops after 65,535 iterations in all: a
+    // product along 70,000 and a scatter of 70,000 indices must still see every term.
+    let n = 70_000;
+    let a = Tensor::new(vec![1, n], Data::F32(vec![1.0; n])).unwrap();
+    let b = Tensor::new(vec![n, 1], Data::F32((0..n).map(|i| (i % 3) as f32).collect())).unwrap();
+    check("fn main(a, b) { a @ b }", &[a, b]);
+    let idx = Tensor::new(vec![n], Data::I32((0..n as i32).map(|i| i % 5 - 1).collect())).unwrap();
+    let upd = Tensor::new(vec![n], Data::F32((0..n).map(|i| (i % 7) as f32).collect())).unwrap();
+    // The gradient of `take` is a scatter-add of `u` (index -1 lands on the last element).
+    let x = Tensor::new(vec![4], Data::F32(vec![0.0; 4])).unwrap();
+    check("fn main(idx, u, x) { grad(sum(take(x, idx) * u), x) }", &[idx, upd, x]);
+}

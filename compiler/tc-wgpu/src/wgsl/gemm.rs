@@ -72,27 +72,39 @@ pub fn tiled(sh: Shader, label: String, d: &Dims, a_fast: Fast, b_fast: Fast, fu
     var c2 = vec4<f32>(0.0);
     var c3 = vec4<f32>(0.0);
     for (var k0: u32 = 0u; k0 < {k}u; k0 = k0 + {dp}u) {{
-        for (var e: u32 = 0u; e < {loads}u; e = e + 1u) {{
-            let idx = lid + e * {WG}u;
+",
+        k = d.k
+    );
+    // The staging and the slice are unrolled: one loop iteration per slice, since Mesa's
+    // llvmpipe ends an invocation's loops after 65,535 iterations in all (a product with
+    // k = 70,000 returned 58,255 for a sum of ones while the inner loops were loops).
+    for e in 0..loads {
+        body.push_str(&format!(
+            "        {{
+            let idx = lid + {}u;
             tile_a[({ak}) * {t}u + {am}] = load_a(bi, m0 + {am}, k0 + {ak});
             tile_b[({bk}) * {t}u + {bn}] = load_b(bi, k0 + {bk}, n0 + {bn});
         }}
-        workgroupBarrier();
-        for (var kk: u32 = 0u; kk < {dp}u; kk = kk + 1u) {{
-            let ra = kk * {t}u + ty;
-            let rb = kk * {t}u + tx;
-            let a = vec4<f32>(tile_a[ra], tile_a[ra + 16u], tile_a[ra + 32u], tile_a[ra + 48u]);
-            let b = vec4<f32>(tile_b[rb], tile_b[rb + 16u], tile_b[rb + 32u], tile_b[rb + 48u]);
+",
+            e * WG
+        ));
+    }
+    body.push_str("        workgroupBarrier();\n");
+    for kk in 0..dp {
+        body.push_str(&format!(
+            "        {{
+            let a = vec4<f32>(tile_a[{r}u + ty], tile_a[{r}u + ty + 16u], tile_a[{r}u + ty + 32u], tile_a[{r}u + ty + 48u]);
+            let b = vec4<f32>(tile_b[{r}u + tx], tile_b[{r}u + tx + 16u], tile_b[{r}u + tx + 32u], tile_b[{r}u + tx + 48u]);
             c0 = c0 + a.x * b;
             c1 = c1 + a.y * b;
             c2 = c2 + a.z * b;
             c3 = c3 + a.w * b;
         }}
-        workgroupBarrier();
-    }}
 ",
-        k = d.k
-    );
+            r = kk * t,
+        ));
+    }
+    body.push_str("        workgroupBarrier();\n    }\n");
     for i in 0..4 {
         body.push_str(&format!("    if (m0 + ty + {}u < {}u) {{\n", 16 * i, d.m));
         for j in 0..4 {
