@@ -30,7 +30,7 @@ pub(crate) struct Literals {
     by_node: HashMap<NodeId, Literal>,
     /// Nodes holding a literal that does not fit their dtype, with the error to report
     /// if the program's results depend on them.
-    unfit: Vec<(NodeId, Diagnostic)>,
+    unfit: HashMap<NodeId, Diagnostic>,
 }
 
 #[derive(Clone, Debug)]
@@ -63,7 +63,7 @@ impl Elab<'_> {
     fn record_literal(&mut self, node: NodeId, values: Vec<Konst>, dtype: DType, loc: Loc) {
         if let Some(bad) = values.iter().find(|k| !k.fits(dtype)) {
             let error = unfit_error(*bad, dtype, loc);
-            self.literals.unfit.push((node, error));
+            self.literals.unfit.insert(node, error);
         }
         self.literals.by_node.insert(node, Literal { loc, values });
     }
@@ -96,8 +96,7 @@ impl Elab<'_> {
     /// Report now, not only if the results depend on it, that the weak literal `t` does
     /// not fit the dtype it has (an annotation asks for exactly that dtype).
     pub fn settle_literal(&mut self, t: &TVal) {
-        if let Some(i) = self.literals.unfit.iter().position(|(node, _)| *node == t.node) {
-            let (_, error) = self.literals.unfit.swap_remove(i);
+        if let Some(error) = self.literals.unfit.remove(&t.node) {
             self.error(error);
         }
     }
@@ -120,11 +119,11 @@ impl Elab<'_> {
                 }
             }
         }
-        let unfit = std::mem::take(&mut self.literals.unfit);
-        for (node, error) in unfit {
-            if needed[node.index()] {
-                self.error(error);
-            }
+        let mut unfit: Vec<(NodeId, Diagnostic)> = std::mem::take(&mut self.literals.unfit).into_iter().filter(|(node, _)| needed[node.index()]).collect();
+        // In the order the literals were made (the order of the source, mostly).
+        unfit.sort_by_key(|(node, _)| node.index());
+        for (_, error) in unfit {
+            self.error(error);
         }
     }
 
