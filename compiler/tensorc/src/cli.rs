@@ -320,7 +320,7 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     if let Some(reps) = a.reps {
         // One time per repetition is kept, for the median.
         let per_rep = std::mem::size_of::<std::time::Duration>() as u128;
-        tensorc::data::check_memory(&format!("--reps {reps}"), u128::from(reps) * per_rep)?;
+        tensorc::memory::check_memory(&format!("--reps {reps}"), u128::from(reps) * per_rep)?;
     }
     let reps = a.reps.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let measurement = bench::measure(&module, &compiled, &inputs, reps, !donate.is_empty())?;

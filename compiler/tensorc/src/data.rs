@@ -75,12 +75,12 @@ pub struct DataSet {
 }
 
 /// Load the data set `spec` names. `synthetic:N` is generated only if its bytes fit in
-/// the memory available ([`check_memory`]).
+/// the memory available ([`crate::memory::check_memory`]).
 pub fn load(spec: &DataSpec) -> Result<DataSet, Error> {
     match spec {
         DataSpec::FashionMnist(dir) => fashion_mnist(dir),
         DataSpec::Synthetic(n) => {
-            check_memory(&format!("--data synthetic:{n}"), synthetic_bytes(*n))?;
+            crate::memory::check_memory(&format!("--data synthetic:{n}"), synthetic_bytes(*n))?;
             Ok(synthetic(*n))
         }
     }
@@ -92,68 +92,6 @@ fn synthetic_bytes(n: usize) -> u128 {
     let examples = n as u128 + (n / 5).max(10) as u128;
     let per_example = (SYNTHETIC_SIDE * SYNTHETIC_SIDE + 1) as u128;
     examples * per_example + n as u128 * std::mem::size_of::<usize>() as u128
-}
-
-/// A runtime error naming `what` unless `bytes` can be allocated: not more than the
-/// address space, and not more than the memory the system reports available (Linux's
-/// `MemAvailable`), so that an oversized request is refused instead of aborting the
-/// process when the allocation fails or of swapping it to a halt.
-pub fn check_memory(what: &str, bytes: u128) -> Result<(), Error> {
-    let too_much = |limit: String| {
-        Err(Error::Runtime(format!("{what} needs {} of memory, more than {limit}", human_bytes(bytes))))
-    };
-    if bytes <= 1 << 20 {
-        return Ok(());
-    }
-    if bytes > isize::MAX as u128 {
-        return too_much("this machine can address".to_string());
-    }
-    match available_memory() {
-        Some(available) if bytes > u128::from(available) => {
-            too_much(format!("the {} available", human_bytes(u128::from(available))))
-        }
-        Some(_) => Ok(()),
-        // Without the system's word, ask the allocator (and give the memory back).
-        None => match Vec::<u8>::new().try_reserve_exact(bytes as usize) {
-            Ok(()) => Ok(()),
-            Err(_) => too_much("the allocator could provide".to_string()),
-        },
-    }
-}
-
-/// The most bytes one input (a data file, decompressed) may take: half the memory
-/// available, since a growing buffer may briefly need twice its length; without the
-/// system's word, the address space.
-pub fn memory_limit() -> u64 {
-    available_memory().map_or(isize::MAX as u64, |available| available / 2)
-}
-
-/// Bytes of memory available to a new allocation without swapping, where the system says
-/// (`MemAvailable` of `/proc/meminfo`).
-fn available_memory() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find_map(|line| line.strip_prefix("MemAvailable:"))?;
-    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
-    kib.checked_mul(1024)
-}
-
-/// `78.4 TB`, `512.0 MB`, `900 bytes`.
-fn human_bytes(bytes: u128) -> String {
-    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = "bytes";
-    for next in UNITS {
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-        unit = next;
-    }
-    if unit == "bytes" {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {unit}")
-    }
 }
 
 /// The four Fashion-MNIST files of `dir` (each `NAME.gz` or `NAME`), validated.
@@ -338,9 +276,6 @@ mod tests {
                 other => panic!("synthetic:{n} gave {:?}", other.map(|d| d.name)),
             }
         }
-        assert!(check_memory("a kilobyte", 1000).is_ok());
-        assert_eq!(human_bytes(78_400_000_000_000), "78.4 TB");
-        assert_eq!(human_bytes(999), "999 bytes");
     }
 
     #[test]

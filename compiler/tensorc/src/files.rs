@@ -13,7 +13,7 @@ use crate::Error;
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
     let io = |error| Error::Io { path: path.to_path_buf(), error };
     let len = std::fs::metadata(path).map_err(io)?.len();
-    crate::data::check_memory(&path.display().to_string(), u128::from(len))?;
+    crate::memory::check_memory(&path.display().to_string(), u128::from(len))?;
     std::fs::read(path).map_err(io)
 }
 

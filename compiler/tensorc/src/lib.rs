@@ -28,7 +28,7 @@ pub mod fed;
 mod files;
 pub mod idx;
 mod loader;
-mod memory;
+pub mod memory;
 pub mod render;
 pub mod repl;
 pub mod systolic;
@@ -279,6 +279,33 @@ pub struct Compiled {
     /// The MLIR-compiled program on the mlir backend.
     #[cfg(feature = "mlir")]
     pub mlir: Option<tc_mlir::jit::MlirProgram>,
+}
+
+impl Compiled {
+    /// Refuses to run (a runtime error, exit 3) a program whose buffers would not fit
+    /// in the memory the machine has available, instead of letting the allocation
+    /// abort the process. Single tensors beyond memory are compile errors (E0307);
+    /// this catches programs whose live tensors together outgrow the machine. The
+    /// interpreter keeps every element in 8 bytes, whatever its dtype. On the wgpu
+    /// backend the buffers live on the device, which reports its own failures.
+    fn check_host_memory(&self) -> Result<(), Error> {
+        if self.wgpu.is_some() {
+            return Ok(());
+        }
+        let bytes = match &self.cpu {
+            Some(program) => program.peak_bytes() as u128,
+            None => {
+                let peak = tc_remat::peak_bytes(&self.graph) as u128;
+                #[cfg(feature = "mlir")]
+                if self.mlir.is_some() {
+                    return memory::check_memory("running this program", peak);
+                }
+                let narrowest = self.graph.nodes.iter().map(|n| n.ty.dtype.size_bytes()).min().unwrap_or(8).max(1) as u128;
+                peak * 8 / narrowest
+            }
+        };
+        memory::check_memory("running this program", bytes)
+    }
 }
 
 /// A tensor where the backend computes: on the host, or in GPU memory on the wgpu
@@ -541,6 +568,7 @@ impl Module {
     /// a donating compile get memory of their own; the interpreter, which never writes
     /// its inputs, counts them as donated either way.
     pub fn run_measured(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<(Vec<Tensor>, usize), Error> {
+        compiled.check_host_memory()?;
         let runtime = |e: &dyn fmt::Display| Error::Runtime(e.to_string());
         if let Some(program) = &compiled.cpu {
             let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
@@ -565,6 +593,7 @@ impl Module {
     pub fn run_donated(&self, compiled: &Compiled, inputs: Vec<Tensor>) -> Result<(Vec<Tensor>, usize), Error> {
         match &compiled.cpu {
             Some(program) => {
+                compiled.check_host_memory()?;
                 let outputs = program.run_donated(inputs).map_err(|e| Error::Runtime(e.to_string()))?;
                 Ok((outputs, program.donated_peak_bytes()))
             }
