@@ -141,3 +141,19 @@ fn long_loops_run_to_the_end() {
     let x = Tensor::new(vec![4], Data::F32(vec![0.0; 4])).unwrap();
     check("fn main(idx, u, x) { grad(sum(take(x, idx) * u), x) }", &[idx, upd, x]);
 }
+
+#[test]
+fn reductions_of_rows_beyond_the_loop_limit() {
+    // 256 invocations striding over 17.9 million points loop 70,000 times each.
+    let n = 256 * 70_000;
+    let x = Tensor::new(vec![n], Data::F32((0..n).map(|i| (i % 2) as f32).collect())).unwrap();
+    check("fn main(x) { (sum(x), max(x - 1.0)) }", &[x]);
+}
+
+#[test]
+fn integer_products_along_long_axes() {
+    let n = 70_000;
+    let a = Tensor::new(vec![1, n], Data::I32(vec![1; n])).unwrap();
+    let b = Tensor::new(vec![n, 2], Data::I32((0..2 * n as i32).map(|i| i % 3 - 1).collect())).unwrap();
+    check("fn main(a, b) { a @ b }", &[a, b]);
+}

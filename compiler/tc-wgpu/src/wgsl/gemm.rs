@@ -181,15 +181,32 @@ fn store_c(bi: u32, row: u32, col: u32, v: f32) {{
     let row = (p / {n}u) % {m}u;
     let col = p % {n}u;
     var acc: {ty} = {init};
-    for (var kk: u32 = 0u; kk < {k}u; kk = kk + 1u) {{
-        acc = acc + {la} * {lb};
-    }}
-    {st}
+{}    {st}
 ",
+        counted_loop("kk", k, &format!("acc = acc + {la} * {lb};")),
         mn = (m * n).max(1),
         ty = v.ty(),
     );
     sh.finish(format!("k{index}_matmul"), WG, workgroups, "", &body)
+}
+
+/// The most iterations of a per-element loop: Mesa's llvmpipe ends an invocation's
+/// loops after 65,535 iterations in all.
+const LOOP_BUDGET: usize = 60_000;
+
+/// `for {var} in 0..count { body }` in WGSL, running several values of `var` per loop
+/// iteration (each in its own block) when `count` exceeds [`LOOP_BUDGET`].
+fn counted_loop(var: &str, count: usize, body: &str) -> String {
+    let copies = count.div_ceil(LOOP_BUDGET).max(1);
+    if copies == 1 {
+        return format!("    for (var {var}: u32 = 0u; {var} < {count}u; {var} = {var} + 1u) {{\n        {body}\n    }}\n");
+    }
+    let mut out = format!("    for (var {var}0: u32 = 0u; {var}0 < {count}u; {var}0 = {var}0 + {copies}u) {{\n");
+    for c in 0..copies {
+        out.push_str(&format!("        {{\n        let {var} = {var}0 + {c}u;\n        if ({var} < {count}u) {{\n        {body}\n        }}\n        }}\n"));
+    }
+    out.push_str("    }\n");
+    out
 }
 
 /// The accumulator's zero for integer class `v` (matmul and conv2d are on numbers).
@@ -284,12 +301,9 @@ fn store_c(bi: u32, row: u32, col: u32, v: f32) {{
     let row = (p / {hw}u) % {kout}u;
     let col = (p / {khw}u) * {hw}u + p % {hw}u;
     var acc: {ty} = {init};
-    for (var kk: u32 = 0u; kk < {crs}u; kk = kk + 1u) {{
-    {x_pos}
-        acc = acc + select({init}, {lx}, inside) * {lw};
-    }}
-    {st}
+{}    {st}
 ",
+        counted_loop("kk", crs, &format!("{x_pos}\n    acc = acc + select({init}, {lx}, inside) * {lw};")),
         hw = (ho * wo).max(1),
         khw = (kout * ho * wo).max(1),
         ty = v.ty(),

@@ -30,6 +30,9 @@
 //!   - small: one invocation per outer point, running the stages one after another
 //!     over its row (no workgroup memory, no barriers).
 //!
+//!   An invocation whose loops would run more than [`LOOP_BUDGET`] iterations (rows of
+//!   millions of points) runs several points per iteration instead.
+//!
 //! A full reduction to a scalar is the single-row case: one workgroup striding over
 //! everything (a split reduction would need scratch memory from the runtime).
 //!
@@ -49,6 +52,12 @@ use tc_tensor::DType;
 
 /// Rows with at most this many inner points are reduced by one invocation each.
 pub const THREAD_ROW_MAX: u64 = 64;
+
+/// The most loop iterations a row kernel's invocation runs over its stages: Mesa's
+/// llvmpipe ends an invocation's loops after 65,535 iterations in all (a sum of 17.9
+/// million ones returned 131,070), so the loops over longer rows run several points per
+/// iteration instead.
+const LOOP_BUDGET: u64 = 60_000;
 
 pub fn generate(mut sh: Shader, index: usize, k: &LoopKernel) -> Result<ShaderKernel, CodegenError> {
     let total = check_count(&k.domain)?;
@@ -75,11 +84,28 @@ pub fn generate(mut sh: Shader, index: usize, k: &LoopKernel) -> Result<ShaderKe
     }
     let env = Env { domain: &k.domain, vars: &vars, slots: &slots, lane: None };
     let (first, step) = if per_thread { ("0u".to_string(), "1u".to_string()) } else { ("lid".to_string(), format!("{WG}u")) };
+    // Loop iterations of one invocation over all stages, and the copies of the loop body
+    // that keep them within the loop budget.
+    let iterations = if per_thread { inner } else { inner.div_ceil(WG as u64) } * k.stages.len() as u64;
+    let copies = iterations.div_ceil(LOOP_BUDGET).max(1);
     let inner_loop = |sh: &mut Shader, stage: &Stage, tail: &str, body: &mut String| -> Result<(), CodegenError> {
-        body.push_str(&format!("        for (var p: u32 = {first}; p < {inner}u; p = p + {step}) {{\n"));
-        body.push_str(&unflatten("p", &k.domain[k.outer..], &vars[k.outer..], "            "));
-        emit_exprs(sh, stage, &env, "            ", body)?;
-        body.push_str(tail);
+        if copies == 1 {
+            body.push_str(&format!("        for (var p: u32 = {first}; p < {inner}u; p = p + {step}) {{\n"));
+            body.push_str(&unflatten("p", &k.domain[k.outer..], &vars[k.outer..], "            "));
+            emit_exprs(sh, stage, &env, "            ", body)?;
+            body.push_str(tail);
+            body.push_str("        }\n");
+            return Ok(());
+        }
+        // `copies` consecutive strides per iteration, each point in its own block.
+        body.push_str(&format!("        for (var p0: u32 = {first}; p0 < {inner}u; p0 = p0 + {}u) {{\n", copies * WG as u64));
+        for c in 0..copies {
+            body.push_str(&format!("          {{\n            let p = p0 + {}u;\n            if (p < {inner}u) {{\n", c * WG as u64));
+            body.push_str(&unflatten("p", &k.domain[k.outer..], &vars[k.outer..], "            "));
+            emit_exprs(sh, stage, &env, "            ", body)?;
+            body.push_str(tail);
+            body.push_str("            }\n          }\n");
+        }
         body.push_str("        }\n");
         Ok(())
     };

@@ -102,7 +102,9 @@ pub struct ShaderKernel {
     /// may alias in place).
     pub bindings: Vec<BufferId>,
     /// Whether binding `bindings.len()` is the device's zero word (a `u32` 0 that the
-    /// shader reads as `EXACT_ZERO`, see [`math::Helper::Exact`]).
+    /// shader reads as `EXACT_ZERO`: its float results pass through an XOR with it, which
+    /// keeps the driver from folding them on the assumption that no NaN, infinity or
+    /// signed zero occurs).
     pub zero_word: bool,
     /// Workgroups to dispatch in x, y, z (each at most 65535).
     pub workgroups: [u32; 3],
