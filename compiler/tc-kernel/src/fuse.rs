@@ -32,6 +32,25 @@ use std::collections::HashMap;
 use tc_ir::{BinaryOp, Graph, NodeId, Op, ReduceOp, UnaryOp};
 use tc_tensor::{DType, Data, Tensor};
 
+/// What a target allows one kernel. Fusion keeps every kernel within it by
+/// materialising more intermediates (splitting a fused kernel in two), so a valid graph
+/// always lowers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// The most distinct buffers one loop kernel may read and write (`None`: no limit;
+    /// at least [`MIN_BUFFERS`] otherwise, enough for any single op).
+    pub max_buffers: Option<usize>,
+}
+
+/// The smallest buffer limit fusion supports: a `select` reads three buffers and
+/// writes one.
+pub const MIN_BUFFERS: usize = 4;
+
+/// The deepest expression a stage inlines: a deeper chain of elementwise ops is split
+/// by materialising an intermediate, so backends that walk or compile a stage's
+/// expression DAG stay bounded however deep the program is.
+pub const MAX_EXPR_DEPTH: usize = 1000;
+
 /// How the fuser treats a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
@@ -115,93 +134,111 @@ struct StageBuilder<'a> {
     memo: HashMap<(NodeId, IndexMap), ExprId>,
 }
 
+/// A step of [`StageBuilder::build`]'s explicit work stack (graphs can be a million
+/// nodes deep, far beyond what recursion on the call stack allows).
+enum Task {
+    /// Resolve the value of `id` at `map`; `define`: from its definition even if it is
+    /// materialised (the stage's own node).
+    Visit { id: NodeId, map: IndexMap, define: bool },
+    /// The operands of elementwise node `id` at `map` are on the value stack, in order.
+    Emit { id: NodeId, map: IndexMap },
+    /// The value on top of the value stack is layout op `id`'s at `map`.
+    Alias { id: NodeId, map: IndexMap },
+}
+
 impl StageBuilder<'_> {
     fn push(&mut self, op: ExprOp, dtype: DType) -> ExprId {
         self.exprs.push(Expr { op, dtype });
         ExprId(self.exprs.len() as u32 - 1)
     }
 
-    /// The value of `id` at `map`; `Err(n)` asks for node `n` to be materialised.
-    fn value(&mut self, id: NodeId, map: IndexMap) -> Result<ExprId, NodeId> {
+    /// The value of `id` at `map`, from its definition if `define` (even if it is
+    /// materialised), else loaded when materialised. `Err(n)` asks for node `n` to be
+    /// materialised. Operands are built depth first, operand 0 first.
+    fn build(&mut self, id: NodeId, map: IndexMap, define: bool) -> Result<ExprId, NodeId> {
+        let mut tasks = vec![Task::Visit { id, map, define }];
+        let mut values: Vec<ExprId> = Vec::new();
+        while let Some(task) = tasks.pop() {
+            match task {
+                Task::Visit { id, map, define } => {
+                    if let Some(e) = self.known(id, &map, define) {
+                        values.push(e);
+                        continue;
+                    }
+                    let node = self.graph.node(id);
+                    match &node.op {
+                        Op::Iota { axis } => {
+                            let IndexMap::Multi(rows) = &map else { return Err(id) };
+                            let index = self.push(ExprOp::Index { view: rows[*axis].clone() }, DType::I64);
+                            let e = if node.ty.dtype == DType::I64 { index } else { self.push(ExprOp::Cast(index), node.ty.dtype) };
+                            self.memo.insert((id, map), e);
+                            values.push(e);
+                        }
+                        Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast => {
+                            // Below the operands on the stack: runs once they are built.
+                            let operands: Vec<Task> = node.inputs.iter().rev().map(|&input| Task::Visit { id: input, map: map.clone(), define: false }).collect();
+                            tasks.push(Task::Emit { id, map });
+                            tasks.extend(operands);
+                        }
+                        op => {
+                            // A layout op: only the index map changes.
+                            let input = node.inputs[0];
+                            let in_shape = &self.graph.ty(input).shape;
+                            let inner = through_op(op, &map, in_shape, &node.ty.shape, self.rank).ok_or(id)?;
+                            tasks.push(Task::Alias { id, map });
+                            tasks.push(Task::Visit { id: input, map: inner, define: false });
+                        }
+                    }
+                }
+                Task::Emit { id, map } => {
+                    let node = self.graph.node(id);
+                    let args = values.split_off(values.len() - node.inputs.len());
+                    let dtype = node.ty.dtype;
+                    let e = match node.op {
+                        Op::Unary(u) => self.push(ExprOp::Unary(u, args[0]), dtype),
+                        Op::Binary(b) => self.push(ExprOp::Binary(b, args[0], args[1]), dtype),
+                        Op::Select => self.push(ExprOp::Select(args[0], args[1], args[2]), dtype),
+                        _ if self.exprs[args[0].index()].dtype == dtype => args[0],
+                        _ => self.push(ExprOp::Cast(args[0]), dtype),
+                    };
+                    self.memo.insert((id, map), e);
+                    values.push(e);
+                }
+                Task::Alias { id, map } => {
+                    let e = *values.last().expect("the operand of a layout op was built");
+                    self.memo.insert((id, map), e);
+                }
+            }
+        }
+        Ok(values.pop().expect("the root was built"))
+    }
+
+    /// The value of `id` at `map` when it needs no operands: a scalar constant, a load
+    /// of a materialised node, or one built before.
+    fn known(&mut self, id: NodeId, map: &IndexMap, define: bool) -> Option<ExprId> {
         let node = self.graph.node(id);
         if let Op::Const(t) = &node.op {
-            if t.rank() == 0 {
+            if t.rank() == 0 && !define {
                 let key = (id, IndexMap::Multi(vec![]));
                 if let Some(&e) = self.memo.get(&key) {
-                    return Ok(e);
+                    return Some(e);
                 }
                 let e = self.push(ExprOp::Const(scalar_of(t)), node.ty.dtype);
                 self.memo.insert(key, e);
-                return Ok(e);
+                return Some(e);
             }
         }
-        if !self.mat[id.index()] {
-            return self.define(id, map);
+        if self.mat[id.index()] && !define {
+            let view = map.to_flat(&node.ty.shape, self.rank);
+            let key = (id, IndexMap::Flat(view.clone()));
+            if let Some(&e) = self.memo.get(&key) {
+                return Some(e);
+            }
+            let e = self.push(ExprOp::Load { buffer: BufferId(id.0), view }, node.ty.dtype);
+            self.memo.insert(key, e);
+            return Some(e);
         }
-        let view = map.to_flat(&node.ty.shape, self.rank);
-        let key = (id, IndexMap::Flat(view.clone()));
-        if let Some(&e) = self.memo.get(&key) {
-            return Ok(e);
-        }
-        let e = self.push(ExprOp::Load { buffer: BufferId(id.0), view }, node.ty.dtype);
-        self.memo.insert(key, e);
-        Ok(e)
-    }
-
-    /// The value of `id` at `map` from its definition (even if it is materialised).
-    fn define(&mut self, id: NodeId, map: IndexMap) -> Result<ExprId, NodeId> {
-        let key = (id, map);
-        if let Some(&e) = self.memo.get(&key) {
-            return Ok(e);
-        }
-        let (id, map) = key;
-        let node = self.graph.node(id);
-        let dtype = node.ty.dtype;
-        let e = match &node.op {
-            Op::Iota { axis } => match &map {
-                IndexMap::Multi(rows) => {
-                    let index = self.push(ExprOp::Index { view: rows[*axis].clone() }, DType::I64);
-                    if dtype == DType::I64 {
-                        index
-                    } else {
-                        self.push(ExprOp::Cast(index), dtype)
-                    }
-                }
-                IndexMap::Flat(_) => return Err(id),
-            },
-            Op::Unary(u) => {
-                let a = self.value(node.inputs[0], map.clone())?;
-                self.push(ExprOp::Unary(*u, a), dtype)
-            }
-            Op::Binary(b) => {
-                let x = self.value(node.inputs[0], map.clone())?;
-                let y = self.value(node.inputs[1], map.clone())?;
-                self.push(ExprOp::Binary(*b, x, y), dtype)
-            }
-            Op::Select => {
-                let c = self.value(node.inputs[0], map.clone())?;
-                let x = self.value(node.inputs[1], map.clone())?;
-                let y = self.value(node.inputs[2], map.clone())?;
-                self.push(ExprOp::Select(c, x, y), dtype)
-            }
-            Op::Cast => {
-                let a = self.value(node.inputs[0], map.clone())?;
-                if self.exprs[a.index()].dtype == dtype {
-                    a
-                } else {
-                    self.push(ExprOp::Cast(a), dtype)
-                }
-            }
-            op => {
-                // A layout op: only the index map changes.
-                let input = node.inputs[0];
-                let in_shape = &self.graph.ty(input).shape;
-                let inner = through_op(op, &map, in_shape, &node.ty.shape, self.rank).ok_or(id)?;
-                self.value(input, inner)?
-            }
-        };
-        self.memo.insert((id, map), e);
-        Ok(e)
+        self.memo.get(&(id, map.clone())).copied()
     }
 }
 
@@ -282,6 +319,71 @@ fn initial_materialized(graph: &Graph, live: &[bool]) -> Vec<bool> {
     mat
 }
 
+/// Materialise more nodes so that no stage inlines an expression deeper than
+/// [`MAX_EXPR_DEPTH`] or reads more buffers than `limits` allow with the one it writes.
+/// One pass in node order: each inlined node's depth and the set of materialised nodes
+/// its expression loads (at most the limit, so the cost is linear) follow from its
+/// operands'; when an elementwise node's operands together exceed a bound, the largest
+/// (or deepest) operand is materialised, which resets it to one load at depth zero.
+fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Limits) {
+    let n = graph.nodes.len();
+    // Loads a stage may have besides the buffer it writes.
+    let max_loads = limits.max_buffers.map(|m| m.max(MIN_BUFFERS) - 1);
+    let mut depth = vec![0usize; n];
+    let mut loads: Vec<Vec<u32>> = vec![Vec::new(); if max_loads.is_some() { n } else { 0 }];
+    let union = |loads: &[Vec<u32>], inputs: &[NodeId]| -> Vec<u32> {
+        let mut all: Vec<u32> = inputs.iter().flat_map(|u| loads[u.index()].iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    for i in 0..n {
+        if !live[i] {
+            continue;
+        }
+        let id = NodeId(i as u32);
+        let inputs = &graph.nodes[i].inputs;
+        match class(graph, id) {
+            Class::Iota => depth[i] = 1,
+            Class::Layout => {
+                depth[i] = depth[inputs[0].index()];
+                if !loads.is_empty() {
+                    loads[i] = loads[inputs[0].index()].clone();
+                }
+            }
+            Class::Elementwise => {
+                loop {
+                    let too_wide = max_loads.is_some_and(|max| union(&loads, inputs).len() > max);
+                    let deepest = *inputs.iter().max_by_key(|u| depth[u.index()]).expect("elementwise ops have operands");
+                    let split = if too_wide {
+                        *inputs.iter().max_by_key(|u| loads[u.index()].len()).expect("elementwise ops have operands")
+                    } else if depth[deepest.index()] >= MAX_EXPR_DEPTH {
+                        deepest
+                    } else {
+                        break;
+                    };
+                    mat[split.index()] = true;
+                    depth[split.index()] = 0;
+                    if !loads.is_empty() {
+                        loads[split.index()] = vec![split.0];
+                    }
+                }
+                depth[i] = 1 + inputs.iter().map(|u| depth[u.index()]).max().unwrap_or(0);
+                if !loads.is_empty() {
+                    loads[i] = union(&loads, inputs);
+                }
+            }
+            Class::Param | Class::Scalar | Class::Tensor | Class::Reduce | Class::Call => {}
+        }
+        if mat[i] {
+            depth[i] = 0;
+            if let Some(l) = loads.get_mut(i) {
+                *l = vec![i as u32];
+            }
+        }
+    }
+}
+
 /// Whether `view` equals `want` on every axis of `domain` that has more than one point.
 fn same_view(view: &View, want: &View, domain: &[usize]) -> bool {
     view.offset == want.offset && domain.iter().enumerate().all(|(d, &size)| size <= 1 || view.strides[d] == want.strides[d])
@@ -301,7 +403,7 @@ fn slot_view(domain: &[usize], axes: &[usize]) -> View {
 }
 
 /// Group stages into kernels (step 3 of the module docs).
-fn group(items: Vec<Item>, calls: &[NodeId]) -> Vec<Pending> {
+fn group(items: Vec<Item>, calls: &[NodeId], limits: &Limits) -> Vec<Pending> {
     let mut kernels: Vec<Pending> = Vec::new();
     // Where each materialised node is computed: (kernel, stage).
     let mut home: HashMap<NodeId, (usize, usize)> = HashMap::new();
@@ -321,7 +423,7 @@ fn group(items: Vec<Item>, calls: &[NodeId]) -> Vec<Pending> {
             }
             _ => items.next().expect("peeked"),
         };
-        let target = merge_target(&item, &kernels, &home);
+        let target = merge_target(&item, &kernels, &home, limits);
         match target {
             Some(k) => {
                 let Pending::Loop { items, .. } = &mut kernels[k] else { unreachable!("merge targets are loop kernels") };
@@ -339,7 +441,7 @@ fn group(items: Vec<Item>, calls: &[NodeId]) -> Vec<Pending> {
 }
 
 /// The row kernel `item` may join, if any.
-fn merge_target(item: &Item, kernels: &[Pending], home: &HashMap<NodeId, (usize, usize)>) -> Option<usize> {
+fn merge_target(item: &Item, kernels: &[Pending], home: &HashMap<NodeId, (usize, usize)>, limits: &Limits) -> Option<usize> {
     // The latest row kernel whose values the item reads.
     let k = item.loads().filter_map(|(u, _)| home.get(&u).map(|&(k, _)| k)).max()?;
     let Pending::Loop { domain, axes: Some(axes), items } = &kernels[k] else {
@@ -363,7 +465,18 @@ fn merge_target(item: &Item, kernels: &[Pending], home: &HashMap<NodeId, (usize,
         Some(&(ku, _)) => ku < k,
         None => true, // parameters and constants
     });
-    fits.then_some(k)
+    (fits && within(limits, items, item)).then_some(k)
+}
+
+/// Whether a kernel of `items` and `item` binds no more buffers than `limits` allow,
+/// counting every stage's own node (a reduction's result may not need one) and every
+/// node it loads.
+fn within(limits: &Limits, items: &[Item], item: &Item) -> bool {
+    let Some(max) = limits.max_buffers else { return true };
+    let mut buffers: Vec<NodeId> = items.iter().chain([item]).flat_map(|it| it.loads().map(|(u, _)| u).chain([it.node])).collect();
+    buffers.sort_unstable();
+    buffers.dedup();
+    buffers.len() <= max.max(MIN_BUFFERS)
 }
 
 /// A transcendental that two stages of one row kernel would each recompute at every
@@ -410,7 +523,7 @@ fn build_items(graph: &Graph, live: &[bool], mat: &[bool]) -> Result<(Vec<Item>,
         };
         let mut b = StageBuilder { graph, mat, rank: domain.len(), exprs: Vec::new(), memo: HashMap::new() };
         let map = IndexMap::identity(&domain);
-        let root = if value_of == id { b.define(id, map.clone())? } else { b.value(value_of, map.clone())? };
+        let root = b.build(value_of, map.clone(), value_of == id)?;
         let expensive = b.memo.keys().filter(|(n, m)| *m == map && *n != id && is_transcendental(&graph.node(*n).op)).map(|(n, _)| *n).collect();
         items.push(Item { node: id, reduce, domain, exprs: b.exprs, root, expensive });
     }
@@ -561,14 +674,16 @@ fn assemble(graph: &Graph, live: &[bool], kernels: Vec<Pending>) -> KernelProgra
     }
 }
 
-/// Fuse a verified graph into a kernel program (buffer offsets not yet planned).
-pub fn fuse(graph: &Graph) -> KernelProgram {
+/// Fuse a verified graph into a kernel program (buffer offsets not yet planned) whose
+/// kernels keep within `limits`.
+pub fn fuse(graph: &Graph, limits: &Limits) -> KernelProgram {
     let live = live_nodes(graph);
     let mut mat = initial_materialized(graph, &live);
+    split_for_limits(graph, &live, &mut mat, limits);
     loop {
         match build_items(graph, &live, &mat) {
             Ok((items, calls)) => {
-                let kernels = group(items, &calls);
+                let kernels = group(items, &calls, limits);
                 match shared_expensive(&kernels) {
                     Some(node) => mat[node.index()] = true,
                     None => return assemble(graph, &live, kernels),

@@ -18,16 +18,22 @@ pub mod print;
 pub mod program;
 pub mod view;
 
+pub use fuse::Limits;
 pub use print::print;
 pub use program::{Action, Buffer, BufferId, BufferKind, CallKernel, Expr, ExprId, ExprOp, Kernel, KernelProgram, LoopKernel, Scalar, Stage, StoreTo, View};
 
 use tc_ir::Graph;
 
-/// Lower a graph to a kernel program. The graph must pass `tc_ir::verify::verify`;
-/// otherwise the verifier's error is returned.
+/// Lower a graph to a kernel program with no limit on its kernels. The graph must pass
+/// `tc_ir::verify::verify`; otherwise the verifier's error is returned.
 pub fn lower(graph: &Graph) -> Result<KernelProgram, tc_ir::verify::VerifyError> {
+    lower_with(graph, &Limits::default())
+}
+
+/// Lower a graph to a kernel program whose kernels keep within a target's `limits`.
+pub fn lower_with(graph: &Graph, limits: &Limits) -> Result<KernelProgram, tc_ir::verify::VerifyError> {
     tc_ir::verify::verify(graph)?;
-    let program = fuse::fuse(graph);
+    let program = fuse::fuse(graph, limits);
     let program = coalesce::coalesce(program);
     Ok(plan::plan(program, &graph.donations))
 }

@@ -104,7 +104,10 @@ pub fn compile(graph: &Graph) -> Result<WgpuProgram, WgpuError> {
 /// Compile a verified graph for `gpu`.
 pub fn compile_on(gpu: &Arc<Gpu>, graph: &Graph) -> Result<WgpuProgram, WgpuError> {
     let start = Instant::now();
-    let program = tc_kernel::lower(graph).map_err(|e| WgpuError::Verify(e.to_string()))?;
+    // Fusion splits kernels so that none binds more buffers than the device allows,
+    // keeping one binding for the zero word (`ShaderKernel::zero_word`).
+    let limits = tc_kernel::Limits { max_buffers: Some((gpu.limits.max_storage_buffers_per_shader_stage as usize).saturating_sub(1)) };
+    let program = tc_kernel::lower_with(graph, &limits).map_err(|e| WgpuError::Verify(e.to_string()))?;
     let shaders = wgsl::generate(&program, gpu.features).map_err(WgpuError::Codegen)?;
     let pipelines = shaders.iter().map(|s| exec::pipeline(gpu, s)).collect::<Result<Vec<_>, _>>()?;
     let consts = exec::upload_consts(gpu, &program, &shaders)?;
