@@ -231,7 +231,8 @@ impl Builtin<'_, '_, '_> {
                 }
                 let n = self.count(1)?;
                 let dtype = self.dtype_or(2, DType::F32)?;
-                let idx = self.e.convert(&idx, if idx.weak { DType::I32 } else { idx.ty.dtype });
+                // u8 widens to i32: the positions it is compared with (up to n) must not wrap.
+                let idx = self.e.convert(&idx, if idx.weak || idx.ty.dtype == DType::U8 { DType::I32 } else { idx.ty.dtype });
                 let mut shape = idx.ty.shape.clone();
                 shape.push(n);
                 let rank = shape.len();
