@@ -355,7 +355,7 @@ fn pool_fold(sh: &mut Shader, kind: PoolKind, v: Val, count: usize) -> (String, 
             h.need(Helper::MaxNan);
             (f32_lit(f64::NEG_INFINITY, h), "max_nan(acc, v)".into(), "acc".into())
         }
-        (_, PoolKind::Avg) => ("0.0f".into(), "acc + v".into(), quantize(v, format!("(acc / {})", f32_lit(count as f64, h)), h)),
+        (_, PoolKind::Avg) => (f32_lit(0.0, h), "acc + v".into(), quantize(v, format!("(acc / {})", f32_lit(count as f64, h)), h)),
         (Val::U8, PoolKind::Max) => ("0u".into(), "max(acc, v)".into(), "acc".into()),
         (_, PoolKind::Max) => ("(-2147483647i - 1i)".into(), "max(acc, v)".into(), "acc".into()),
     }
@@ -431,7 +431,7 @@ fn pool_grad(mut sh: Shader, index: usize, c: &CallKernel, kind: PoolKind, size:
     let j_lo = select(0u, (x + 1u - {k1}u + {s1}u - 1u) / {s1}u, x + 1u > {k1}u);
     let i_hi = min(y / {s0}u + 1u, {ho}u);
     let j_hi = min(x / {s1}u + 1u, {wo}u);
-    var acc = 0.0f;
+    var acc = {zero};
     for (var i: u32 = i_lo; i < i_hi; i = i + 1u) {{
         for (var j: u32 = j_lo; j < j_hi; j = j + 1u) {{
             let d = {d};
@@ -449,6 +449,7 @@ fn pool_grad(mut sh: Shader, index: usize, c: &CallKernel, kind: PoolKind, size:
         s0 = stride[0],
         s1 = stride[1],
         s0w = stride[0] * w,
+        zero = f32_lit(0.0, &mut sh.helpers),
     );
     per_element(sh, format!("k{index}_pool_grad"), total, &body)
 }

@@ -157,3 +157,10 @@ fn integer_products_along_long_axes() {
     let b = Tensor::new(vec![n, 2], Data::I32((0..2 * n as i32).map(|i| i % 3 - 1).collect())).unwrap();
     check("fn main(a, b) { a @ b }", &[a, b]);
 }
+
+#[test]
+fn average_pooling_of_negative_zeros() {
+    // The interpreter's window sum starts at +0, so a window of -0 averages to +0.
+    let x = Tensor::new(vec![1, 1, 2, 4], Data::F32(vec![-0.0, -0.0, 1.0, -0.0, -0.0, -0.0, 2.0, f32::INFINITY])).unwrap();
+    check("fn main(x) { avg_pool2d(x, 2) }", &[x]);
+}
