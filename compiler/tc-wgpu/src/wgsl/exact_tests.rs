@@ -66,7 +66,7 @@ fn division_by_zero_gives_infinities_and_nan() {
 
 #[test]
 fn products_and_differences_with_nan_and_infinities() {
-    for body in ["x * 0.0", "0.0 * x", "x * -0.0", "x - x", "x + -x", "x * y", "x - y", "(x - x) * 0.0"] {
+    for body in ["x * 0.0", "0.0 * x", "x * -0.0", "x - x", "x + -x", "x * y", "x - y", "(x - x) * 0.0", "floor_div(x, y)", "floor_div(x, 0.0)", "x % y"] {
         check(&format!("fn main(x, y) {{ {body} }}"), &[edges(), edges_rotated(5)]);
     }
 }
