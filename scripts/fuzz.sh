@@ -26,6 +26,9 @@ mkdir -p "corpus/$target" "artifacts/$target"
 if [ $# -gt 0 ]; then
     exec "$bin" "$@"
 fi
+# The front-end targets start from the repository's programs (read, never written).
+seeds=()
+case $target in parse|check) seeds=(../tests/cases ../examples ../stdlib) ;; esac
 # The rss limit catches unbounded allocation; the timeout, hangs.
-exec "$bin" "corpus/$target" -artifact_prefix="artifacts/$target/" \
+exec "$bin" "corpus/$target" "${seeds[@]}" -artifact_prefix="artifacts/$target/" \
     -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -max_len=4096 -print_final_stats=1
