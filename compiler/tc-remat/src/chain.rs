@@ -171,12 +171,24 @@ pub(crate) fn render(p: &Problem, chain: &Chain, events: &[Event]) -> Vec<usize>
     steps
 }
 
+/// Append `v`'s free ancestors not yet stamped with `event` to `steps`, each after its
+/// own free inputs (post-order on an explicit stack: free runs can be as long as the graph).
 fn push_free_inputs(p: &Problem, chain: &Chain, v: usize, event: usize, stamp: &mut [usize], steps: &mut Vec<usize>) {
-    for &u in &p.inputs[v] {
-        if chain.free[u] && stamp[u] != event {
-            push_free_inputs(p, chain, u, event, stamp, steps);
-            stamp[u] = event;
-            steps.push(u);
+    // (node, index of its next input to visit)
+    let mut stack = vec![(v, 0usize)];
+    while let Some((w, next)) = stack.pop() {
+        match p.inputs[w].get(next) {
+            Some(&u) => {
+                stack.push((w, next + 1));
+                if chain.free[u] && stamp[u] != event {
+                    stack.push((u, 0));
+                }
+            }
+            None if w != v => {
+                stamp[w] = event;
+                steps.push(w);
+            }
+            None => {}
         }
     }
 }

@@ -101,6 +101,17 @@ pub(crate) fn schedule(p: &Problem, budget: usize, policy: Policy, keep: &[f64])
     Some(sim.steps)
 }
 
+/// A value [`Sim::materialize`] is recomputing, waiting for its missing operands.
+struct Pending {
+    node: usize,
+    /// Per operand: live (and locked) when the recomputation started.
+    locked_early: Vec<bool>,
+    /// The next operand to make live and lock.
+    next: usize,
+    /// Whether operand `next` is being recomputed (above this on the stack).
+    waiting: bool,
+}
+
 struct Sim<'a> {
     p: &'a Problem,
     budget: usize,
@@ -130,22 +141,54 @@ struct Sim<'a> {
 }
 
 impl Sim<'_> {
-    /// Make `x` live, recomputing missing inputs first. False when it cannot fit.
+    /// Make `x` live, recomputing missing inputs first (their own missing inputs before
+    /// them, depth first on an explicit stack: chains of evicted values can be as long
+    /// as the graph). False when it cannot fit.
     fn materialize(&mut self, x: usize) -> bool {
         let p = self.p;
-        // One lock per operand occurrence (an op may read a value twice, `x * x`), so
-        // the unlocks below balance: live operands first, so recomputing the others
-        // cannot evict them.
-        let locked_early: Vec<bool> = p.inputs[x].iter().map(|&u| self.live[u]).collect();
-        for (&u, _) in p.inputs[x].iter().zip(&locked_early).filter(|(_, &early)| early) {
-            self.lock[u] += 1;
-        }
-        for (&u, _) in p.inputs[x].iter().zip(&locked_early).filter(|(_, &early)| !early) {
-            if !self.live[u] && !self.materialize(u) {
+        let mut stack = vec![self.open(x)];
+        while let Some(top) = stack.last_mut() {
+            let inputs = &p.inputs[top.node];
+            while top.next < inputs.len() && top.locked_early[top.next] {
+                top.next += 1;
+            }
+            if top.next < inputs.len() {
+                let u = inputs[top.next];
+                if !top.waiting && !self.live[u] {
+                    top.waiting = true;
+                    let child = self.open(u);
+                    stack.push(child);
+                    continue;
+                }
+                top.waiting = false;
+                top.next += 1;
+                self.lock[u] += 1;
+                continue;
+            }
+            let node = top.node;
+            stack.pop();
+            if !self.compute(node) {
                 return false;
             }
+        }
+        true
+    }
+
+    /// Start recomputing `x`: lock its live operands, so that recomputing the others
+    /// cannot evict them (one lock per operand occurrence, an op may read a value
+    /// twice, `x * x`, so the unlocks in [`Sim::compute`] balance).
+    fn open(&mut self, x: usize) -> Pending {
+        let locked_early: Vec<bool> = self.p.inputs[x].iter().map(|&u| self.live[u]).collect();
+        for (&u, _) in self.p.inputs[x].iter().zip(&locked_early).filter(|(_, &early)| early) {
             self.lock[u] += 1;
         }
+        Pending { node: x, locked_early, next: 0, waiting: false }
+    }
+
+    /// Compute `x`, whose operands are live and locked: evict to make room, make it
+    /// live, and unlock its operands. False when it cannot fit.
+    fn compute(&mut self, x: usize) -> bool {
+        let p = self.p;
         if self.can_donate(x) {
             let d = p.donor[x].expect("a donated value has a donor");
             self.donated[x] = true;
@@ -217,23 +260,28 @@ impl Sim<'_> {
     }
 
     /// Whether recomputing `v` (with its missing ancestors) reads a retired parameter.
+    /// Evaluated in post-order on an explicit stack, each result cached for the epoch.
     fn reads_retired(&mut self, v: usize) -> bool {
         if !self.any_retired {
             return false;
         }
-        if self.needs_memo[v].0 == self.epoch {
-            return self.needs_memo[v].1;
-        }
         let p = self.p;
-        let mut needs = p.param_inputs[v].iter().any(|&d| self.retired[d]);
-        for k in 0..p.inputs[v].len() {
-            let u = p.inputs[v][k];
-            if !needs && !self.live[u] {
-                needs = self.reads_retired(u);
+        let mut stack = vec![(v, false)];
+        while let Some((w, ready)) = stack.pop() {
+            if self.needs_memo[w].0 == self.epoch {
+                continue;
+            }
+            let own = p.param_inputs[w].iter().any(|&d| self.retired[d]);
+            let missing = p.inputs[w].iter().copied().filter(|&u| !self.live[u]);
+            if own || ready {
+                let needs = own || missing.into_iter().any(|u| self.needs_memo[u].1);
+                self.needs_memo[w] = (self.epoch, needs);
+            } else {
+                stack.push((w, true));
+                stack.extend(missing.filter(|&u| self.needs_memo[u].0 != self.epoch).map(|u| (u, false)));
             }
         }
-        self.needs_memo[v] = (self.epoch, needs);
-        needs
+        self.needs_memo[v].1
     }
 
     fn drop_value(&mut self, v: usize) {
@@ -290,24 +338,29 @@ impl Sim<'_> {
         keep * rebuild / (p.size[v] as f64 * (distance as f64).powf(self.policy.distance_exponent))
     }
 
-    /// Cost to recompute `v` from what is live now.
+    /// Cost to recompute `v` from what is live now: its own cost plus, recursively,
+    /// that of each missing operand (counted once per use). Evaluated in post-order on
+    /// an explicit stack, each result cached for the current epoch.
     fn rebuild(&mut self, v: usize) -> f64 {
         if !self.policy.count_evicted_ancestors {
             return self.p.cost[v];
         }
-        if self.memo_epoch[v] == self.epoch {
-            return self.memo[v];
-        }
-        let mut total = self.p.cost[v];
-        for k in 0..self.p.inputs[v].len() {
-            let u = self.p.inputs[v][k];
-            if !self.live[u] {
-                total += self.rebuild(u);
+        let p = self.p;
+        let mut stack = vec![(v, false)];
+        while let Some((w, ready)) = stack.pop() {
+            if self.memo_epoch[w] == self.epoch {
+                continue;
+            }
+            let missing = p.inputs[w].iter().copied().filter(|&u| !self.live[u]);
+            if ready {
+                let total = missing.fold(p.cost[w], |total, u| total + self.memo[u]);
+                self.memo[w] = total.min(1e300);
+                self.memo_epoch[w] = self.epoch;
+            } else {
+                stack.push((w, true));
+                stack.extend(missing.filter(|&u| self.memo_epoch[u] != self.epoch).map(|u| (u, false)));
             }
         }
-        let total = total.min(1e300);
-        self.memo[v] = total;
-        self.memo_epoch[v] = self.epoch;
-        total
+        self.memo[v]
     }
 }

@@ -372,23 +372,40 @@ impl Copies {
 
     /// The cost of computing `v` before position `j` from the copies alive there (the
     /// private ones of the step being moved do not count: they go), adding the missing
-    /// ancestors to `missing`; stops early at `limit`.
+    /// ancestors to `missing`; stops early at `limit`. Depth first on an explicit stack
+    /// of (value, next input, cost so far, limit): chains of missing values can be as
+    /// long as the graph.
     #[allow(clippy::too_many_arguments)]
     fn missing(&self, p: &Problem, v: usize, j: usize, private: &[bool], limit: f64, missing: &mut Vec<usize>, seen: &mut HashSet<usize>) -> f64 {
-        let mut total = p.cost[v];
-        for &u in &p.inputs[v] {
-            if total >= limit {
-                break;
+        let mut stack = vec![(v, 0usize, p.cost[v], limit)];
+        loop {
+            let (w, next, total, limit) = stack.last_mut().expect("the stack holds `v` until it returns");
+            let mut child = None;
+            while let Some(&u) = p.inputs[*w].get(*next) {
+                if *total >= *limit {
+                    break;
+                }
+                *next += 1;
+                if !seen.insert(u) {
+                    continue;
+                }
+                let alive = self.prev(u, j).is_some_and(|c| self.last_read[c] >= j && !private[c]);
+                if !alive {
+                    missing.push(u);
+                    child = Some((u, 0, p.cost[u], *limit - *total));
+                    break;
+                }
             }
-            if !seen.insert(u) {
-                continue;
-            }
-            let alive = self.prev(u, j).is_some_and(|c| self.last_read[c] >= j && !private[c]);
-            if !alive {
-                missing.push(u);
-                total += self.missing(p, u, j, private, limit - total, missing, seen);
+            match child {
+                Some(frame) => stack.push(frame),
+                None => {
+                    let (_, _, done, _) = stack.pop().expect("a frame is on the stack");
+                    match stack.last_mut() {
+                        Some((_, _, total, _)) => *total += done,
+                        None => return done,
+                    }
+                }
             }
         }
-        total
     }
 }
