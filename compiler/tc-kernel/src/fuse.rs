@@ -12,6 +12,9 @@
 //!    axis, which would otherwise be recomputed for every copy, and a transcendental
 //!    that two stages of one row kernel would both evaluate (a softmax's exponentials:
 //!    stored once by its own stage, which memory planning then places in the output).
+//!    Limits materialise more still: an elementwise chain deeper than [`MAX_EXPR_DEPTH`]
+//!    is cut, and under a target's buffer limit ([`Limits`]) an operand is stored when
+//!    a stage would otherwise load more buffers than one kernel may bind.
 //! 2. **Stages.** Each materialised computed node becomes a stage: a `Reduce` over its
 //!    operand's shape, or a `Store` of its value over its own shape.
 //! 3. **Row kernels.** A stage joins the kernel of an earlier reduction when it runs over
@@ -21,6 +24,9 @@
 //!    Everything else it reads must come from earlier kernels. So `softmax` (max, sum of
 //!    exponentials, normalise) and `layernorm` (mean, variance, normalise) are one kernel
 //!    each. Otherwise the stage starts a new kernel.
+//!
+//! Under a buffer limit a stage joins a row kernel only if the kernel stays within it.
+//! No step recurses on the depth of the graph: stages are built on an explicit stack.
 //!
 //! Row kernels order their domain as kept axes (outer) then reduced axes (inner).
 //! Buffers are created for the values read outside their kernel (or returned); buffer

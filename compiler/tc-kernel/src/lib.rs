@@ -1,7 +1,8 @@
 //! Kernel programs: the backend-neutral lowered form of a graph, shared by every
 //! backend (Cranelift now, WGSL and MLIR later).
 //!
-//! [`lower`] runs the pipeline, one pass per file:
+//! [`lower`] runs the pipeline, one pass per file ([`lower_with`] keeps every kernel
+//! within a target's [`Limits`], after splitting concatenations wider than them):
 //! 1. [`fuse`] — partition the graph into loop kernels (fused elementwise, layout and
 //!    reduction chains) and library calls, and create buffers;
 //! 2. [`coalesce`] — drop unit axes and merge contiguous axes of each loop's domain;
