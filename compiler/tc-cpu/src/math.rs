@@ -267,8 +267,9 @@ impl Fx<'_, '_> {
     }
 
     /// `tanh x`: a 13/6 odd/even rational minimax approximation on `|x| <= 7.905`
-    /// (beyond which tanh rounds to ±1 in f32), as in Eigen and XLA; `x` itself below
-    /// `4e-4`. One division and no exponential.
+    /// (clamped beyond, as in Eigen and XLA, where it gives ±0.99999976); exactly ±1
+    /// from `|x| >= 9.02`, where tanh rounds to ±1 in f32 (so `1 + tanh(-inf)` is 0,
+    /// as `gelu(-inf)` needs); `x` itself below `4e-4`. One division and no exponential.
     pub fn tanh(&mut self, x: Value) -> Value {
         let lim = 7.905_311_f32;
         let xc = self.clamp(x, -lim, lim);
@@ -280,7 +281,13 @@ impl Fx<'_, '_> {
         let a = self.b.ins().fabs(x);
         let tiny = self.c(4e-4);
         let small = self.fcmp(FloatCC::LessThan, a, tiny);
-        self.select(small, x, t)
+        let t = self.select(small, x, t);
+        let saturated = self.c(9.02);
+        let big = self.fcmp(FloatCC::GreaterThanOrEqual, a, saturated);
+        let (one, minus_one, zero) = (self.c(1.0), self.c(-1.0), self.c(0.0));
+        let negative = self.fcmp(FloatCC::LessThan, x, zero);
+        let sign_one = self.select(negative, minus_one, one);
+        self.select(big, sign_one, t)
     }
 
     /// `1 / (1 + e^{-x})`, as `e / (1 + e)` with `e = e^x` for negative `x` so tiny

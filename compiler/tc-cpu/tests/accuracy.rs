@@ -88,3 +88,12 @@ fn special_values() {
         assert!(err <= 4, "{}: {err} ulp at {at:e}", op.name());
     }
 }
+
+/// Where tanh rounds to ±1 in f32 it is exactly ±1, not the clamped rational's
+/// ±0.99999976: `1 + tanh(-inf)` must be 0 (`nn::gelu(-inf)` is NaN, not -inf).
+#[test]
+fn tanh_saturates_exactly() {
+    let xs = [9.02f32, 10.0, 30.0, 1e30, f32::INFINITY, -9.02, -10.0, -30.0, -1e30, f32::NEG_INFINITY];
+    let (err, at) = max_ulps(UnaryOp::Tanh, &xs, f64::tanh);
+    assert_eq!(err, 0, "tanh: {err} ulp at {at:e}");
+}
