@@ -10,15 +10,25 @@
 use tc_ir::Type;
 use tc_tensor::{DType, Data, Tensor};
 
-/// A generated program, its inputs, and which results are exact.
+/// How closely backends must agree on a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Accuracy {
+    /// Ill-conditioned (a division by an approximate value, a remainder of one): a
+    /// few ulp in an operand may change it arbitrarily, so only crashes are checked.
+    Unchecked,
+    /// Within a tolerance (transcendentals, sums in another order, matmul).
+    Close,
+    /// Computed by correctly rounded operations only: bit for bit.
+    Exact,
+}
+
+/// A generated program, its inputs, and how closely each result must agree.
 pub struct Generated {
     pub source: String,
     /// One per parameter of `main`, in order.
     pub inputs: Vec<Tensor>,
-    /// For each result: true when every backend must give it bit for bit (it was
-    /// computed only by correctly rounded operations), false when it may differ by
-    /// rounding (transcendentals, reductions in another order, matmul).
-    pub exact: Vec<bool>,
+    /// For each result, how closely every backend must give it.
+    pub accuracy: Vec<Accuracy>,
 }
 
 /// Reads choices from the fuzzer's bytes; zeros once they run out.
@@ -56,8 +66,7 @@ struct Var {
     name: String,
     kind: Kind,
     shape: Vec<usize>,
-    /// Computed by correctly rounded operations only (bit-exact on every backend).
-    exact: bool,
+    accuracy: Accuracy,
 }
 
 const UNARY_EXACT: &[&str] = &["-({})", "abs({})", "sqrt(abs({}))", "floor({})", "ceil({})", "round({})", "sign({})", "nn::relu({})"];
@@ -114,10 +123,10 @@ impl Gen<'_> {
         LITS[self.bytes.below(LITS.len())].to_string()
     }
 
-    fn push(&mut self, kind: Kind, shape: Vec<usize>, exact: bool, expr: String) {
+    fn push(&mut self, kind: Kind, shape: Vec<usize>, accuracy: Accuracy, expr: String) {
         let name = format!("v{}", self.vars.len());
         self.lines.push(format!("    let {name} = {expr};"));
-        self.vars.push(Var { name, kind, shape, exact });
+        self.vars.push(Var { name, kind, shape, accuracy });
     }
 
     /// One `let`; returns false when the chosen operation had no operands to take.
@@ -127,28 +136,35 @@ impl Gen<'_> {
         match op {
             0 => {
                 let f = UNARY_EXACT[self.bytes.below(UNARY_EXACT.len())];
-                self.push(Kind::F32, a.shape.clone(), a.exact, f.replace("{}", &a.name));
+                self.push(Kind::F32, a.shape.clone(), a.accuracy, f.replace("{}", &a.name));
             }
             1 => {
                 let f = UNARY_INEXACT[self.bytes.below(UNARY_INEXACT.len())];
-                self.push(Kind::F32, a.shape.clone(), false, f.replace("{}", &a.name));
+                self.push(Kind::F32, a.shape.clone(), a.accuracy.min(Accuracy::Close), f.replace("{}", &a.name));
             }
             2 | 3 => {
                 let op = BINARY[self.bytes.below(BINARY.len())];
                 let partner = self.pick(Kind::F32).filter(|b| broadcast(&a.shape, &b.shape).is_some() && self.bytes.below(3) != 0);
-                let (b, b_shape, b_exact) = match partner {
-                    Some(b) => (b.name.clone(), b.shape.clone(), b.exact),
-                    None => (self.literal(), vec![], true),
+                let (b, b_shape, b_accuracy) = match partner {
+                    Some(b) => (b.name.clone(), b.shape.clone(), b.accuracy),
+                    None => (self.literal(), vec![], Accuracy::Exact),
                 };
                 let shape = broadcast(&a.shape, &b_shape).expect("checked");
                 // `%` takes the divisor's sign (Python's rule): the correction `r + b`
-                // rounds, so the f32 and the f64-then-rounded results may differ.
-                let exact = a.exact && b_exact && op != "%";
+                // rounds, so the f32 and the f64-then-rounded results may differ; and
+                // it jumps by b where an approximate operand crosses a multiple of b.
+                let both = a.accuracy.min(b_accuracy);
+                let accuracy = match op {
+                    "%" if both == Accuracy::Exact => Accuracy::Close,
+                    "%" => Accuracy::Unchecked,
+                    "/" if b_accuracy != Accuracy::Exact => Accuracy::Unchecked,
+                    _ => both,
+                };
                 let expr = match op {
                     "maximum" | "minimum" => format!("{op}({}, {b})", a.name),
                     _ => format!("{} {op} {b}", a.name),
                 };
-                self.push(Kind::F32, shape, exact, expr);
+                self.push(Kind::F32, shape, accuracy, expr);
             }
             4 if !a.shape.is_empty() => {
                 let f = REDUCE[self.bytes.below(REDUCE.len())];
@@ -161,36 +177,36 @@ impl Gen<'_> {
                     shape.remove(axis);
                 }
                 // max/min are exact whatever the order; sums and products are not.
-                let exact = a.exact && (f == "max" || f == "min");
-                self.push(Kind::F32, shape, exact, format!("{f}({}, axis={axis}, keepdims={keep})", a.name));
+                let accuracy = if f == "max" || f == "min" { a.accuracy } else { a.accuracy.min(Accuracy::Close) };
+                self.push(Kind::F32, shape, accuracy, format!("{f}({}, axis={axis}, keepdims={keep})", a.name));
             }
-            5 if !a.shape.is_empty() && a.exact => {
+            5 if !a.shape.is_empty() && a.accuracy == Accuracy::Exact => {
                 let f = if self.bytes.below(2) == 0 { "argmax" } else { "argmin" };
                 let axis = self.bytes.below(a.shape.len());
                 let mut shape = a.shape.clone();
                 shape.remove(axis);
-                self.push(Kind::I32, shape, true, format!("{f}({}, axis={axis})", a.name));
+                self.push(Kind::I32, shape, Accuracy::Exact, format!("{f}({}, axis={axis})", a.name));
             }
-            6 if a.exact => {
+            6 if a.accuracy == Accuracy::Exact => {
                 let c = COMPARE[self.bytes.below(COMPARE.len())];
                 let lit = self.literal();
-                self.push(Kind::Bool, a.shape.clone(), true, format!("{} {c} {lit}", a.name));
+                self.push(Kind::Bool, a.shape.clone(), Accuracy::Exact, format!("{} {c} {lit}", a.name));
             }
             7 => {
                 let Some(cond) = self.pick(Kind::Bool) else { return false };
                 let Some(shape) = broadcast(&cond.shape, &a.shape) else { return false };
                 let lit = self.literal();
-                self.push(Kind::F32, shape, a.exact, format!("where({}, {}, {lit})", cond.name, a.name));
+                self.push(Kind::F32, shape, a.accuracy, format!("where({}, {}, {lit})", cond.name, a.name));
             }
-            8 if a.exact => {
+            8 if a.accuracy == Accuracy::Exact => {
                 // Casts of values beyond i32 saturate; keep them in range here so that the
                 // program does not depend on it (casts.tc covers saturation).
-                self.push(Kind::I32, a.shape.clone(), true, format!("clip_i32({})", a.name));
+                self.push(Kind::I32, a.shape.clone(), Accuracy::Exact, format!("clip_i32({})", a.name));
             }
             9 => {
                 let Some(i) = self.pick(Kind::I32) else { return false };
                 match self.bytes.below(3) {
-                    0 => self.push(Kind::F32, i.shape.clone(), true, format!("{} as f32", i.name)),
+                    0 => self.push(Kind::F32, i.shape.clone(), Accuracy::Exact, format!("{} as f32", i.name)),
                     1 => {
                         let op = INT_BINARY[self.bytes.below(INT_BINARY.len())];
                         let k = self.bytes.below(7) as i64 - 3;
@@ -198,7 +214,7 @@ impl Gen<'_> {
                             "maximum" | "minimum" => format!("{op}({}, {k})", i.name),
                             _ => format!("{} {op} ({k})", i.name),
                         };
-                        self.push(Kind::I32, i.shape.clone(), true, expr);
+                        self.push(Kind::I32, i.shape.clone(), Accuracy::Exact, expr);
                     }
                     _ if !a.shape.is_empty() => {
                         // A gather with run-time indices, clamped into range (SPEC §4).
@@ -209,7 +225,7 @@ impl Gen<'_> {
                         if shape.iter().product::<usize>() > 4096 {
                             return false;
                         }
-                        self.push(Kind::F32, shape, a.exact, format!("take({}, {}, axis={axis})", a.name, i.name));
+                        self.push(Kind::F32, shape, a.accuracy, format!("take({}, {}, axis={axis})", a.name, i.name));
                     }
                     _ => return false,
                 }
@@ -220,7 +236,7 @@ impl Gen<'_> {
                 perm.swap(x, y);
                 let shape = perm.iter().map(|&p| a.shape[p]).collect();
                 let text = perm.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
-                self.push(Kind::F32, shape, a.exact, format!("transpose({}, ({text}))", a.name));
+                self.push(Kind::F32, shape, a.accuracy, format!("transpose({}, ({text}))", a.name));
             }
             11 => {
                 let n: usize = a.shape.iter().product();
@@ -233,7 +249,7 @@ impl Gen<'_> {
                         s
                     }
                 };
-                self.push(Kind::F32, shape.clone(), a.exact, format!("reshape({}, {})", a.name, shape_text(&shape)));
+                self.push(Kind::F32, shape.clone(), a.accuracy, format!("reshape({}, {})", a.name, shape_text(&shape)));
             }
             12 if !a.shape.is_empty() => {
                 let axis = self.bytes.below(a.shape.len());
@@ -243,7 +259,7 @@ impl Gen<'_> {
                 let mut shape = a.shape.clone();
                 shape[axis] = hi - lo;
                 let idx: Vec<String> = (0..a.shape.len()).map(|k| if k == axis { format!("{lo}:{hi}") } else { ":".into() }).collect();
-                self.push(Kind::F32, shape, a.exact, format!("{}[{}]", a.name, idx.join(", ")));
+                self.push(Kind::F32, shape, a.accuracy, format!("{}[{}]", a.name, idx.join(", ")));
             }
             13 if !a.shape.is_empty() => {
                 let Some(b) = self.pick(Kind::F32) else { return false };
@@ -252,14 +268,14 @@ impl Gen<'_> {
                     let axis = self.bytes.below(a.shape.len());
                     let mut shape = a.shape.clone();
                     shape[axis] *= 2;
-                    self.push(Kind::F32, shape, a.exact, format!("concat(({}, {}), {axis})", a.name, a.name));
+                    self.push(Kind::F32, shape, a.accuracy, format!("concat(({}, {}), {axis})", a.name, a.name));
                     return true;
                 }
                 let mut shape = a.shape[..a.shape.len() - 1].to_vec();
                 if b.shape.len() == 2 {
                     shape.push(b.shape[1]);
                 }
-                self.push(Kind::F32, shape, false, format!("{} @ {}", a.name, b.name));
+                self.push(Kind::F32, shape, a.accuracy.min(b.accuracy).min(Accuracy::Close), format!("{} @ {}", a.name, b.name));
             }
             14 if !a.shape.is_empty() => {
                 let f = ["nn::softmax", "nn::log_softmax", "nn::logsumexp"][self.bytes.below(3)];
@@ -267,7 +283,7 @@ impl Gen<'_> {
                 if f == "nn::logsumexp" {
                     shape.pop();
                 }
-                self.push(Kind::F32, shape, false, format!("{f}({}, axis=-1)", a.name));
+                self.push(Kind::F32, shape, a.accuracy.min(Accuracy::Close), format!("{f}({}, axis=-1)", a.name));
             }
             15 => {
                 let Some(i) = self.pick(Kind::I32) else { return false };
@@ -276,13 +292,13 @@ impl Gen<'_> {
                 }
                 let mut shape = i.shape.clone();
                 shape.push(4);
-                self.push(Kind::F32, shape, true, format!("one_hot({}, 4)", i.name));
+                self.push(Kind::F32, shape, Accuracy::Exact, format!("one_hot({}, 4)", i.name));
             }
             _ => {
                 let ax = self.bytes.below(a.shape.len() + 1);
                 let mut shape = a.shape.clone();
                 shape.insert(ax, 1);
-                self.push(Kind::F32, shape, a.exact, format!("expand_dims({}, {ax})", a.name));
+                self.push(Kind::F32, shape, a.accuracy, format!("expand_dims({}, {ax})", a.name));
             }
         }
         true
@@ -317,7 +333,7 @@ pub fn generate(data: &[u8]) -> Generated {
     let params = [("x", Kind::F32, x_shape), ("y", Kind::F32, y_shape), ("k", Kind::I32, k_shape)];
     let mut gen = Gen { bytes, vars: Vec::new(), lines: Vec::new() };
     for (name, kind, shape) in &params {
-        gen.vars.push(Var { name: name.to_string(), kind: *kind, shape: shape.clone(), exact: true });
+        gen.vars.push(Var { name: name.to_string(), kind: *kind, shape: shape.clone(), accuracy: Accuracy::Exact });
     }
     let mut steps = 0;
     while !gen.bytes.done() && steps < 24 {
@@ -350,30 +366,31 @@ pub fn generate(data: &[u8]) -> Generated {
             input(&Type::new(dtype, shape.clone()), seed.wrapping_add(i as u64))
         })
         .collect();
-    Generated { source, inputs, exact: results.iter().map(|v| v.exact).collect() }
+    Generated { source, inputs, accuracy: results.iter().map(|v| v.accuracy).collect() }
 }
 
-/// Why two backends' results differ, or `None` when they agree: exact results bit
-/// for bit (NaNs alike), the others within a tolerance scaled by the result's size.
-pub fn disagreement(want: &Tensor, got: &Tensor, exact: bool) -> Option<String> {
+/// Why two backends' results differ, or `None` when they agree: types always, exact
+/// results bit for bit (NaNs alike), close ones within a tolerance scaled by the
+/// result's size.
+pub fn disagreement(want: &Tensor, got: &Tensor, accuracy: Accuracy) -> Option<String> {
     if want.shape() != got.shape() || want.dtype() != got.dtype() {
         return Some(format!("type {} against {}", want.type_string(), got.type_string()));
     }
     let (w, g) = (want.data().to_f64_vec(), got.data().to_f64_vec());
     let scale = w.iter().filter(|v| v.is_finite()).fold(1.0f64, |m, v| m.max(v.abs()));
-    if !exact && scale > 1e30 {
+    if accuracy == Accuracy::Unchecked || (accuracy == Accuracy::Close && scale > 1e30) {
         // Near f32's overflow an approximation may round to infinity where the
-        // oracle does not; nothing to compare.
+        // oracle does not: nothing to compare.
         return None;
     }
     for (i, (&a, &b)) in w.iter().zip(&g).enumerate() {
-        let same = if exact {
+        let same = if accuracy == Accuracy::Exact {
             a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
         } else {
             (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-3 * scale
         };
         if !same {
-            return Some(format!("element {i}: want {a:?}, got {b:?} (exact: {exact})"));
+            return Some(format!("element {i}: want {a:?}, got {b:?} ({accuracy:?})"));
         }
     }
     None

@@ -28,8 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let optimized = tc_opt::simplify(&spec.graph);
     let cpu = tc_cpu::compile(&optimized).unwrap_or_else(|e| panic!("cpu compile: {e}\n{}", generated.source));
     let got = cpu.run(&generated.inputs).unwrap_or_else(|e| panic!("cpu run: {e}\n{}", generated.source));
-    for (i, ((w, g), exact)) in want.iter().zip(&got).zip(&generated.exact).enumerate() {
-        if let Some(why) = programs::disagreement(w, g, *exact) {
+    for (i, ((w, g), accuracy)) in want.iter().zip(&got).zip(&generated.accuracy).enumerate() {
+        if let Some(why) = programs::disagreement(w, g, *accuracy) {
             panic!("result {i}: {why}\n{}", generated.source);
         }
     }

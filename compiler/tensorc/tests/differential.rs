@@ -40,8 +40,8 @@ fn cpu_agrees_with_the_interpreter_on_generated_programs() {
         };
         compiled += 1;
         let got = run(Backend::Cpu, &generated.source, &generated.inputs).unwrap_or_else(|e| panic!("seed {seed}: cpu: {e}\n{}", generated.source));
-        for (i, ((w, g), exact)) in want.iter().zip(&got).zip(&generated.exact).enumerate() {
-            if let Some(why) = programs::disagreement(w, g, *exact) {
+        for (i, ((w, g), accuracy)) in want.iter().zip(&got).zip(&generated.accuracy).enumerate() {
+            if let Some(why) = programs::disagreement(w, g, *accuracy) {
                 failures.push(format!("seed {seed}, result {i}: {why}\n{}", generated.source));
             }
         }
