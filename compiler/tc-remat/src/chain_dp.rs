@@ -35,9 +35,19 @@ type Key = (usize, usize, usize, bool);
 // FxHash: SipHash took about half of the DP's time on long chains of small integer keys.
 type Memo = FxHashMap<Key, Option<(f64, Choice)>>;
 
-/// The cheapest plan over the layers within `budget`, or `None` when none fits.
+/// The longest chain the DP plans. Its subproblems nest one layer deeper at each
+/// keep-all move, and `opt`/`emit` recurse on that nesting; past this many layers (far
+/// beyond any network's depth, but within a hostile program's) the chain is left to
+/// the DAG planner, so that no pass recurses on the depth of the program.
+pub(crate) const MAX_LAYERS: usize = 1_000;
+
+/// The cheapest plan over the layers within `budget`, or `None` when none fits or the
+/// chain has more than [`MAX_LAYERS`] layers.
 pub(crate) fn plan(c: &Costs, budget: usize) -> Option<Vec<Event>> {
     let layers = c.fwd_cost.len();
+    if layers > MAX_LAYERS {
+        return None;
+    }
     let sizes = c.boundary.iter().chain(&c.kept).copied().filter(|&s| s > 0);
     let gcd = sizes.fold(0usize, gcd);
     let unit = gcd.max(budget / 65_536).max(1);
@@ -165,5 +175,33 @@ impl Dp<'_> {
                 self.emit((s, next - 1, held, own), out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `layers` identical layers of one unit each, every backward reading its forward.
+    fn uniform(layers: usize) -> Costs {
+        Costs {
+            fwd_cost: vec![1.0; layers],
+            bwd_cost: vec![1.0; layers],
+            boundary: vec![1; layers],
+            kept: vec![1; layers],
+            reads_boundary: vec![true; layers],
+            reads_input: vec![true; layers],
+            bwd_needs_fwd: vec![true; layers],
+            fwd_peak_advance: vec![2; layers],
+            fwd_peak_keep: vec![3; layers],
+            bwd_peak: vec![3; layers],
+            crossing: vec![0; layers + 1],
+        }
+    }
+
+    #[test]
+    fn longer_chains_are_left_to_the_dag_planner() {
+        assert!(plan(&uniform(MAX_LAYERS + 1), usize::MAX / 4).is_none());
+        assert!(plan(&uniform(1_000_000), usize::MAX / 4).is_none());
     }
 }
