@@ -23,7 +23,7 @@ use modules::Module;
 use value::{TVal, Value};
 
 /// Finds the source of a module named in `use NAME;` (the stdlib is one such loader).
-pub trait ModuleLoader {
+pub trait ModuleLoader: Sync {
     /// The module's display name (a path) and text, or `None` if there is none.
     /// `from` is the file that says `use`.
     fn load(&self, name: &str, from: &str) -> Option<(String, String)>;
@@ -149,6 +149,27 @@ pub fn compile(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader)
 
 /// [`compile`] under `limits`, which the returned program's specialisations keep.
 pub fn compile_with(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader, limits: Limits) -> Result<Program, Vec<Diagnostic>> {
+    on_checker_stack(|| compile_here(sources, root, loader, limits))
+}
+
+/// How deep the checker's stack may grow. Elaboration recurses on the nesting of
+/// expressions (at most `tc_syntax::MAX_NESTING` in a function) within the nesting of
+/// calls (at most 64 levels): both are bounded, but their product is beyond a main
+/// thread's 8 MiB (64 functions each nesting their call 120 deep overflowed it). The
+/// checker runs on a thread whose stack covers that bound; it is address space, and
+/// only as much of it is touched as a program nests.
+const CHECKER_STACK_BYTES: usize = 1 << 30;
+
+/// Runs `work` on a thread with [`CHECKER_STACK_BYTES`] of stack, passing on its panics.
+fn on_checker_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().name("tc-check".into()).stack_size(CHECKER_STACK_BYTES);
+        let handle = thread.spawn_scoped(scope, work).expect("the system starts a checker thread");
+        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn compile_here(sources: &mut SourceMap, root: FileId, loader: &dyn ModuleLoader, limits: Limits) -> Result<Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let modules = modules::load_all(sources, root, loader, &mut diags);
     if diags.is_empty() {
@@ -325,6 +346,10 @@ impl Program {
     /// takes the parameter's default). Errors: the entry does not exist (E0102), a
     /// missing argument without default, and every type error of the elaboration.
     pub fn specialize(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Specialization, SpecializeError> {
+        on_checker_stack(|| self.specialize_here(entry, args))
+    }
+
+    fn specialize_here(&self, entry: &str, args: &[Option<ArgValue>]) -> Result<Specialization, SpecializeError> {
         let root = &self.modules[0];
         let Some(f) = root.fn_item(entry) else {
             let names: Vec<String> = self.functions().into_iter().map(|f| format!("`{}`", f.name)).collect();
