@@ -37,13 +37,7 @@ fn errors(src: &str) -> Vec<String> {
         },
         Err(d) => d,
     };
-    diags
-        .iter()
-        .map(|d| {
-            let (l, c) = sources.line_col(d.primary.loc.file, d.primary.loc.span.start);
-            format!("{} {l}:{c}", d.code)
-        })
-        .collect()
+    common::codes(&sources, &diags)
 }
 
 fn f32s(shape: &[usize], v: &[f32]) -> Tensor {

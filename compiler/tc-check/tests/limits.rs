@@ -10,7 +10,7 @@ use tc_syntax::diag::{Diagnostic, SourceMap};
 use tc_tensor::DType;
 
 mod common;
-use common::StdlibDir;
+use common::{codes, StdlibDir};
 
 const GIB: u64 = 1 << 30;
 
@@ -34,16 +34,6 @@ fn diagnose(src: &str, args: &[Option<ArgValue>], limits: Limits, loader: &dyn M
     (sources, diags)
 }
 
-/// "CODE line:col" of each diagnostic, as in the tests/cases files.
-fn codes(sources: &SourceMap, diags: &[Diagnostic]) -> Vec<String> {
-    diags
-        .iter()
-        .map(|d| {
-            let (l, c) = sources.line_col(d.primary.loc.file, d.primary.loc.span.start);
-            format!("{} {l}:{c}", d.code)
-        })
-        .collect()
-}
 
 fn errors(src: &str, limits: Limits) -> Vec<String> {
     let (sources, diags) = diagnose(src, &[], limits, &StdlibDir);

@@ -31,13 +31,7 @@ fn errors(src: &str, args: &[Tensor]) -> Vec<String> {
         },
         Err(d) => d,
     };
-    diags
-        .iter()
-        .map(|d| {
-            let (l, c) = sources.line_col(d.primary.loc.file, d.primary.loc.span.start);
-            format!("{} {l}:{c}", d.code)
-        })
-        .collect()
+    common::codes(&sources, &diags)
 }
 
 fn f64_bits(t: &Tensor) -> Vec<u64> {

@@ -1,6 +1,8 @@
-//! Shared by the checker's test binaries: a module loader over the repository's stdlib.
+//! Shared by the checker's test binaries: a module loader over the repository's stdlib,
+//! and diagnostics in the `CODE line:col` form of the tests/cases files.
 
 use tc_check::ModuleLoader;
+use tc_syntax::diag::{Diagnostic, SourceMap};
 
 /// Loads standard-library modules from the repository's `stdlib/` folder.
 pub struct StdlibDir;
@@ -10,4 +12,16 @@ impl ModuleLoader for StdlibDir {
         let path = format!("{}/../../stdlib/{name}.tc", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(path).ok().map(|t| (format!("<stdlib>/{name}.tc"), t))
     }
+}
+
+/// "CODE line:col" of each diagnostic, as in the tests/cases files.
+#[allow(dead_code)] // not every test binary compares diagnostics
+pub fn codes(sources: &SourceMap, diags: &[Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| {
+            let (l, c) = sources.line_col(d.primary.loc.file, d.primary.loc.span.start);
+            format!("{} {l}:{c}", d.code)
+        })
+        .collect()
 }
