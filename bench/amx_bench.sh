@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2048}"
 export MLIR_SYS_220_PREFIX=/usr/lib/llvm-22 TABLEGEN_220_PREFIX=/usr/lib/llvm-22 LIBCLANG_PATH=/usr/lib/llvm-22/lib
-cargo build --quiet --release -p tensorc --features mlir
+cargo build --quiet --release -p tensorc-cli --features mlir
 cargo build --quiet --release -p tc-mlir --features jit --example amx_peak
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

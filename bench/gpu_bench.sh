@@ -37,6 +37,6 @@ else
     fi
 fi
 
-cargo build --quiet --release -p tensorc --bin tensorc
+cargo build --quiet --release -p tensorc-cli --bin tensorc
 cargo build --quiet --release -p tc-wgpu --example device_peak
 exec "$PY" bench/gpu_bench.py --tensorc target/release/tensorc --peak target/release/examples/device_peak "$@"

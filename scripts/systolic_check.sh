@@ -14,5 +14,5 @@ if ! "$VENV/bin/python" -c 'import scalesim' 2>/dev/null; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet 'numpy<2' scalesim==3.0.0
 fi
-cargo build --quiet -p tensorc
+cargo build --quiet -p tensorc-cli
 "$VENV/bin/python" scripts/systolic_check.py target/debug/tensorc

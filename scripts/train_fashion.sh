@@ -20,5 +20,5 @@ if [ "$missing" = 1 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y dataset-fashion-mnist
 fi
 
-cargo build --release --locked -p tensorc
+cargo build --release --locked -p tensorc-cli
 exec target/release/tensorc train examples/fashion_mlp.tc --data fashion-mnist --epochs 5 --lr 0.001 "$@"

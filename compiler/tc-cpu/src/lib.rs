@@ -21,8 +21,10 @@ pub mod jit;
 pub mod library;
 pub mod math;
 pub mod narrow;
+pub mod target;
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
@@ -69,10 +71,23 @@ pub struct CpuProgram {
 
 /// Compile a verified graph: lower it to a kernel program and JIT its loops.
 pub fn compile(graph: &Graph) -> Result<CpuProgram, CpuError> {
+    compile_kernels(tc_kernel::lower(graph).map_err(CpuError::Verify)?)
+}
+
+/// JIT the loops of a lowered kernel program.
+pub fn compile_kernels(program: KernelProgram) -> Result<CpuProgram, CpuError> {
     let start = Instant::now();
-    let program = tc_kernel::lower(graph).map_err(CpuError::Verify)?;
     let jitted = jit::jit(&program).map_err(CpuError::Jit)?;
+    JIT_COMPILATIONS.fetch_add(1, Ordering::Relaxed);
     Ok(CpuProgram { program, jitted, arena: Mutex::new(None), compile_time: start.elapsed() })
+}
+
+static JIT_COMPILATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many kernel programs this process has JIT-compiled: lets tests check that a
+/// pipeline generates machine code once.
+pub fn jit_compilations() -> usize {
+    JIT_COMPILATIONS.load(Ordering::Relaxed)
 }
 
 impl CpuProgram {

@@ -52,10 +52,26 @@ pub struct Limits {
 /// writes one.
 pub const MIN_BUFFERS: usize = 4;
 
-/// The deepest expression a stage inlines: a deeper chain of elementwise ops is split
-/// by materialising an intermediate, so backends that walk or compile a stage's
-/// expression DAG stay bounded however deep the program is.
+/// The deepest expression a stage inlines, counting each op by [`op_weight`]: a deeper
+/// chain of elementwise ops is split by materialising an intermediate, so backends that
+/// walk or compile a stage's expression DAG stay bounded however deep the program is.
 pub const MAX_EXPR_DEPTH: usize = 1000;
+
+/// What one elementwise op adds to an expression's depth: 1, or [`TRANSCENDENTAL_WEIGHT`]
+/// for the functions backends expand into dozens of instructions (range reduction and
+/// polynomials), whose long chains otherwise make one stage's code so large that code
+/// generators' superlinear passes dominate compile time.
+fn op_weight(op: &Op) -> usize {
+    match op {
+        Op::Unary(UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Erf)
+        | Op::Binary(BinaryOp::Pow | BinaryOp::Rem) => TRANSCENDENTAL_WEIGHT,
+        _ => 1,
+    }
+}
+
+/// The depth weight of a transcendental function: a stage chains at most
+/// `MAX_EXPR_DEPTH / TRANSCENDENTAL_WEIGHT` (31) of them.
+pub const TRANSCENDENTAL_WEIGHT: usize = 32;
 
 /// How the fuser treats a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,7 +379,7 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
                     let deepest = *inputs.iter().max_by_key(|u| depth[u.index()]).expect("elementwise ops have operands");
                     let split = if too_wide {
                         *inputs.iter().max_by_key(|u| loads[u.index()].len()).expect("elementwise ops have operands")
-                    } else if depth[deepest.index()] >= MAX_EXPR_DEPTH {
+                    } else if depth[deepest.index()] + op_weight(&graph.nodes[i].op) > MAX_EXPR_DEPTH {
                         deepest
                     } else {
                         break;
@@ -374,7 +390,7 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
                         loads[split.index()] = vec![split.0];
                     }
                 }
-                depth[i] = 1 + inputs.iter().map(|u| depth[u.index()]).max().unwrap_or(0);
+                depth[i] = op_weight(&graph.nodes[i].op) + inputs.iter().map(|u| depth[u.index()]).max().unwrap_or(0);
                 if !loads.is_empty() {
                     loads[i] = union(&loads, inputs);
                 }

@@ -17,6 +17,7 @@ pub mod fuse;
 pub mod plan;
 pub mod print;
 pub mod program;
+pub mod target;
 pub mod view;
 
 pub use fuse::Limits;

@@ -40,6 +40,8 @@ pub struct MlirProgram {
     params: Vec<Type>,
     outputs: Vec<Type>,
     mlir: String,
+    /// The kernel program's planned peak: its arena and outputs.
+    peak_bytes: usize,
     compile_time: Duration,
     // The engine owns the machine code; both are dropped after `entry`'s last use,
     // engine first, unless `keep_code`.
@@ -191,11 +193,15 @@ pub fn compile(graph: &Graph) -> Result<MlirProgram, MlirError> {
 /// Compile a verified graph with its matmuls on a tile unit ([`tiles`]). With
 /// [`TileUnit::Amx`] the CPU must have AMX: [`MlirError::Unavailable`] otherwise.
 pub fn compile_with(graph: &Graph, tiles: Option<TileOptions>) -> Result<MlirProgram, MlirError> {
+    compile_kernels(kernel_program(graph)?, tiles)
+}
+
+/// Compile a lowered kernel program, with its matmuls on a tile unit as [`compile_with`].
+pub fn compile_kernels(program: KernelProgram, tiles: Option<TileOptions>) -> Result<MlirProgram, MlirError> {
     let start = Instant::now();
     if tiles.is_some_and(|t| t.unit == TileUnit::Amx) {
         tiles::amx_available().map_err(|e| MlirError::Unavailable(format!("AMX: {e}")))?;
     }
-    let program = kernel_program(graph)?;
     let text = jit_module(&program, tiles)?;
     let context = context();
     let pipeline = if tiles.is_some() { TILES_PIPELINE } else { PIPELINE };
@@ -210,7 +216,8 @@ pub fn compile_with(graph: &Graph, tiles: Option<TileOptions>) -> Result<MlirPro
     let outputs = program.outputs.iter().map(|&b| program.buffer(b).ty.clone()).collect();
     let mlir = emit_public(&program, tiles)?;
     let (engine, context) = (ManuallyDrop::new(engine), ManuallyDrop::new(context));
-    Ok(MlirProgram { entry, params, outputs, mlir, compile_time: start.elapsed(), engine, context, keep_code: tiles.is_some() })
+    let peak_bytes = program.peak_bytes();
+    Ok(MlirProgram { entry, params, outputs, mlir, peak_bytes, compile_time: start.elapsed(), engine, context, keep_code: tiles.is_some() })
 }
 
 fn emit_public(program: &KernelProgram, tiles: Option<TileOptions>) -> Result<String, MlirError> {
@@ -324,6 +331,11 @@ impl MlirProgram {
     /// The MLIR module (as `emit_mlir` prints it).
     pub fn mlir(&self) -> &str {
         &self.mlir
+    }
+
+    /// Bytes of the program's own buffers at peak, as its kernel program plans them.
+    pub fn peak_bytes(&self) -> usize {
+        self.peak_bytes
     }
 
     /// Time to emit, verify, lower and JIT-compile.

@@ -31,6 +31,8 @@ pub mod tiles;
 
 #[cfg(feature = "jit")]
 pub mod jit;
+#[cfg(feature = "jit")]
+pub mod target;
 
 use std::fmt;
 use tc_ir::Graph;
@@ -76,8 +78,12 @@ pub fn kernel_program(graph: &Graph) -> Result<tc_kernel::KernelProgram, MlirErr
 
 /// The graph's kernel program as an MLIR module on tensors (see the crate docs).
 pub fn emit_mlir(graph: &Graph) -> Result<String, MlirError> {
-    let program = kernel_program(graph)?;
-    Ok(format!("module {{\n{}}}\n", module::function(&program, false, None)?))
+    emit_mlir_kernels(&kernel_program(graph)?)
+}
+
+/// A lowered kernel program as an MLIR module on tensors.
+pub fn emit_mlir_kernels(program: &tc_kernel::KernelProgram) -> Result<String, MlirError> {
+    Ok(format!("module {{\n{}}}\n", module::function(program, false, None)?))
 }
 
 /// The graph as a StableHLO module.

@@ -21,6 +21,7 @@
 
 pub mod device;
 pub mod exec;
+pub mod target;
 pub mod wgsl;
 
 pub use device::{gpu, thread_transfers, Gpu, Transfers};
@@ -103,20 +104,43 @@ pub fn compile(graph: &Graph) -> Result<WgpuProgram, WgpuError> {
 
 /// Compile a verified graph for `gpu`.
 pub fn compile_on(gpu: &Arc<Gpu>, graph: &Graph) -> Result<WgpuProgram, WgpuError> {
+    let program = tc_kernel::lower_with(graph, &limits(gpu)).map_err(|e| WgpuError::Verify(e.to_string()))?;
+    compile_kernels_on(gpu, program)
+}
+
+/// What kernels on `gpu` must keep within: fusion splits kernels so that none binds
+/// more buffers than the device allows, keeping one binding for the zero word
+/// (`ShaderKernel::zero_word`).
+pub fn limits(gpu: &Gpu) -> tc_kernel::Limits {
+    tc_kernel::Limits { max_buffers: Some((gpu.limits.max_storage_buffers_per_shader_stage as usize).saturating_sub(1)) }
+}
+
+/// Compile a kernel program lowered within [`limits`] for `gpu`.
+pub fn compile_kernels_on(gpu: &Arc<Gpu>, program: KernelProgram) -> Result<WgpuProgram, WgpuError> {
     let start = Instant::now();
-    // Fusion splits kernels so that none binds more buffers than the device allows,
-    // keeping one binding for the zero word (`ShaderKernel::zero_word`).
-    let limits = tc_kernel::Limits { max_buffers: Some((gpu.limits.max_storage_buffers_per_shader_stage as usize).saturating_sub(1)) };
-    let program = tc_kernel::lower_with(graph, &limits).map_err(|e| WgpuError::Verify(e.to_string()))?;
     let shaders = wgsl::generate(&program, gpu.features).map_err(WgpuError::Codegen)?;
     let pipelines = shaders.iter().map(|s| exec::pipeline(gpu, s)).collect::<Result<Vec<_>, _>>()?;
     let consts = exec::upload_consts(gpu, &program, &shaders)?;
-    let align = gpu.limits.min_storage_buffer_offset_alignment as usize;
-    let features = gpu.features;
-    // Temps no shader binds (their dtype unchecked) keep their host size.
-    let size_of = |b: &tc_kernel::Buffer| device_elem(b.ty.dtype, features).map_or(b.ty.size_bytes(), |e| exec::device_bytes(&b.ty, e));
-    let (temp_offsets, arena_bytes) = tc_kernel::plan::place_temps(&program, size_of, align);
+    let (temp_offsets, arena_bytes) = place_temps(gpu, &program);
     Ok(WgpuProgram { gpu: gpu.clone(), program, shaders, pipelines, consts, temp_offsets, arena_bytes, arena: Mutex::new(None), compile_time: start.elapsed() })
+}
+
+/// Device bytes of one buffer: wider than the host's for the types WGSL lacks. Temps
+/// no shader binds (their dtype unchecked) keep their host size.
+fn device_size(gpu: &Gpu, buffer: &tc_kernel::Buffer) -> usize {
+    device_elem(buffer.ty.dtype, gpu.features).map_or(buffer.ty.size_bytes(), |e| exec::device_bytes(&buffer.ty, e))
+}
+
+/// Each temp's offset in the device arena, and the arena's size.
+fn place_temps(gpu: &Gpu, program: &KernelProgram) -> (Vec<Option<usize>>, usize) {
+    let align = gpu.limits.min_storage_buffer_offset_alignment as usize;
+    tc_kernel::plan::place_temps(program, |b| device_size(gpu, b), align)
+}
+
+/// Device bytes of a program's own buffers at peak on `gpu`: the arena plus the outputs.
+pub fn device_peak_bytes(gpu: &Gpu, program: &KernelProgram) -> usize {
+    let outputs: usize = program.buffers.iter().filter(|b| b.kind == BufferKind::Output).map(|b| device_size(gpu, b)).sum();
+    place_temps(gpu, program).1 + outputs
 }
 
 impl WgpuProgram {
@@ -193,13 +217,7 @@ impl WgpuProgram {
 
     /// Device bytes of the program's own buffers at peak: the arena plus the outputs.
     pub fn peak_bytes(&self) -> usize {
-        let outputs: usize = self
-            .program
-            .buffers
-            .iter()
-            .filter(|b| b.kind == BufferKind::Output)
-            .map(|b| device_elem(b.ty.dtype, self.gpu.features).map_or(b.ty.size_bytes(), |e| exec::device_bytes(&b.ty, e)))
-            .sum();
+        let outputs: usize = self.program.buffers.iter().filter(|b| b.kind == BufferKind::Output).map(|b| device_size(&self.gpu, b)).sum();
         self.arena_bytes + outputs
     }
 

@@ -14,25 +14,18 @@
 //!
 //! A [`Module`] caches one compiled specialisation per (function, argument types):
 //! calling again with the same types does not compile again ([`Module::compile_count`]).
-//! The same crate holds the pieces the `tensorc` binary is made of: diagnostic rendering
-//! ([`render`]), the cost model of `bench` ([`cost`]), the REPL ([`repl`]) and training
-//! ([`train`], on the data sets of [`data`], read by [`idx`]) and federated averaging
-//! ([`fed`], on `tc-fed`), the stages `tensorc emit` and the REPL print ([`emit`]), and the
-//! systolic array report of `tensorc systolic` ([`systolic`]).
+//! The crate also renders diagnostics ([`render`]), prints the text of each compiler stage
+//! ([`emit`]) and checks sizes against the machine's memory ([`memory`]). It has no
+//! command-line parsing, line editing or progress bars: the `tensorc` binary is crate
+//! `tensorc-cli`, and training and federated simulation are crate `tc-train`.
 
-pub mod cost;
-pub mod data;
 pub mod emit;
 mod error;
-pub mod fed;
+mod interp;
 mod files;
-pub mod idx;
 mod loader;
 pub mod memory;
 pub mod render;
-pub mod repl;
-pub mod systolic;
-pub mod train;
 mod value;
 
 use std::collections::HashMap;
@@ -51,6 +44,8 @@ pub use tc_tensor::{DType, Data, Tensor};
 pub use value::{arg_type_string, out_type_string, parse_type, Value};
 
 use tc_check::{Program, SpecializeError};
+use tc_kernel::target::{CodegenOptions, Executable, Target};
+use tc_kernel::KernelProgram;
 use tc_syntax::diag::{FileId, SourceMap};
 
 /// Where compiled programs run (SPEC §7 `--backend`).
@@ -68,7 +63,7 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend of the specification, built or not.
-    pub const ALL: [Backend; 4] = [Backend::Interp, Backend::Cpu, Backend::Wgpu, Backend::Mlir];
+    pub const ALL: [Backend; 4] = [Backend::Cpu, Backend::Interp, Backend::Wgpu, Backend::Mlir];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -83,21 +78,31 @@ impl Backend {
     /// The backend called `name`; a usage error lists the backends this build has otherwise.
     pub fn parse(name: &str) -> Result<Backend, Error> {
         Backend::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
-            Error::Usage(format!("unknown backend `{name}`; expected one of: {}", names(Backend::available())))
+            Error::Usage(format!("unknown backend `{name}`; expected one of: {}", names(&Backend::available())))
         })
     }
 
     /// The backends this build can run.
-    pub fn available() -> &'static [Backend] {
-        if cfg!(feature = "mlir") {
-            &[Backend::Cpu, Backend::Interp, Backend::Wgpu, Backend::Mlir]
-        } else {
-            &[Backend::Cpu, Backend::Interp, Backend::Wgpu]
-        }
+    pub fn available() -> Vec<Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
     }
 
     pub fn is_available(self) -> bool {
-        Backend::available().contains(&self)
+        self.target().is_some()
+    }
+
+    /// The implementation behind this backend, `None` when this build lacks it: the one
+    /// place a backend is registered.
+    fn target(self) -> Option<&'static dyn Target> {
+        match self {
+            Backend::Interp => Some(&interp::Interp),
+            Backend::Cpu => Some(&tc_cpu::target::Cpu),
+            Backend::Wgpu => Some(&tc_wgpu::target::Wgpu),
+            #[cfg(feature = "mlir")]
+            Backend::Mlir => Some(&tc_mlir::target::Mlir),
+            #[cfg(not(feature = "mlir"))]
+            Backend::Mlir => None,
+        }
     }
 }
 
@@ -156,15 +161,14 @@ pub struct Session {
 impl Session {
     /// A session on `backend`; a usage error if this build lacks it.
     pub fn new(backend: Backend) -> Result<Session, Error> {
-        if !backend.is_available() {
+        let Some(target) = backend.target() else {
             return Err(Error::Usage(format!(
                 "backend `{backend}` is not available in this build; available: {}",
-                names(Backend::available())
+                names(&Backend::available())
             )));
-        }
-        if backend == Backend::Wgpu {
-            tc_wgpu::gpu().map_err(|e| Error::Runtime(format!("--backend wgpu: {e}")))?;
-        }
+        };
+        // A backend that needs a device finds it now.
+        target.limits().map_err(|e| Error::Runtime(format!("--backend {backend}: {e}")))?;
         Ok(Session { backend, mem_budget: None, precision: Precision::F32, amx: false, module_dirs: Vec::new(), max_nodes: tc_check::Limits::DEFAULT_MAX_NODES })
     }
 
@@ -263,49 +267,47 @@ impl Session {
     }
 }
 
-/// An entry point compiled for one list of argument types: the optimised graph and,
-/// on a compiling backend, its machine code.
+/// An entry point compiled for one list of argument types: the optimised graph and
+/// the backend's program for it.
 pub struct Compiled {
-    /// The graph after `tc_opt::simplify`.
+    /// The graph after `tc_opt::simplify` (and rematerialisation under a budget).
     pub graph: Graph,
     /// How the graph's flat outputs form the function's result.
     pub outputs: OutTree,
     /// Time spent specialising, optimising and generating code.
     pub compile_time: Duration,
-    /// The JIT-compiled program on the CPU backend.
-    pub cpu: Option<tc_cpu::CpuProgram>,
-    /// The shaders and pipelines on the wgpu backend.
-    pub wgpu: Option<tc_wgpu::WgpuProgram>,
-    /// The MLIR-compiled program on the mlir backend.
-    #[cfg(feature = "mlir")]
-    pub mlir: Option<tc_mlir::jit::MlirProgram>,
+    /// The program the session's backend compiled.
+    pub program: Box<dyn Executable>,
 }
 
 impl Compiled {
     /// Refuses to run (a runtime error, exit 3) a program whose buffers would not fit
     /// in the memory the machine has available, instead of letting the allocation
     /// abort the process. Single tensors beyond memory are compile errors (E0307);
-    /// this catches programs whose live tensors together outgrow the machine. The
-    /// interpreter keeps every element in 8 bytes, whatever its dtype. On the wgpu
-    /// backend the buffers live on the device, which reports its own failures.
+    /// this catches programs whose live tensors together outgrow the machine. Device
+    /// backends report their own failures.
     fn check_host_memory(&self) -> Result<(), Error> {
-        if self.wgpu.is_some() {
-            return Ok(());
+        match self.program.host_bytes() {
+            Some(bytes) => memory::check_memory("running this program", bytes),
+            None => Ok(()),
         }
-        let bytes = match &self.cpu {
-            Some(program) => program.peak_bytes() as u128,
-            None => {
-                let peak = tc_remat::peak_bytes(&self.graph) as u128;
-                #[cfg(feature = "mlir")]
-                if self.mlir.is_some() {
-                    return memory::check_memory("running this program", peak);
-                }
-                let narrowest = self.graph.nodes.iter().map(|n| n.ty.dtype.size_bytes()).min().unwrap_or(8).max(1) as u128;
-                peak * 8 / narrowest
-            }
-        };
-        memory::check_memory("running this program", bytes)
     }
+
+    /// The wgpu program, for running on device tensors.
+    pub fn wgpu(&self) -> Option<&tc_wgpu::WgpuProgram> {
+        self.program.as_any().downcast_ref()
+    }
+}
+
+/// An entry point after the middle of the pipeline, before code generation: what
+/// [`Module::compile`] generates code from and `tensorc emit` prints.
+pub struct Lowered {
+    /// The optimised graph, rematerialised to fit a memory budget.
+    pub graph: Graph,
+    /// Its kernel program, for backends that compile kernel programs.
+    pub kernels: Option<KernelProgram>,
+    /// How the graph's flat outputs form the function's result.
+    pub outputs: OutTree,
 }
 
 /// A tensor where the backend computes: on the host, or in GPU memory on the wgpu
@@ -342,33 +344,44 @@ impl ArgKey {
     }
 }
 
-/// Compile `graph` with `compile`; under a budget, rematerialise it until the compiled
-/// program's own peak (`peak`: its arena and outputs, after fusion and in-place reuse,
-/// with donated inputs handed over) fits. Remat plans in the interpreter's memory
-/// model, which fusion only improves on, so the planning budget starts at the budget
-/// scaled by how much fusion saves and shrinks until the compiled program fits. Fusion
-/// does not shrink every plan alike, so once the planning budget drops below remat's
-/// smallest feasible peak, budgets across the whole feasible range are tried, the
-/// largest (least recomputation) first.
-fn fit<P>(graph: Graph, budget: Option<usize>, backend: Backend, compile: impl Fn(&Graph) -> Result<P, Error>, peak: impl Fn(&P) -> usize) -> Result<(Graph, P), Error> {
+/// Lower `graph` for `target` and, under a budget, rematerialise it until the planned
+/// peak of its kernel program (its arena and outputs, after fusion and in-place reuse,
+/// with donated inputs handed over) fits; machine code is generated afterwards, once.
+/// Remat plans in the interpreter's memory model, which fusion only improves on, so the
+/// planning budget starts at the budget scaled by how much fusion saves and shrinks
+/// until the kernel program fits. Fusion does not shrink every plan alike, so once the
+/// planning budget drops below remat's smallest feasible peak, budgets across the whole
+/// feasible range are tried, the largest (least recomputation) first. A backend without
+/// kernel programs is planned on the graph-level model directly.
+fn fit(graph: Graph, budget: Option<usize>, target: &dyn Target, backend: Backend) -> Result<(Graph, Option<KernelProgram>), Error> {
     const GRID: usize = 10;
-    let program = compile(&graph)?;
-    let Some(budget) = budget else { return Ok((graph, program)) };
-    if peak(&program) <= budget {
-        return Ok((graph, program));
+    let limits = target.limits().map_err(|e| Error::Runtime(format!("--backend {backend}: {e}")))?;
+    let Some(limits) = limits else {
+        let graph = match budget {
+            Some(b) => tc_remat::rematerialize(&graph, b, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?,
+            None => graph,
+        };
+        return Ok((graph, None));
+    };
+    let lower = |g: &Graph| tc_kernel::lower_with(g, &limits).map_err(|e| Error::Runtime(format!("kernel lowering failed: {e}")));
+    let kernels = lower(&graph)?;
+    let Some(budget) = budget else { return Ok((graph, Some(kernels))) };
+    let peak = |k: &KernelProgram| target.planned_peak(k, true);
+    if peak(&kernels) <= budget {
+        return Ok((graph, Some(kernels)));
     }
     let model_peak = tc_remat::peak_bytes(&graph);
-    let mut planning = (budget as f64 * model_peak as f64 / peak(&program).max(1) as f64) as usize;
-    let mut smallest = peak(&program);
+    let mut planning = (budget as f64 * model_peak as f64 / peak(&kernels).max(1) as f64) as usize;
+    let mut smallest = peak(&kernels);
     let mut grid: Option<Vec<usize>> = None;
     for _ in 0..12 + GRID {
         match tc_remat::rematerialize(&graph, planning, &tc_remat::Options::default()) {
             Ok(planned) => {
-                let program = compile(&planned)?;
-                if peak(&program) <= budget {
-                    return Ok((planned, program));
+                let kernels = lower(&planned)?;
+                if peak(&kernels) <= budget {
+                    return Ok((planned, Some(kernels)));
                 }
-                smallest = smallest.min(peak(&program));
+                smallest = smallest.min(peak(&kernels));
             }
             Err(tc_remat::RematError::Infeasible { min_feasible_bytes: min, .. }) if grid.is_none() => {
                 // Ascending, so that `pop` takes the largest first.
@@ -403,7 +416,6 @@ pub struct Module {
     mem_budget: Option<u64>,
     precision: Precision,
     /// bf16 matmuls on AMX (mlir backend).
-    #[cfg_attr(not(feature = "mlir"), allow(dead_code))]
     amx: bool,
     cache: Mutex<Cache>,
     compiles: AtomicUsize,
@@ -425,6 +437,11 @@ impl Module {
                 Ok(_) => Error::Usage(format!("no function `{name}`")),
             }),
         }
+    }
+
+    /// The compiled file's id in [`Module::sources`], for diagnostics that point into it.
+    pub fn root(&self) -> FileId {
+        self.root
     }
 
     /// The program's source files (the root first), for rendering diagnostics.
@@ -496,60 +513,36 @@ impl Module {
             return Ok(Arc::clone(compiled));
         }
         let start = Instant::now();
+        let lowered = self.lower(entry, args, donate)?;
+        let options = CodegenOptions { amx: self.amx, f32_matmuls_on_tiles: self.precision == Precision::Bf16 };
+        let program = self.target().compile(&lowered.graph, lowered.kernels, &options).map_err(Error::Runtime)?;
+        let compiled = Arc::new(Compiled { graph: lowered.graph, outputs: lowered.outputs, compile_time: start.elapsed(), program });
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        cache.insert(key, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
+    /// The pipeline up to code generation, as [`Module::compile_donating`] runs it:
+    /// specialise `entry`, round contractions under `--precision bf16`, optimise, pair
+    /// donated inputs with outputs, lower for the backend and fit the memory budget.
+    pub fn lower(&self, entry: &str, args: &[Option<ArgValue>], donate: &[usize]) -> Result<Lowered, Error> {
         let spec = self.specialize(entry, args)?;
         // Rounded before simplification, so that folding constants rounds them too.
         let mut graph = match self.precision {
             Precision::F32 => optimize(&spec.graph),
             Precision::Bf16 => optimize(&tc_opt::precision::bf16_contractions(&spec.graph)),
         };
-        graph.donations = tc_ir::donate::pair_by_type(&graph, donate);
+        let target = self.target();
+        if target.donates() {
+            graph.donations = tc_ir::donate::pair_by_type(&graph, donate);
+        }
         let budget = self.mem_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
-        #[cfg(feature = "mlir")]
-        let mut mlir = None;
-        let (graph, cpu, wgpu) = match (self.backend, budget) {
-            (Backend::Cpu, budget) => {
-                let jit = |g: &Graph| tc_cpu::compile(g).map_err(|e| Error::Runtime(format!("CPU code generation failed: {e}")));
-                let (graph, program) = fit(graph, budget, self.backend, jit, tc_cpu::CpuProgram::donated_peak_bytes)?;
-                (graph, Some(program), None)
-            }
-            (Backend::Wgpu, budget) => {
-                let build = |g: &Graph| tc_wgpu::compile(g).map_err(|e| Error::Runtime(format!("wgpu backend: {e}")));
-                let (graph, program) = fit(graph, budget, self.backend, build, tc_wgpu::WgpuProgram::peak_bytes)?;
-                (graph, None, Some(program))
-            }
-            #[cfg(feature = "mlir")]
-            (Backend::Mlir, budget) => {
-                // MLIR's bufferisation places the buffers; the remat plan is made (and
-                // peaks are reported) on the graph-level model, as for the interpreter.
-                // The JIT gives every output its own buffer: no donation.
-                let mut graph = graph;
-                graph.donations.clear();
-                let graph = match budget {
-                    Some(b) => tc_remat::rematerialize(&graph, b, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?,
-                    None => graph,
-                };
-                let tiles = self.amx.then_some(tc_mlir::tiles::TileOptions { unit: tc_mlir::tiles::TileUnit::Amx, f32_matmuls: self.precision == Precision::Bf16 });
-                mlir = Some(tc_mlir::jit::compile_with(&graph, tiles).map_err(|e| Error::Runtime(format!("mlir backend: {e}")))?);
-                (graph, None, None)
-            }
-            (_, Some(budget)) => {
-                let graph = tc_remat::rematerialize(&graph, budget, &tc_remat::Options::default()).map_err(|e| Error::Usage(format!("--mem-budget: {e}")))?;
-                (graph, None, None)
-            }
-            (_, None) => (graph, None, None),
-        };
-        let compiled = Arc::new(Compiled {
-            graph,
-            outputs: spec.outputs,
-            compile_time: start.elapsed(),
-            cpu,
-            wgpu,
-            #[cfg(feature = "mlir")]
-            mlir,
-        });
-        self.compiles.fetch_add(1, Ordering::Relaxed);
-        cache.insert(key, Arc::clone(&compiled));
-        Ok(compiled)
+        let (graph, kernels) = fit(graph, budget, target, self.backend)?;
+        Ok(Lowered { graph, kernels, outputs: spec.outputs })
+    }
+
+    fn target(&self) -> &'static dyn Target {
+        self.backend.target().expect("a session has only backends this build has")
     }
 
     /// How many specialisations this module has compiled (cache misses).
@@ -569,36 +562,17 @@ impl Module {
     /// its inputs, counts them as donated either way.
     pub fn run_measured(&self, compiled: &Compiled, inputs: &[Tensor]) -> Result<(Vec<Tensor>, usize), Error> {
         compiled.check_host_memory()?;
-        let runtime = |e: &dyn fmt::Display| Error::Runtime(e.to_string());
-        if let Some(program) = &compiled.cpu {
-            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
-            return Ok((outputs, program.peak_bytes()));
-        }
-        if let Some(program) = &compiled.wgpu {
-            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
-            return Ok((outputs, program.peak_bytes()));
-        }
-        #[cfg(feature = "mlir")]
-        if let Some(program) = &compiled.mlir {
-            let outputs = program.run(inputs).map_err(|e| runtime(&e))?;
-            return Ok((outputs, tc_remat::peak_bytes(&compiled.graph)));
-        }
-        tc_interp::run_with_stats(&compiled.graph, inputs).map(|(outputs, stats)| (outputs, stats.peak_bytes)).map_err(|e| runtime(&e))
+        compiled.program.run_measured(inputs).map_err(Error::Runtime)
     }
 
-    /// [`Module::run_measured`], handing the inputs over: on the CPU, outputs that
+    /// [`Module::run_measured`], handing the inputs over: outputs that
     /// [`Module::compile_donating`] paired with inputs are written into those inputs'
     /// storage, and the peak counts them as no new memory (the wgpu backend keeps its
     /// outputs apart).
     pub fn run_donated(&self, compiled: &Compiled, inputs: Vec<Tensor>) -> Result<(Vec<Tensor>, usize), Error> {
-        match &compiled.cpu {
-            Some(program) => {
-                compiled.check_host_memory()?;
-                let outputs = program.run_donated(inputs).map_err(|e| Error::Runtime(e.to_string()))?;
-                Ok((outputs, program.donated_peak_bytes()))
-            }
-            None => self.run_measured(compiled, &inputs),
-        }
+        compiled.check_host_memory()?;
+        let outputs = compiled.program.run_donated(inputs).map_err(Error::Runtime)?;
+        Ok((outputs, compiled.program.donated_peak_bytes()))
     }
 
     /// Make `tensor` an argument that stays where this module's backend computes: on
@@ -619,7 +593,7 @@ impl Module {
     /// never cross the bus. Host inputs are moved, not copied, on host backends, and
     /// handed over ([`Module::run_donated`]).
     pub fn run_held(&self, compiled: &Compiled, inputs: Vec<Held>) -> Result<Vec<Held>, Error> {
-        if let Some(program) = &compiled.wgpu {
+        if let Some(program) = compiled.wgpu() {
             let args: Vec<tc_wgpu::Arg> = inputs
                 .iter()
                 .map(|h| match h {

@@ -19,7 +19,7 @@ fn scale(x: f32[N], k = 3.0) -> f32[N] { x * k }
 
 #[test]
 fn backends_available_and_not() {
-    assert_eq!(Backend::available(), &[Backend::Cpu, Backend::Interp, Backend::Wgpu]);
+    assert_eq!(Backend::available(), [Backend::Cpu, Backend::Interp, Backend::Wgpu]);
     assert_eq!(Backend::parse("interp").expect("known"), Backend::Interp);
     assert_eq!(Backend::parse("wgpu").expect("known"), Backend::Wgpu);
     assert!(matches!(Backend::parse("tpu"), Err(Error::Usage(_))));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use tc_tensor::{DType, Data, Tensor};
 
 use crate::idx::{self, IdxError, Images};
-use crate::Error;
+use tensorc::Error;
 
 /// Where the Debian package `dataset-fashion-mnist` puts its files.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -75,12 +75,12 @@ pub struct DataSet {
 }
 
 /// Load the data set `spec` names. `synthetic:N` is generated only if its bytes fit in
-/// the memory available ([`crate::memory::check_memory`]).
+/// the memory available ([`tensorc::memory::check_memory`]).
 pub fn load(spec: &DataSpec) -> Result<DataSet, Error> {
     match spec {
         DataSpec::FashionMnist(dir) => fashion_mnist(dir),
         DataSpec::Synthetic(n) => {
-            crate::memory::check_memory(&format!("--data synthetic:{n}"), synthetic_bytes(*n))?;
+            tensorc::memory::check_memory(&format!("--data synthetic:{n}"), synthetic_bytes(*n))?;
             Ok(synthetic(*n))
         }
     }

@@ -15,7 +15,7 @@ use clap::Args;
 use tc_ir::{Graph, NodeId, Op};
 use tc_systolic::{Array, Dataflow, Report, Shape, Traffic};
 
-use crate::Error;
+use tensorc::Error;
 
 /// The options of `tensorc systolic`.
 #[derive(Args, Clone, Debug)]
@@ -237,72 +237,55 @@ impl Evaluation {
     /// `{"array", "dataflow", "layers": [...], "total": {...}}`; a layer's numbers are for
     /// one run of it, the total counts each layer `repeat` times.
     pub fn json(&self) -> String {
-        let layers: Vec<String> = self.layers.iter().map(|(layer, r)| layer_json(layer, r)).collect();
-        format!(
-            "{{\"array\": [{}, {}], \"dataflow\": \"{}\", \"layers\": [{}], \"total\": {{\"cycles\": {}, \"cycles_with_prefetch\": {}, \"macs\": {}, \"overall_utilisation\": {}, \"sram\": {}, \"dram\": {}, \"dram_exact\": {}}}}}",
-            self.array.rows,
-            self.array.cols,
-            self.choice.name(),
-            layers.join(", "),
-            self.cycles,
-            self.cycles_with_prefetch,
-            self.macs,
-            self.utilisation(),
-            traffic_json(&self.sram),
-            traffic_json(&self.dram),
-            self.dram_exact
-        )
+        let layers: Vec<serde_json::Value> = self.layers.iter().map(|(layer, r)| layer_json(layer, r)).collect();
+        crate::json::line(&serde_json::json!({
+            "array": [self.array.rows, self.array.cols],
+            "dataflow": self.choice.name(),
+            "layers": layers,
+            "total": {
+                "cycles": self.cycles,
+                "cycles_with_prefetch": self.cycles_with_prefetch,
+                "macs": self.macs,
+                "overall_utilisation": self.utilisation(),
+                "sram": traffic_json(&self.sram),
+                "dram": traffic_json(&self.dram),
+                "dram_exact": self.dram_exact,
+            },
+        }))
     }
 }
 
-fn layer_json(layer: &Layer, r: &Report) -> String {
+fn layer_json(layer: &Layer, r: &Report) -> serde_json::Value {
     let [m, n, k] = layer.shape.gemm();
     let kind = match layer.shape {
         Shape::Gemm { .. } => "gemm",
         Shape::Conv { .. } => "conv",
     };
-    format!(
-        "{{\"name\": \"{}\", \"op\": \"{}\", \"kind\": \"{kind}\", \"shape\": \"{}\", \"m\": {m}, \"n\": {n}, \"k\": {k}, \"repeat\": {}, \"dataflow\": \"{}\", \"sr\": {}, \"sc\": {}, \"t\": {}, \"row_folds\": {}, \"col_folds\": {}, \"cycles\": {}, \"cycles_with_prefetch\": {}, \"mapping_efficiency\": {}, \"compute_utilisation\": {}, \"overall_utilisation\": {}, \"macs\": {}, \"sram\": {}, \"dram\": {}, \"dram_exact\": {}}}",
-        escape(&layer.name),
-        layer.op,
-        layer.shape,
-        layer.repeat,
-        r.dataflow,
-        r.sr,
-        r.sc,
-        r.t,
-        r.row_folds,
-        r.col_folds,
-        r.cycles,
-        r.cycles_with_prefetch,
-        r.mapping_efficiency,
-        r.compute_utilisation,
-        r.overall_utilisation,
-        r.macs,
-        traffic_json(&r.sram),
-        traffic_json(&r.dram),
-        r.dram_exact
-    )
+    serde_json::json!({
+        "name": layer.name,
+        "op": layer.op.to_string(),
+        "kind": kind,
+        "shape": layer.shape.to_string(),
+        "m": m, "n": n, "k": k,
+        "repeat": layer.repeat,
+        "dataflow": r.dataflow.to_string(),
+        "sr": r.sr, "sc": r.sc, "t": r.t,
+        "row_folds": r.row_folds,
+        "col_folds": r.col_folds,
+        "cycles": r.cycles,
+        "cycles_with_prefetch": r.cycles_with_prefetch,
+        "mapping_efficiency": r.mapping_efficiency,
+        "compute_utilisation": r.compute_utilisation,
+        "overall_utilisation": r.overall_utilisation,
+        "macs": r.macs,
+        "sram": traffic_json(&r.sram),
+        "dram": traffic_json(&r.dram),
+        "dram_exact": r.dram_exact,
+    })
 }
 
-fn traffic_json(t: &Traffic) -> String {
-    format!("{{\"ifmap_reads\": {}, \"filter_reads\": {}, \"ofmap_writes\": {}}}", t.ifmap_reads, t.filter_reads, t.ofmap_writes)
-}
-
-/// A JSON string's contents: quotes, backslashes and control characters escaped.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+fn traffic_json(t: &Traffic) -> serde_json::Value {
+    serde_json::json!({ "ifmap_reads": t.ifmap_reads, "filter_reads": t.filter_reads, "ofmap_writes": t.ofmap_writes })
 }
 
 #[cfg(test)]
@@ -367,9 +350,10 @@ mod tests {
         let layers = topology_layers("Layer, M, N, K,\nfc\"1, 64, 128, 1568,\nconv1, 30, 30, 3, 3, 1, 16, 1,\n").expect("valid");
         let e = evaluate(layers, &options("32x32", "ws")).expect("layers");
         insta::assert_snapshot!(e.table());
-        let json = e.json();
-        assert!(json.starts_with("{\"array\": [32, 32], \"dataflow\": \"ws\", \"layers\": [{\"name\": \"fc\\\"1\""), "{json}");
-        assert!(json.contains(&format!("\"total\": {{\"cycles\": {}, ", e.cycles)), "{json}");
+        let text = e.json();
+        assert!(text.starts_with("{\"array\": [32, 32], \"dataflow\": \"ws\", \"layers\": [{\"name\": \"fc\\\"1\""), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(json["total"]["cycles"], e.cycles, "{text}");
     }
 
     #[test]

@@ -21,9 +21,9 @@ use tc_syntax::ast;
 use tc_syntax::diag::{FileId, Loc};
 use tc_syntax::lexer::bom_len;
 
-use crate::emit::{self, STAGES};
-use crate::value::{arg_type_string, out_type_string};
-use crate::{parse_type, Backend, Error, Module, Session, Value};
+use tensorc::emit::{self, STAGES};
+use tensorc::{arg_type_string, out_type_string};
+use tensorc::{parse_type, Backend, Error, Module, Session, Value};
 
 /// The text of `:help`.
 fn help() -> String {
@@ -144,7 +144,7 @@ impl Repl {
             Ok(text) if text.is_empty() => ReplOutput::Empty,
             Ok(text) => ReplOutput::Text(text),
             Err(Error::Compile(d)) => {
-                ReplOutput::Error(crate::render::render_diagnostics(&d.sources, &d.diagnostics, self.color).trim_end().to_string())
+                ReplOutput::Error(tensorc::render::render_diagnostics(&d.sources, &d.diagnostics, self.color).trim_end().to_string())
             }
             Err(e) => ReplOutput::Error(format!("error: {e}")),
         }
@@ -184,7 +184,7 @@ impl Repl {
         if path.as_os_str().is_empty() {
             return Err(Error::Usage("`:load` needs a file".to_string()));
         }
-        let text = crate::read_source(path)?;
+        let text = tensorc::read_source(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if !self.session.module_dirs().contains(&dir) {
             self.session.add_module_dir(dir);
@@ -348,7 +348,7 @@ impl Repl {
             )));
         }
         let args = module.bind(function, named)?;
-        let text = emit::graph_stage(module, function, &args, stage)?;
+        let text = emit::graph_stage(module, function, &args, &[], stage)?;
         let shown: Vec<String> = info
             .params
             .iter()

@@ -7,7 +7,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use tensorc::{optimize, Backend, DType, Error, Precision, Session, Tensor, Value};
 
-use crate::{args, bench, train_cli};
+use crate::{args, bench, fed_cli, repl, systolic, train_cli};
 
 #[derive(Parser)]
 #[command(name = "tensorc", version, about = "The tensorc compiler: check, run, inspect and time tensor programs")]
@@ -35,7 +35,7 @@ enum Command {
     Train(TrainArgs),
     /// Federated learning: `fed simulate` runs federated averaging with simulated clients
     #[command(subcommand)]
-    Fed(tensorc::fed::FedCommand),
+    Fed(fed_cli::FedCommand),
     /// Interactive read-eval-print loop
     Repl {
         /// Load this file's items first
@@ -59,9 +59,15 @@ struct Target {
     args: Vec<String>,
 }
 
-/// How matmuls compute, shared by run, bench and train.
+/// Where and how a program compiles, shared by run, emit, bench and train.
 #[derive(Args)]
-struct Numerics {
+struct Pipeline {
+    /// The backend: interp, cpu, wgpu or mlir (those this build has)
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+    backend: Backend,
+    /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    mem_budget: Option<u64>,
     /// f32 (as written) or bf16: f32 matmul and conv2d operands rounded to bf16, f32 accumulation
     #[arg(long, value_name = "P", default_value = "f32", value_parser = Precision::parse)]
     precision: Precision,
@@ -70,64 +76,68 @@ struct Numerics {
     amx: bool,
 }
 
-impl Numerics {
-    fn session(&self, backend: Backend, mem_budget: Option<u64>) -> Result<Session, Error> {
-        Session::new(backend)?.with_mem_budget(mem_budget).with_precision(self.precision)?.with_amx(self.amx)
+impl Pipeline {
+    fn session(&self) -> Result<Session, Error> {
+        Session::new(self.backend)?.with_mem_budget(self.mem_budget).with_precision(self.precision)?.with_amx(self.amx)
+    }
+}
+
+/// A function of a file, its arguments and the ones given up (`--donate`).
+#[derive(Args)]
+struct Call {
+    #[command(flatten)]
+    target: Target,
+    /// Give up these arguments' tensors: results of their types may be written into them
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    donate: Vec<String>,
+}
+
+impl Call {
+    /// The module of the file, compiled by `session`, and the arguments bound to the
+    /// entry's parameters.
+    fn bind(&self, session: &Session) -> Result<(tensorc::Module, Vec<(tensorc::ParamInfo, Option<args::CliArg>)>), Error> {
+        let module = session.compile_file(&self.target.file)?;
+        let bound = args::bind(&module, &self.target.entry, &self.target.args)?;
+        Ok((module, bound))
     }
 }
 
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
-    target: Target,
+    call: Call,
     /// Write the results as DIR/0.npy, DIR/1.npy, ... (nested tuples flattened depth-first),
     /// or, for a PATH ending in .safetensors, into that one file with keys 0, 1, ... (the form for bf16)
     #[arg(short = 'o', long = "out", value_name = "DIR|PATH.safetensors")]
     out: Option<PathBuf>,
-    /// The backend: interp, cpu, wgpu or mlir (those this build has)
-    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
-    backend: Backend,
-    /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    mem_budget: Option<u64>,
-    /// Give up these arguments' tensors: results of their types may be written into them
-    #[arg(long, value_name = "NAME", value_delimiter = ',')]
-    donate: Vec<String>,
     #[command(flatten)]
-    numerics: Numerics,
+    pipeline: Pipeline,
 }
 
 #[derive(Args)]
 #[command(after_help = "Each ARG may also be a type without data, NAME=f32[2,3]: emit needs types, not values.")]
 struct EmitArgs {
     #[command(flatten)]
-    target: Target,
+    call: Call,
     /// The stage to print
     #[arg(long, value_name = "STAGE", value_parser = PossibleValuesParser::new(tensorc::emit::STAGES))]
     stage: String,
+    #[command(flatten)]
+    pipeline: Pipeline,
 }
 
 #[derive(Args)]
 struct BenchArgs {
     #[command(flatten)]
-    target: Target,
-    /// The backend: interp, cpu, wgpu or mlir (those this build has)
-    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
-    backend: Backend,
+    call: Call,
     /// Print one JSON object: median_ms, min_ms, compile_ms, bytes, flops, peak_bytes
     #[arg(long)]
     json: bool,
     /// Repetitions after the warm-up (default: as many as fit in about a second, at least 5)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     reps: Option<u64>,
-    /// Cap the peak memory of the compiled program (64MiB, 1GB, 4096)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    mem_budget: Option<u64>,
-    /// Give up these arguments' tensors in the warm-up run, which measures the peak
-    #[arg(long, value_name = "NAME", value_delimiter = ',')]
-    donate: Vec<String>,
     #[command(flatten)]
-    numerics: Numerics,
+    pipeline: Pipeline,
 }
 
 #[derive(Args)]
@@ -136,7 +146,7 @@ struct SystolicArgs {
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
-    options: tensorc::systolic::Options,
+    options: systolic::Options,
 }
 
 #[derive(Args)]
@@ -161,17 +171,11 @@ struct TrainArgs {
     /// Write the trained parameters as safetensors, named by their place in the tuple `p` (`p.0`, `p.1.0`, ...)
     #[arg(long, value_name = "PATH")]
     save: Option<PathBuf>,
-    /// The backend: interp, cpu, wgpu or mlir (those this build has)
-    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
-    backend: Backend,
-    /// Cap the peak memory of the compiled step (64MiB, 1GB, 4096)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    mem_budget: Option<u64>,
     /// Print one JSON object at the end: epochs, final_loss, test_accuracy, examples_per_s
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    numerics: Numerics,
+    pipeline: Pipeline,
 }
 
 /// Run the command; the exit status.
@@ -183,8 +187,8 @@ pub fn execute(cli: Cli, color: bool) -> u8 {
         Command::Bench(a) => bench(a),
         Command::Systolic(a) => systolic(a),
         Command::Train(a) => train(a),
-        Command::Fed(command) => tensorc::fed::run_command(command),
-        Command::Repl { file, backend } => tensorc::repl::run(file.as_deref(), backend, color),
+        Command::Fed(command) => fed_cli::run_command(command),
+        Command::Repl { file, backend } => repl::run(file.as_deref(), backend, color),
     };
     match result {
         Ok(()) => 0,
@@ -259,13 +263,11 @@ fn check(files: &[PathBuf], color: bool) -> u8 {
 }
 
 fn run(a: RunArgs) -> Result<(), Error> {
-    let session = a.numerics.session(a.backend, a.mem_budget)?;
-    let module = session.compile_file(&a.target.file)?;
-    let entry = &a.target.entry;
-    let bound = args::bind(&module, entry, &a.target.args)?;
+    let (module, bound) = a.call.bind(&a.pipeline.session()?)?;
+    let entry = &a.call.target.entry;
     let values = args::values(&bound)?;
-    let donate = args::leaf_indices(&bound, &values, &a.donate)?;
     let types = args::types_of(&bound, &values);
+    let donate = args::leaf_indices(&bound, &types, &a.call.donate)?;
     let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.into_iter().flatten().flat_map(Value::into_leaves).collect();
     let (results, _) = module.run_donated(&compiled, inputs)?;
@@ -294,27 +296,25 @@ fn run(a: RunArgs) -> Result<(), Error> {
 }
 
 fn emit(a: EmitArgs) -> Result<(), Error> {
-    let file = &a.target.file;
+    let file = &a.call.target.file;
     if a.stage == "ast" {
         let text = tensorc::read_source(file)?;
         print(&tc_syntax::pretty(&tensorc::emit::parse(&file.display().to_string(), &text)?));
         return Ok(());
     }
-    let module = Session::new(Backend::default())?.compile_file(file)?;
-    let bound = args::bind(&module, &a.target.entry, &a.target.args)?;
+    let (module, bound) = a.call.bind(&a.pipeline.session()?)?;
     let types = args::types(&bound)?;
-    print(&tensorc::emit::graph_stage(&module, &a.target.entry, &types, &a.stage)?);
+    let donate = args::leaf_indices(&bound, &types, &a.call.donate)?;
+    print(&tensorc::emit::graph_stage(&module, &a.call.target.entry, &types, &donate, &a.stage)?);
     Ok(())
 }
 
 fn bench(a: BenchArgs) -> Result<(), Error> {
-    let session = a.numerics.session(a.backend, a.mem_budget)?;
-    let module = session.compile_file(&a.target.file)?;
-    let entry = &a.target.entry;
-    let bound = args::bind(&module, entry, &a.target.args)?;
+    let (module, bound) = a.call.bind(&a.pipeline.session()?)?;
+    let entry = &a.call.target.entry;
     let values = args::values(&bound)?;
-    let donate = args::leaf_indices(&bound, &values, &a.donate)?;
     let types = args::types_of(&bound, &values);
+    let donate = args::leaf_indices(&bound, &types, &a.call.donate)?;
     let compiled = module.compile_donating(entry, &types, &donate)?;
     let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
     if let Some(reps) = a.reps {
@@ -336,7 +336,7 @@ fn systolic(a: SystolicArgs) -> Result<(), Error> {
     let file = &a.target.file;
     let layers = if file.extension().is_some_and(|e| e == "csv") {
         let text = std::fs::read_to_string(file).map_err(|error| Error::Io { path: file.clone(), error })?;
-        tensorc::systolic::topology_layers(&text)?
+        systolic::topology_layers(&text)?
     } else {
         let module = Session::new(Backend::default())?.compile_file(file)?;
         // A parameter annotated with concrete sizes needs no argument: its annotation is its type.
@@ -350,16 +350,16 @@ fn systolic(a: SystolicArgs) -> Result<(), Error> {
         }
         let bound = args::bind(&module, &a.target.entry, &texts)?;
         let spec = module.specialize(&a.target.entry, &args::types(&bound)?)?;
-        tensorc::systolic::graph_layers(&optimize(&spec.graph))
+        systolic::graph_layers(&optimize(&spec.graph))
     };
-    let evaluation = tensorc::systolic::evaluate(layers, &a.options)?;
+    let evaluation = systolic::evaluate(layers, &a.options)?;
     print(&if a.options.json { evaluation.json() + "\n" } else { evaluation.table() });
     Ok(())
 }
 
 fn train(a: TrainArgs) -> Result<(), Error> {
-    let session = a.numerics.session(a.backend, a.mem_budget)?;
-    let options = tensorc::train::TrainOptions {
+    let session = a.pipeline.session()?;
+    let options = tc_train::train::TrainOptions {
         epochs: a.epochs,
         batch: usize::try_from(a.batch).unwrap_or(usize::MAX),
         lr: a.lr,

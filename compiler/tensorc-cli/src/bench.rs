@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use tensorc::cost::{self, Cost};
+use crate::cost::{self, Cost};
 use tensorc::{Compiled, Error, Module, Tensor};
 
 /// Without `--reps`: as many repetitions as fit in about this long ...
@@ -75,7 +75,7 @@ pub fn measure(module: &Module, compiled: &Compiled, inputs: &[Tensor], reps: Op
 /// inputs uploaded once, until the device is done.
 fn timed_run<'a>(module: &'a Module, compiled: &'a Compiled, inputs: &'a [Tensor]) -> Result<Box<dyn FnMut() -> Result<(), Error> + 'a>, Error> {
     let runtime = |e: tc_wgpu::WgpuError| Error::Runtime(e.to_string());
-    let Some(program) = &compiled.wgpu else {
+    let Some(program) = compiled.wgpu() else {
         return Ok(Box::new(move || module.run(compiled, inputs).map(drop)));
     };
     let resident: Vec<tc_wgpu::DeviceTensor> = inputs.iter().map(|t| tc_wgpu::DeviceTensor::upload(program.gpu(), t)).collect::<Result<_, _>>().map_err(runtime)?;
@@ -96,19 +96,18 @@ fn giga_per_second(amount: u64, time: Duration) -> f64 {
 }
 
 impl Measurement {
-    /// `{"median_ms": .., "min_ms": .., "compile_ms": .., "bytes": .., "flops": .., "peak_bytes": .., "h2d_bytes": .., "d2h_bytes": ..}`
+    /// `{"median_ms", "min_ms", "compile_ms", "bytes", "flops", "peak_bytes", "h2d_bytes", "d2h_bytes"}`
     pub fn json(&self) -> String {
-        format!(
-            "{{\"median_ms\": {:.6}, \"min_ms\": {:.6}, \"compile_ms\": {:.6}, \"bytes\": {}, \"flops\": {}, \"peak_bytes\": {}, \"h2d_bytes\": {}, \"d2h_bytes\": {}}}",
-            ms(self.median),
-            ms(self.min),
-            ms(self.compile),
-            self.cost.bytes,
-            self.cost.flops,
-            self.peak_bytes,
-            self.transfers.h2d_bytes,
-            self.transfers.d2h_bytes
-        )
+        crate::json::line(&serde_json::json!({
+            "median_ms": ms(self.median),
+            "min_ms": ms(self.min),
+            "compile_ms": ms(self.compile),
+            "bytes": self.cost.bytes,
+            "flops": self.cost.flops,
+            "peak_bytes": self.peak_bytes,
+            "h2d_bytes": self.transfers.h2d_bytes,
+            "d2h_bytes": self.transfers.d2h_bytes,
+        }))
     }
 
     /// Why the numbers are tiny, for a function computed at compile time.

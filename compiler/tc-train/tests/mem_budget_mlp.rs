@@ -4,7 +4,7 @@
 //! of the step's unconstrained peak: without a budget and without donation. The
 //! measurements are in `docs/remat.md`, "The MLP step at half its peak".
 
-use tensorc::data::{self, Layout};
+use tc_train::data::{self, Layout};
 use tensorc::{ArgValue, Backend, DType, Error, Session, Tensor, Value};
 
 /// `fashion_mlp.tc` with both hidden layers 512 wide.

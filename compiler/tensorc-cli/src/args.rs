@@ -89,18 +89,24 @@ pub fn types_of(bound: &[(ParamInfo, Option<CliArg>)], values: &[Option<Value>])
 /// The flat inputs (the tensors of the given arguments, depth-first, in parameter
 /// order) of the parameters named in `names` (`--donate`); a usage error for a name that
 /// is not a parameter given an argument here.
-pub fn leaf_indices(bound: &[(ParamInfo, Option<CliArg>)], values: &[Option<Value>], names: &[String]) -> Result<Vec<usize>, Error> {
+pub fn leaf_indices(bound: &[(ParamInfo, Option<CliArg>)], types: &[Option<ArgValue>], names: &[String]) -> Result<Vec<usize>, Error> {
+    fn leaves(ty: &ArgValue) -> usize {
+        match ty {
+            ArgValue::Tensor(_) | ArgValue::WeakScalar(_) => 1,
+            ArgValue::Tuple(elems) => elems.iter().map(leaves).sum(),
+        }
+    }
     let mut indices = Vec::new();
     for name in names {
         let mut start = 0;
         let mut found = false;
-        for ((param, _), value) in bound.iter().zip(values) {
-            let leaves = value.as_ref().map_or(0, |v| v.leaves().len());
-            if param.name == *name && value.is_some() {
-                indices.extend(start..start + leaves);
+        for ((param, _), ty) in bound.iter().zip(types) {
+            let count = ty.as_ref().map_or(0, leaves);
+            if param.name == *name && ty.is_some() {
+                indices.extend(start..start + count);
                 found = true;
             }
-            start += leaves;
+            start += count;
         }
         if !found {
             return Err(Error::Usage(format!("--donate {name}: no argument `{name}` is given")));

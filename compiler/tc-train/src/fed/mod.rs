@@ -22,9 +22,10 @@
 //! of the clients send their honest update times S (default 100), or NaN; `--max-norm`
 //! and `--clip` are the server's norm defences ([`ServerConfig`]).
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use std::io::Write;
-use std::path::PathBuf;
+mod fedprox;
+mod split;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -33,9 +34,12 @@ use tc_fed::{
     Transport, TransportError, Update,
 };
 
-use crate::data::{self, DataSet, DataSpec, Rng, Split};
+use tensorc::{Data, Error, Session, Tensor, Value};
+
+use crate::data::{self, DataSet, Rng, Split};
 use crate::train::{self, Model, Stepper};
-use crate::{Backend, DType, Data, Error, Module, Session, Tensor, Value};
+use fedprox::{fedprox_source, ProxStep};
+pub use split::{check_clients, split};
 
 /// Simulated speed of a client device: examples trained per second.
 pub const EXAMPLES_PER_SECOND: f64 = 1000.0;
@@ -283,215 +287,23 @@ impl Summary {
         }
         tally
     }
-
-    /// The final object of `--json` (SPEC §11).
-    pub fn json(&self) -> String {
-        format!(
-            "{{\"rounds\": {}, \"rounds_to_target\": {}, \"final_accuracy\": {}, \"clients_per_round\": {}, \"dropped\": {}, \"bytes_up\": {}, \"bytes_down\": {}}}",
-            self.rounds(),
-            self.rounds_to_target.map_or("null".to_string(), |r| r.to_string()),
-            if self.final_accuracy.is_finite() { self.final_accuracy.to_string() } else { "null".to_string() },
-            self.clients_per_round,
-            self.dropped(),
-            self.bytes_up(),
-            self.bytes_down()
-        )
-    }
 }
 
-/// Deal the `n` training examples (labels `labels`) to `k` clients.
-pub fn split(labels: &[u8], k: usize, spec: SplitSpec, seed: u64) -> Result<Vec<Vec<usize>>, Error> {
-    let n = labels.len();
-    check_clients(k, spec, n)?;
-    let mut rng = Rng::new(seed ^ SPLIT_SALT);
-    let even = |order: &[usize], parts: usize| -> Vec<Vec<usize>> {
-        (0..parts).map(|i| order[i * order.len() / parts..(i + 1) * order.len() / parts].to_vec()).collect()
-    };
-    Ok(match spec {
-        SplitSpec::Iid => {
-            let mut order: Vec<usize> = (0..n).collect();
-            rng.shuffle(&mut order);
-            even(&order, k)
-        }
-        SplitSpec::Shards(s) => {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by_key(|&i| labels[i]);
-            let shards = even(&order, k * s);
-            let mut ids: Vec<usize> = (0..k * s).collect();
-            rng.shuffle(&mut ids);
-            ids.chunks(s).map(|mine| mine.iter().flat_map(|&id| shards[id].iter().copied()).collect()).collect()
-        }
-        SplitSpec::Dirichlet(alpha) => {
-            let mut clients: Vec<Vec<usize>> = vec![Vec::new(); k];
-            let classes = labels.iter().map(|&l| usize::from(l) + 1).max().unwrap_or(0);
-            for class in 0..classes {
-                let mut members: Vec<usize> = (0..n).filter(|&i| usize::from(labels[i]) == class).collect();
-                rng.shuffle(&mut members);
-                let weights: Vec<f64> = (0..k).map(|_| gamma(&mut rng, alpha)).collect();
-                let total: f64 = weights.iter().sum();
-                let mut cumulative = 0.0;
-                let mut start = 0;
-                for (client, w) in weights.iter().enumerate() {
-                    cumulative += w;
-                    let end = if client + 1 == k {
-                        members.len()
-                    } else {
-                        ((cumulative / total) * members.len() as f64).round() as usize
-                    };
-                    let end = end.clamp(start, members.len());
-                    clients[client].extend_from_slice(&members[start..end]);
-                    start = end;
-                }
-            }
-            // Every client gets at least one example, taken from the largest shard (the
-            // last of equals). A heap of (size, client), whose entries for sizes that
-            // have changed since are skipped, keeps this O(K log K).
-            let mut by_size: BinaryHeap<(usize, usize)> = clients.iter().map(Vec::len).zip(0..).collect();
-            for c in 0..k {
-                if clients[c].is_empty() {
-                    let largest = loop {
-                        let (size, j) = by_size.pop().expect("n ≥ k examples, so some shard has two");
-                        if clients[j].len() == size {
-                            break j;
-                        }
-                    };
-                    let moved = clients[largest].pop().expect("n ≥ k examples, so the largest shard has two");
-                    clients[c].push(moved);
-                    by_size.push((clients[largest].len(), largest));
-                    by_size.push((1, c));
-                }
-            }
-            clients
-        }
-    })
-}
-
-/// A usage error naming the option unless `k` clients can each get at least one of the
-/// `n` training examples (and, for `shards:S`, one per shard): more clients than
-/// examples would leave clients with nothing to train on.
-fn check_clients(k: usize, spec: SplitSpec, n: usize) -> Result<(), Error> {
-    if k == 0 || k > n {
-        return Err(Error::Usage(format!(
-            "--clients {k}: must be between 1 and the {n} training examples, so that every client has one"
-        )));
-    }
-    if let SplitSpec::Shards(s) = spec {
-        if k.checked_mul(s).is_none_or(|shards| shards > n) {
-            return Err(Error::Usage(format!("--split shards:{s}: {k} clients × {s} shards exceed the {n} examples")));
-        }
-    }
-    Ok(())
-}
-
-/// Clients sampled per round, `max(1, round(C·K))` as [`tc_fed::sample_clients`] draws
 /// them, computed without drawing them.
 pub fn clients_per_round(options: &Options) -> usize {
     let k = options.clients;
     ((options.fraction * k as f64).round() as usize).clamp(1, k.max(1))
 }
 
-const SPLIT_SALT: u64 = 0x5b11_7c1e_a7d5_0001;
 const ROLE_SALT: u64 = 0x0b1e_c7ed_c11e_0002;
 const DROP_SALT: u64 = 0xd20b_0a7c_11e0_0003;
 const TRAIN_SALT: u64 = 0x7a1b_5eed_c11e_0004;
-
-/// Gamma(α, 1) by Marsaglia and Tsang (with the α < 1 boost).
-fn gamma(rng: &mut Rng, alpha: f64) -> f64 {
-    if alpha < 1.0 {
-        let u = rng.next_f64().max(f64::MIN_POSITIVE);
-        return gamma(rng, alpha + 1.0) * u.powf(1.0 / alpha);
-    }
-    let d = alpha - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let x = normal(rng);
-        let v = (1.0 + c * x).powi(3);
-        if v <= 0.0 {
-            continue;
-        }
-        let u = rng.next_f64();
-        if u < 1.0 - 0.0331 * x.powi(4) || u.max(f64::MIN_POSITIVE).ln() < 0.5 * x * x + d * (1.0 - v + v.ln()) {
-            return d * v;
-        }
-    }
-}
-
-/// A standard normal number (Box–Muller).
-fn normal(rng: &mut Rng) -> f64 {
-    let u = rng.next_f64().max(f64::MIN_POSITIVE);
-    let v = rng.next_f64();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
 
 /// A seed for one purpose, round and client.
 fn mix(seed: u64, salt: u64, round: u64, client: u64) -> u64 {
     let mut rng = Rng::new(seed ^ salt);
     let a = rng.next_u64() ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     Rng::new(a ^ client.wrapping_mul(0xc2b2_ae3d_27d4_eb4f)).next_u64()
-}
-
-/// The generated FedProx step: SGD on `loss(p, x, y) + mu/2·||p − w||²`, `w` the global model.
-struct ProxStep {
-    module: Module,
-    mu: Tensor,
-}
-
-/// The source of [`FEDPROX_STEP`] for parameters shaped like `params`.
-fn fedprox_source(params: &Value) -> String {
-    fn leaves(value: &Value, path: &str, out: &mut Vec<(String, DType)>) {
-        match value {
-            Value::Tensor(t) => out.push((path.to_string(), t.dtype())),
-            Value::Tuple(elems) => {
-                for (i, e) in elems.iter().enumerate() {
-                    leaves(e, &format!("{path}.{i}"), out);
-                }
-            }
-        }
-    }
-    fn update(value: &Value, path: &str) -> String {
-        match value {
-            Value::Tensor(t) if t.dtype().is_float() => {
-                let lr =
-                    if t.dtype() == DType::F32 { "lr".to_string() } else { format!("(lr as {})", t.dtype().name()) };
-                format!("{} - {lr} * {}", train::field("p", path), train::field("g", path))
-            }
-            Value::Tensor(_) => train::field("p", path),
-            Value::Tuple(elems) => {
-                let parts: Vec<String> =
-                    elems.iter().enumerate().map(|(i, e)| update(e, &format!("{path}.{i}"))).collect();
-                if parts.len() == 1 {
-                    format!("({},)", parts[0])
-                } else {
-                    format!("({})", parts.join(", "))
-                }
-            }
-        }
-    }
-    let mut all = Vec::new();
-    leaves(params, "", &mut all);
-    let terms: Vec<String> = all
-        .iter()
-        .filter(|(_, dtype)| dtype.is_float())
-        .map(|(path, dtype)| {
-            let term = format!("sum(({} - {}) ** 2)", train::field("p", path), train::field("w", path));
-            if *dtype == DType::F32 {
-                term
-            } else {
-                format!("({term} as f32)")
-            }
-        })
-        .collect();
-    format!(
-        "/// FedProx: SGD on loss(p, x, y) + mu/2·||p − w||², generated by `tensorc fed simulate`.\n\
-         fn {FEDPROX_STEP}(p, w, x, y, lr: f32, mu: f32) {{\n    \
-             let l = loss(p, x, y);\n    \
-             let prox = {};\n    \
-             let g = grad(l + mu / 2.0 * prox, p);\n    \
-             ({}, l)\n\
-         }}\n",
-        if terms.is_empty() { "0.0".to_string() } else { terms.join(" + ") },
-        update(params, "")
-    )
 }
 
 /// The in-process [`Transport`]: clients that train on their shards on a thread pool.
@@ -838,7 +650,7 @@ pub fn simulate(
 }
 
 /// Usage errors for options out of range.
-fn check(o: &Options) -> Result<(), Error> {
+pub fn check(o: &Options) -> Result<(), Error> {
     let bad = |m: String| Err(Error::Usage(m));
     if o.clients == 0 {
         return bad("--clients must be at least 1".into());
@@ -910,216 +722,3 @@ fn accuracy(model: &Model, params: &Value, test: &Split, threads: usize) -> Resu
     Ok(correct / n.max(1) as f64)
 }
 
-/// `tensorc fed …`.
-#[derive(clap::Subcommand)]
-pub enum FedCommand {
-    /// Federated averaging with simulated clients (SPEC §11)
-    Simulate(SimulateArgs),
-}
-
-/// `tensorc fed simulate FILE --data DATA [options]`.
-#[derive(clap::Args)]
-pub struct SimulateArgs {
-    /// The model: a .tc file with `fn init(seed)`, `fn loss(p, x, y)`, `fn predict(p, x)`
-    file: PathBuf,
-    /// fashion-mnist, fashion-mnist:DIR (IDX files, gzipped or not) or synthetic:N
-    #[arg(long, value_name = "DATA")]
-    data: String,
-    /// K: clients the training set is dealt to
-    #[arg(long, value_name = "K", default_value_t = 100)]
-    clients: usize,
-    /// C: fraction of clients sampled per round
-    #[arg(long, value_name = "C", default_value_t = 0.1)]
-    fraction: f64,
-    /// R: the most rounds to run
-    #[arg(long, value_name = "R", default_value_t = 100)]
-    rounds: usize,
-    /// E: local epochs per round
-    #[arg(long, value_name = "E", default_value_t = 1)]
-    local_epochs: usize,
-    /// B: local batch size, or `all` for the client's whole shard (FedSGD)
-    #[arg(long, value_name = "B", default_value = "10", value_parser = Batch::parse)]
-    batch: Batch,
-    /// Client learning rate
-    #[arg(long, value_name = "LR", default_value_t = 0.1)]
-    lr: f64,
-    /// iid, shards:S (S label-sorted shards per client) or dirichlet:ALPHA
-    #[arg(long, value_name = "SPLIT", default_value = "iid", value_parser = SplitSpec::parse)]
-    split: SplitSpec,
-    /// Probability that a sampled client fails to report
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
-    dropout: f64,
-    /// P:F: a fraction P of the clients is F times slower
-    #[arg(long, value_name = "P:F", value_parser = parse_slow)]
-    slow: Option<(f64, f64)>,
-    /// Drop reports arriving later than this many simulated seconds (a client trains 1000 examples/s)
-    #[arg(long, value_name = "SECONDS")]
-    deadline: Option<f64>,
-    /// Each client's network link in megabits per second: downloading the model and uploading the update take simulated time
-    #[arg(long, value_name = "MBIT")]
-    link: Option<f64>,
-    /// fedavg, fedprox:MU, fedadam[:LR], median or trimmed:BETA
-    #[arg(long, value_name = "S", default_value = "fedavg", value_parser = parse_strategy)]
-    strategy: Strategy,
-    /// Stop when test accuracy reaches ACC (a fraction, e.g. 0.85)
-    #[arg(long, value_name = "ACC")]
-    target: Option<f64>,
-    /// Seeds init, the split, sampling, dropouts and local shuffling
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-    /// P:scale[:S] or P:nan: a fraction P of the clients sends S× (default 100) or NaN updates
-    #[arg(long, value_name = "P:KIND", value_parser = Byzantine::parse)]
-    byzantine: Option<Byzantine>,
-    /// Reject updates whose L2 norm is above this bound
-    #[arg(long, value_name = "NORM")]
-    max_norm: Option<f64>,
-    /// Scale updates down to at most C times the median L2 norm of the round's accepted updates
-    #[arg(long, value_name = "C")]
-    clip: Option<f64>,
-    /// Threads for clients and aggregation (default: one per core)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
-    /// Measure test accuracy every N rounds (and after the last)
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    eval_every: usize,
-    /// The backend: interp, cpu, wgpu or mlir (those this build has)
-    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
-    backend: Backend,
-    /// Print one JSON object at the end: rounds, rounds_to_target, final_accuracy, clients_per_round, dropped, bytes_up, bytes_down
-    #[arg(long)]
-    json: bool,
-}
-
-fn parse_strategy(text: &str) -> Result<Strategy, String> {
-    Strategy::parse(text).map_err(|e| e.to_string())
-}
-
-fn parse_backend(name: &str) -> Result<Backend, String> {
-    Backend::parse(name).map_err(|e| e.to_string())
-}
-
-/// Run a `tensorc fed` command: per-round lines (on stderr with `--json`, whose object is
-/// then all of stdout).
-pub fn run_command(command: FedCommand) -> Result<(), Error> {
-    let FedCommand::Simulate(a) = command;
-    let options = Options {
-        clients: a.clients,
-        fraction: a.fraction,
-        rounds: a.rounds,
-        local_epochs: a.local_epochs,
-        batch: a.batch,
-        lr: a.lr,
-        split: a.split,
-        dropout: a.dropout,
-        slow: a.slow,
-        deadline: a.deadline,
-        link: a.link,
-        strategy: a.strategy,
-        target: a.target,
-        seed: a.seed,
-        byzantine: a.byzantine,
-        max_norm: a.max_norm,
-        clip: a.clip,
-        threads: a.threads.map_or(Options::default().threads, |t| usize::try_from(t).unwrap_or(usize::MAX)),
-        eval_every: a.eval_every,
-    };
-    // Every option is checked before any work, and the number of clients against the
-    // data as soon as it is loaded: no work grows with a K that is then refused.
-    check(&options)?;
-    let spec = DataSpec::parse(&a.data)?;
-    let session = Session::new(a.backend)?;
-    let model = Model::compile_file(&session, &a.file)?;
-    let data = data::load(&spec)?;
-    check_clients(options.clients, options.split, data.train.len())?;
-    let json = a.json;
-    let line = |text: &str| {
-        if json {
-            let _ = writeln!(std::io::stderr(), "{text}");
-        } else {
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        }
-    };
-    line(&format!(
-        "federated {} on {}: {} clients, {} per round, E = {}, B = {}, lr {}, split {}, strategy {}, backend {}, seed {}",
-        a.file.display(),
-        data.name,
-        options.clients,
-        clients_per_round(&options),
-        options.local_epochs,
-        match options.batch {
-            Batch::All => "all".to_string(),
-            Batch::Size(b) => b.to_string(),
-        },
-        options.lr,
-        a.split_text(),
-        options.strategy,
-        session.backend(),
-        options.seed
-    ));
-    let summary = simulate(&session, &model, &data, &options, &mut |r| line(&round_line(r, options.rounds)))?;
-    line(&format!(
-        "{} rounds; {}; final accuracy {:.2}%; dropped {}; rejected {}; {} up, {} down",
-        summary.rounds(),
-        match (summary.rounds_to_target, options.target) {
-            (Some(r), Some(t)) => format!("reached {:.2}% in round {r}", 100.0 * t),
-            (None, Some(t)) => format!("did not reach {:.2}%", 100.0 * t),
-            _ => "no target".to_string(),
-        },
-        100.0 * summary.final_accuracy,
-        summary.dropped(),
-        summary.rejected(),
-        megabytes(summary.bytes_up()),
-        megabytes(summary.bytes_down())
-    ));
-    if json {
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "{}", summary.json());
-        let _ = out.flush();
-    }
-    Ok(())
-}
-
-impl SimulateArgs {
-    fn split_text(&self) -> String {
-        match self.split {
-            SplitSpec::Iid => "iid".to_string(),
-            SplitSpec::Shards(s) => format!("shards:{s}"),
-            SplitSpec::Dirichlet(a) => format!("dirichlet:{a}"),
-        }
-    }
-}
-
-/// `round 3/100  acc 71.20%  loss 0.8123  reported 9/10  dropped 1 (1 failed, 0 late)  rejected none  up 7.17 MB  down 7.97 MB  3.6 s`,
-/// with `  clipped N` after `rejected …` under `--clip`, and `no reports: model kept` for a
-/// round without accepted updates.
-pub fn round_line(r: &RoundStats, rounds: usize) -> String {
-    format!(
-        "round {}/{rounds}  acc {}  loss {}  reported {}/{}  dropped {} ({} failed, {} late)  rejected {}{}  up {}  down {}  {:.1} s{}",
-        r.round,
-        r.accuracy.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a)),
-        if r.loss.is_finite() { format!("{:.4}", r.loss) } else { "-".to_string() },
-        r.reported,
-        r.sampled,
-        r.dropped(),
-        r.failed,
-        r.late,
-        r.rejected,
-        r.clipped.map_or(String::new(), |c| format!("  clipped {c}")),
-        megabytes(r.bytes_up),
-        megabytes(r.bytes_down),
-        r.seconds,
-        if r.applied {
-            String::new()
-        } else if r.reported == 0 {
-            "  no reports: model kept".to_string()
-        } else {
-            "  no update accepted: model kept".to_string()
-        }
-    )
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.2} MB", bytes as f64 / 1e6)
-}

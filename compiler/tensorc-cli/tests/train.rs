@@ -9,9 +9,9 @@ use std::path::Path;
 
 use common::{expect_status, scratch, tensorc, write, Outcome, LINEAR};
 
-use tensorc::data::{self, DataSpec};
-use tensorc::idx::{self, IdxError, Images};
-use tensorc::train::{self, Model, TrainOptions};
+use tc_train::data::{self, DataSpec};
+use tc_train::idx::{self, IdxError, Images};
+use tc_train::train::{self, Model, TrainOptions};
 use tensorc::{Backend, Error, Session, Tensor};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -388,7 +388,7 @@ fn every_backend_trains_like_the_interpreter() {
             train::train(&session, &model, &data, &options, &mut |_| {}).unwrap()
         };
         let oracle = run(Backend::Interp);
-        for &backend in Backend::available() {
+        for backend in Backend::available() {
             let outcome = run(backend);
             for (a, b) in outcome.epochs.iter().zip(&oracle.epochs) {
                 assert!((a.loss - b.loss).abs() <= 1e-3 * b.loss.abs().max(1.0), "{backend}: loss {} vs {}", a.loss, b.loss);

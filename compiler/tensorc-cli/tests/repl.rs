@@ -2,7 +2,7 @@
 //! the state alone and name the input or file they are in, commands (`:emit` at every
 //! stage), and multi-line detection.
 
-use tensorc::repl::{Repl, ReplOutput};
+use tensorc_cli::repl::{Repl, ReplOutput};
 use tensorc::{Backend, Tensor, Value};
 
 fn repl() -> Repl {

@@ -86,9 +86,9 @@ impl From<std::io::Error> for IdxError {
 
 /// The bytes of a file, gunzipped if it starts with the gzip magic (`1f 8b`); an error
 /// instead of an allocation that cannot succeed when the file or its decompressed
-/// bytes exceed [`crate::memory::input_limit`].
+/// bytes exceed [`tensorc::memory::input_limit`].
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let limit = crate::memory::input_limit();
+    let limit = tensorc::memory::input_limit();
     if std::fs::metadata(path)?.len() > limit {
         return Err(IdxError::TooLarge { limit });
     }
@@ -97,7 +97,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, IdxError> {
 
 /// `bytes` gunzipped if they start with the gzip magic, else as they are.
 pub fn decompress(bytes: Vec<u8>) -> Result<Vec<u8>, IdxError> {
-    decompress_within(bytes, crate::memory::input_limit())
+    decompress_within(bytes, tensorc::memory::input_limit())
 }
 
 /// [`decompress`], refusing to produce more than `limit` bytes (a small file can

@@ -1,4 +1,4 @@
-//! `tensorc train` (SPEC §11): the command's output around [`tensorc::train::train`]: a
+//! `tensorc train` (SPEC §11): the command's output around [`tc_train::train::train`]: a
 //! header, a progress bar per epoch (on stderr, only on a terminal), one line per epoch,
 //! `--save` and, with `--json`, one final JSON object on stdout (the human-readable
 //! lines then go to stderr, so that stdout is exactly the object).
@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tensorc::data::{self, DataSpec};
-use tensorc::train::{self, EpochReport, Event, Model, TrainOptions, SGD_STEP};
+use tc_train::data::{self, DataSpec};
+use tc_train::train::{self, EpochReport, Event, Model, TrainOptions, SGD_STEP};
 use tensorc::{Error, Session, Value};
 
 /// What the command line asked for.
@@ -157,44 +157,34 @@ fn seconds(d: Duration) -> String {
 
 /// `{"epochs", "final_loss", "test_accuracy", "examples_per_s", "parameters", "history"}`:
 /// the last epoch's loss and accuracy, examples/s over all epochs, and each epoch's numbers.
+/// NaN and infinities, which JSON lacks, are `null`.
 fn json(reports: &[EpochReport], params: &Value) -> String {
     let last = reports.last();
     let examples: f64 = reports.iter().map(|r| r.examples_per_s * r.train_time.as_secs_f64()).sum();
     let time: f64 = reports.iter().map(|r| r.train_time.as_secs_f64()).sum();
-    let history: Vec<String> = reports
+    let history: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
-            format!(
-                "{{\"epoch\": {}, \"loss\": {}, \"test_accuracy\": {}, \"examples_per_s\": {}, \"train_s\": {}, \"test_s\": {}, \"h2d_bytes\": {}, \"d2h_bytes\": {}}}",
-                r.epoch,
-                number(r.loss),
-                number(r.test_accuracy),
-                number(r.examples_per_s),
-                number(r.train_time.as_secs_f64()),
-                number(r.eval_time.as_secs_f64()),
-                r.transfers.h2d_bytes,
-                r.transfers.d2h_bytes
-            )
+            serde_json::json!({
+                "epoch": r.epoch,
+                "loss": r.loss,
+                "test_accuracy": r.test_accuracy,
+                "examples_per_s": r.examples_per_s,
+                "train_s": r.train_time.as_secs_f64(),
+                "test_s": r.eval_time.as_secs_f64(),
+                "h2d_bytes": r.transfers.h2d_bytes,
+                "d2h_bytes": r.transfers.d2h_bytes,
+            })
         })
         .collect();
-    format!(
-        "{{\"epochs\": {}, \"final_loss\": {}, \"test_accuracy\": {}, \"examples_per_s\": {}, \"parameters\": {}, \"history\": [{}]}}",
-        reports.len(),
-        last.map_or("null".to_string(), |r| number(r.loss)),
-        last.map_or("null".to_string(), |r| number(r.test_accuracy)),
-        if time > 0.0 { number(examples / time) } else { "null".to_string() },
-        params.leaves().iter().map(|t| t.len()).sum::<usize>(),
-        history.join(", ")
-    )
-}
-
-/// A JSON number (`null` for NaN and infinities, which JSON lacks).
-fn number(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v}")
-    } else {
-        "null".to_string()
-    }
+    crate::json::line(&serde_json::json!({
+        "epochs": reports.len(),
+        "final_loss": last.map(|r| r.loss),
+        "test_accuracy": last.map(|r| r.test_accuracy),
+        "examples_per_s": (time > 0.0).then(|| examples / time),
+        "parameters": params.leaves().iter().map(|t| t.len()).sum::<usize>(),
+        "history": history,
+    }))
 }
 
 /// Human-readable lines: stdout, or stderr when stdout is reserved for `--json`.

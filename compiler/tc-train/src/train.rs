@@ -11,10 +11,10 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), tensorc::Error> {
-//! use tensorc::train::{self, Model, TrainOptions};
+//! use tc_train::train::{self, Model, TrainOptions};
 //! let session = tensorc::Session::new(tensorc::Backend::Interp)?;
 //! let model = Model::compile_file(&session, "examples/fashion_mlp.tc")?;
-//! let data = tensorc::data::synthetic(512);
+//! let data = tc_train::data::synthetic(512);
 //! let outcome = train::train(&session, &model, &data, &TrainOptions::default(), &mut |_| {})?;
 //! println!("{:.2}%", 100.0 * outcome.epochs.last().unwrap().test_accuracy);
 //! # Ok(())
@@ -30,7 +30,7 @@ use tc_syntax::ast::{Dim, FnItem, Item, Span, Type as AstType};
 use tc_syntax::diag::{Diagnostic, Loc};
 
 use crate::data::{self, DataSet, Layout, Rng, Split};
-use crate::{out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
+use tensorc::{out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
 
 /// The name of the SGD step generated for files without a `step`.
 pub const SGD_STEP: &str = "__tensorc_sgd_step";
@@ -120,7 +120,7 @@ impl Model {
     /// Read and compile the model in `path`.
     pub fn compile_file(session: &Session, path: impl AsRef<Path>) -> Result<Model, Error> {
         let path = path.as_ref();
-        let text = crate::read_source(path)?;
+        let text = tensorc::read_source(path)?;
         Model::compile_source(session, path.display().to_string(), text)
     }
 
@@ -129,7 +129,7 @@ impl Model {
     pub fn compile_source(session: &Session, name: impl Into<String>, text: impl Into<String>) -> Result<Model, Error> {
         let (name, text) = (name.into(), text.into());
         let module = session.compile_source(name.clone(), text.clone())?;
-        let (file, _) = tc_syntax::parse_file(module.root, &text);
+        let (file, _) = tc_syntax::parse_file(module.root(), &text);
         let items: HashMap<String, FnItem> = file
             .items
             .into_iter()
@@ -188,11 +188,11 @@ impl Model {
     }
 
     fn loc(&self, span: Span) -> Loc {
-        Loc { file: self.module.root, span }
+        Loc { file: self.module.root(), span }
     }
 
     fn errors(&self, diagnostics: Vec<Diagnostic>) -> Error {
-        Error::Compile(Diagnostics { sources: self.module.sources().clone(), root: self.module.root, diagnostics })
+        Error::Compile(Diagnostics { sources: self.module.sources().clone(), root: self.module.root(), diagnostics })
     }
 
     /// A compile error at function `fname`'s name.
@@ -340,7 +340,7 @@ impl Model {
         let args = vec![Some(params.arg_type()), Some(tensor_type(x)), Some(tensor_type(y)), Some(tensor_type(&lr))];
         let args = if own.is_none() { self.with_defaults("step", args) } else { args };
         let module = own.as_ref().unwrap_or(&self.module);
-        let param_types: Vec<tc_ir::Type> = params.leaves().iter().map(|t| tc_ir::Type::new(t.dtype(), t.shape().to_vec())).collect();
+        let param_types: Vec<tensorc::Type> = params.leaves().iter().map(|t| tensorc::Type::new(t.dtype(), t.shape().to_vec())).collect();
         let n = param_types.len();
         // The old parameters (the first `n` inputs) are given up to the new ones.
         let compiled = module.compile_donating(entry, &args, &(0..n).collect::<Vec<_>>())?;
@@ -527,7 +527,7 @@ pub fn save(path: impl AsRef<Path>, name: &str, params: &Value) -> Result<Vec<St
     }
     let mut named = Vec::new();
     walk(params, name, &mut named);
-    crate::save_safetensors(path, &named)?;
+    tensorc::save_safetensors(path, &named)?;
     Ok(named.into_iter().map(|(name, _)| name).collect())
 }
 

@@ -1,15 +1,11 @@
 //! The `tensorc` command line (SPEC §7). Exit status: 0 success, 1 compile error,
 //! 2 usage error, 3 runtime error (bad input file, input not matching the signature).
 
-mod args;
-mod bench;
-mod cli;
-mod train_cli;
-
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tensorc_cli::cli;
 
 fn main() -> ExitCode {
     // Before any thread starts: it may set an environment variable.
