@@ -7,7 +7,8 @@ Usage: runner.py TENSORC CASES.py [--backend B] [--only NAME]
 CASES.py defines CASES, a list of dicts. Every case has `name` and `src` (the program), and
 optionally `entry` (default `main`), `args` ({parameter: value}: an ndarray is written as
 a .npy file, `bytes` as a raw file, a number is passed as NAME=NUMBER) and `skip_backends`
-({backend: reason}: the case does not run there, and the reason is printed). Then one of:
+({backend: reason}: the case does not run there, and the reason is printed; the key `iree`
+is read by scripts/iree_check.py). Then one of:
   expect=[array, ...]       the results, in order (`tensorc run -o DIR` writes DIR/0.npy,
                             DIR/1.npy, ...); floats compare within `rtol` and `atol`
                             (defaults 1e-4 and 1e-5; NaN matches NaN, inf matches the same
@@ -90,12 +91,12 @@ def compare(i, got, want, case):
             at = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
             return (f"output {i}: {np.count_nonzero(~close)} of {close.size} elements differ "
                     f"beyond rtol {rtol}, atol {atol}; first at {tuple(int(a) for a in at)}: "
-                    f"got {g[at]!r}, wanted {w[at]!r}")
+                    f"got {g[at]}, wanted {w[at]}")
     elif not np.array_equal(got, want):
         differ = got != want
         at = np.unravel_index(np.argmax(differ), differ.shape) if differ.ndim else ()
         return (f"output {i}: {np.count_nonzero(differ)} of {differ.size} elements differ, "
-                f"first at {tuple(int(a) for a in at)}: got {got[at]!r}, wanted {want[at]!r}")
+                f"first at {tuple(int(a) for a in at)}: got {got[at]}, wanted {want[at]}")
     return None
 
 
