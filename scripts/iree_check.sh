@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile tensorc's emitted MLIR and StableHLO with IREE and compare with the interpreter
 # (scripts/iree_check.py). Makes a virtualenv with IREE 3.13 under target/ on first use.
-# Usage: scripts/iree_check.sh TENSORC [CASES_FILE.py]
+# Usage: scripts/iree_check.sh TENSORC [CASES_FILE.py]   (scripts/test.sh passes tests/conformance/cases.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/iree-venv

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: every crate's tests, then the public conformance suite on each
-# backend that this build has. Works on a fresh machine: installs what it lacks.
+# The whole test suite: every crate's tests, then the conformance suite (tests/conformance) on
+# each backend that this build has. Works on a fresh machine: installs what it lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,17 +36,11 @@ cargo test --locked -p tc-mlir --features jit --no-fail-fast
 cargo test --locked -p tensorc --features mlir --test cli
 cargo build --locked -p tensorc --features mlir
 
-conformance=../shared/conformance
-cases=()
-[ -f "$conformance/cases_public.py" ] && cases=("$conformance/cases_public.py")
-echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
-./scripts/iree_check.sh target/debug/tensorc "${cases[@]}"
+cases=tests/conformance/cases.py
+for backend in interp cpu wgpu mlir; do
+    echo "conformance, --backend $backend"
+    python3 tests/conformance/runner.py target/debug/tensorc "$cases" --backend "$backend"
+done
 
-if [ -f "$conformance/runner.py" ]; then
-    for backend in interp cpu wgpu mlir; do
-        echo "conformance, --backend $backend"
-        python3 "$conformance/runner.py" target/debug/tensorc "$conformance/cases_public.py" --backend "$backend"
-    done
-else
-    echo "no $conformance/runner.py beside this checkout; skipping the conformance suite"
-fi
+echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
+./scripts/iree_check.sh target/debug/tensorc "$cases"

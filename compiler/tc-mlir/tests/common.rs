@@ -1,4 +1,5 @@
-//! Shared by the tests: tensorc source to optimised graphs, inputs, and comparisons.
+//! Shared by the tests: tensorc source to optimised graphs, inputs, comparisons, and the
+//! programs whose emitted modules `emit.rs` and `llvm_tools.rs` check.
 #![allow(dead_code)]
 
 use tc_check::{ArgValue, ModuleLoader};
@@ -63,4 +64,20 @@ pub fn close(got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(), St
         }
     }
     Ok(())
+}
+
+/// Programs covering every kind of kernel and library call.
+pub fn programs() -> Vec<(&'static str, Vec<Type>)> {
+    vec![
+        ("fn main(x, y) { exp(x) * y + tanh(x) }", vec![t(DType::F32, &[4, 6]), t(DType::F32, &[6])]),
+        ("use nn;\nfn main(x) { nn::softmax(x) }", vec![t(DType::F32, &[5, 7])]),
+        ("fn main(m) { (sum(m), max(m, axis=0), argmax(m, axis=1), prod(m, axis=1)) }", vec![t(DType::F32, &[5, 7])]),
+        ("fn main(a, b) { (a @ b, a.T @ a) }", vec![t(DType::F32, &[3, 5]), t(DType::F32, &[5, 4])]),
+        ("fn main(a, b) { a @ b }", vec![t(DType::I32, &[2, 3, 5]), t(DType::I32, &[2, 5, 4])]),
+        ("fn main(x, w) { let y = max_pool2d(conv2d(x, w, stride=1, padding=1), 2); (y, grad(sum(y), w), grad(sum(avg_pool2d(x, 2)), x)) }", vec![t(DType::F32, &[2, 3, 8, 8]), t(DType::F32, &[4, 3, 3, 3])]),
+        ("fn main(m, i) { (take(m, i, axis=1), grad(sum(take(m, i, axis=0)), m)) }", vec![t(DType::F32, &[5, 4]), t(DType::I32, &[3])]),
+        ("fn main(a, b) { (pad(a, ((1, 0), (2, 1)), value=0.5), concat((a, b), 1), a[1:, :2]) }", vec![t(DType::F32, &[3, 4]), t(DType::F32, &[3, 2])]),
+        ("fn main(x) { (random_uniform(7, (3, 4)), random_normal(11, (5,)) + x, x as i32, (x > 0.0) as u8, x % 1.5) }", vec![t(DType::F32, &[5])]),
+        ("fn main(x) { (x * 2.0, exp(x), x as bf16) }", vec![t(DType::F16, &[9])]),
+    ]
 }
