@@ -33,8 +33,8 @@ cargo test --workspace --locked --no-fail-fast
 # The MLIR backend (cargo feature `mlir`): its JIT tests, the CLI with it, and the
 # binary the conformance suite runs (every backend).
 cargo test --locked -p tc-mlir --features jit --no-fail-fast
-cargo test --locked -p tensorc --features mlir --test cli
-cargo build --locked -p tensorc --features mlir
+cargo test --locked -p tensorc-cli --features mlir --test cli
+cargo build --locked -p tensorc-cli --features mlir
 
 cases=tests/conformance/cases.py
 for backend in interp cpu wgpu mlir; do
