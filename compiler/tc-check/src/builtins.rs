@@ -772,7 +772,7 @@ pub(crate) fn grad(e: &mut Elab, env: &mut Env, args: &[Expr], kwargs: &[ast::Kw
     if x.is_error() {
         return Value::Error;
     }
-    if !y.ty.shape.is_empty() || !y.ty.dtype.is_float() || y.weak {
+    if !y.ty.shape.is_empty() || !y.ty.dtype.is_float() {
         let shown = e.show(&y.ty);
         return e.error(
             Diagnostic::new("E0209", e.loc(env, args[0].span), format!("`grad` needs a scalar float to differentiate, found {shown}"))
@@ -786,7 +786,9 @@ pub(crate) fn grad(e: &mut Elab, env: &mut Env, args: &[Expr], kwargs: &[ast::Kw
         return e.error(Diagnostic::new("E0209", e.loc(env, args[1].span), format!("cannot differentiate with respect to the non-float value {shown}")));
     }
     let xs: Vec<tc_ir::NodeId> = leaves.iter().map(|t| t.node).collect();
-    match tc_grad::vjp(&mut e.graph, y.node, &xs) {
+    // What was folded between `x` and `y` is differentiated as computed.
+    let y = e.unfolded(y.node, &xs);
+    match tc_grad::vjp(&mut e.graph, y, &xs) {
         Ok(grads) => rebuild(e, &x, &mut grads.into_iter()),
         Err(msg) => e.error(Diagnostic::new("E0209", e.loc(env, span), format!("cannot differentiate: {msg}"))),
     }

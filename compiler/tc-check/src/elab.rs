@@ -5,13 +5,16 @@
 //! evaluates to `Value::Error`, so one run reports every independent error.
 
 
-use tc_ir::{BinaryOp, Graph, NodeId, Type, UnaryOp};
+use std::collections::HashMap;
+
+use tc_ir::{BinaryOp, Graph, NodeId, Op, Type, UnaryOp};
 use tc_syntax::ast::{self, BinOp, Expr, ExprKind, Span, UnOp};
 use tc_syntax::diag::{Diagnostic, Label, Loc};
 use tc_tensor::{DType, Data, Tensor};
 
 use crate::modules::Module;
 use crate::shapes::{broadcast_shapes, DimEnv};
+use crate::unfold::Unfolded;
 use crate::value::{Konst, Origin, TVal, Value};
 use crate::{Limits, MemorySource};
 
@@ -29,6 +32,9 @@ pub(crate) struct Elab<'a> {
     depth: usize,
     /// Constants being evaluated, to report cycles.
     const_stack: Vec<(usize, String)>,
+    /// The value of each constant item evaluated so far, by module and name: a constant
+    /// is one value wherever it is used (`grad(C * C, C)` follows every use).
+    const_values: HashMap<(usize, String), Value>,
     limits: Limits,
     /// Nodes below this index have had their size checked against the memory limit.
     sized_nodes: usize,
@@ -43,6 +49,8 @@ pub(crate) struct Elab<'a> {
     call_labels: Vec<u8>,
     /// The weak literals made so far.
     pub literals: crate::literals::Literals,
+    /// How the constants folded so far were computed, for `grad`.
+    pub folds: crate::unfold::Folds,
 }
 
 /// The scope of one function body being elaborated.
@@ -83,6 +91,7 @@ impl<'a> Elab<'a> {
             diags: Vec::new(),
             depth: 0,
             const_stack: Vec::new(),
+            const_values: HashMap::new(),
             limits,
             sized_nodes: 0,
             inlined_calls: 0,
@@ -90,6 +99,7 @@ impl<'a> Elab<'a> {
             out_of_nodes: false,
             call_labels: Vec::new(),
             literals: Default::default(),
+            folds: Default::default(),
         }
     }
 
@@ -160,6 +170,7 @@ impl<'a> Elab<'a> {
         }
         if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
             if let Value::Tensor(v) = self.konst(k, dtype, false) {
+                self.record_fold(v.node, Unfolded::Op(Op::Cast, vec![t.node]));
                 return v;
             }
         }
@@ -431,6 +442,9 @@ impl<'a> Elab<'a> {
     }
 
     fn const_item_value(&mut self, module: usize, name: &str, span: Span, env: &Env) -> Value {
+        if let Some(v) = self.const_values.get(&(module, name.to_string())) {
+            return v.clone();
+        }
         if self.const_stack.iter().any(|(m, n)| *m == module && n == name) {
             return self.error(Diagnostic::new("E0208", self.loc(env, span), format!("constant `{name}` depends on itself")).with_label("cycle"));
         }
@@ -443,6 +457,7 @@ impl<'a> Elab<'a> {
             None => v,
         };
         self.const_stack.pop();
+        self.const_values.insert((module, name.to_string()), v.clone());
         v
     }
 
@@ -564,24 +579,31 @@ impl<'a> Elab<'a> {
             None
         };
         if let Some(values) = exact {
-            return Value::Tensor(self.weak_tensor_literal(values, shape, dtype, self.loc(env, span)));
+            let t = self.weak_tensor_literal(values, shape, dtype, self.loc(env, span));
+            self.record_fold(t.node, Unfolded::Rows(tvals.iter().map(|row| row.node).collect()));
+            return Value::Tensor(t);
         }
         if tvals.iter().all(|t| t.konst.is_some()) {
-            let values: Vec<Konst> = tvals.iter().map(|t| self.convert(t, dtype).konst.expect("a constant stays one")).collect();
+            let rows: Vec<TVal> = tvals.iter().map(|t| self.convert(t, dtype)).collect();
+            let values: Vec<Konst> = rows.iter().map(|row| row.konst.expect("a constant stays one")).collect();
             let data = crate::value::konst_data(&values, dtype);
             let node = self.graph.constant(Tensor::new(shape, data).expect("one element per row"));
+            self.record_fold(node, Unfolded::Rows(rows.iter().map(|row| row.node).collect()));
             return Value::Tensor(TVal { weak, ..self.tval(node) });
         }
         if first_shape.iter().product::<usize>() > 0 && tvals.iter().all(|t| matches!(self.graph.node(t.node).op, tc_ir::Op::Const(_))) {
             // Nested literal: concatenate the constant rows directly.
             let mut values = Vec::new();
+            let mut rows = Vec::new();
             for t in &tvals {
                 let row = self.convert(t, dtype);
                 if let tc_ir::Op::Const(c) = &self.graph.node(row.node).op {
                     values.extend(c.data().to_f64_vec());
                 }
+                rows.push(row.node);
             }
             let node = self.graph.constant(Tensor::new(shape, Data::from_f64(dtype, &values)).expect("sizes multiply"));
+            self.record_fold(node, Unfolded::Rows(rows));
             return Value::Tensor(TVal { weak, ..self.tval(node) });
         }
         let rows: Vec<NodeId> = tvals
@@ -656,10 +678,11 @@ impl<'a> Elab<'a> {
                         Konst::Float(f) => Konst::Float(-f),
                         b => b,
                     };
-                    if t.weak {
-                        return self.weak_literal(k, t.ty.dtype, self.loc(env, span));
+                    let v = if t.weak { self.weak_literal(k, t.ty.dtype, self.loc(env, span)) } else { self.konst(k, t.ty.dtype, false) };
+                    if let Value::Tensor(folded) = &v {
+                        self.record_fold(folded.node, Unfolded::Op(Op::Unary(UnaryOp::Neg), vec![t.node]));
                     }
-                    return self.konst(k, t.ty.dtype, false);
+                    return v;
                 }
                 let node = self.graph.unary(UnaryOp::Neg, t.node);
                 self.tensor(node)
@@ -692,7 +715,11 @@ impl<'a> Elab<'a> {
             return Value::Tensor(v);
         }
         if let (Some(k), true) = (t.konst, t.ty.shape.is_empty()) {
-            return self.konst(k, dtype, false);
+            let v = self.konst(k, dtype, false);
+            if let Value::Tensor(folded) = &v {
+                self.record_fold(folded.node, Unfolded::Op(Op::Cast, vec![t.node]));
+            }
+            return v;
         }
         let node = self.graph.cast(t.node, dtype);
         self.tensor(node)
@@ -790,10 +817,11 @@ impl<'a> Elab<'a> {
             let fold_dtype = if weak && dtype.is_int() { DType::I64 } else { dtype };
             if let Some(k) = fold_binary(ir_op, ka, kb, fold_dtype) {
                 let out_dtype = ir_op.result_dtype(dtype);
-                if weak && out_dtype == dtype {
-                    return self.weak_literal(k, out_dtype, self.loc(env, span));
+                let v = if weak && out_dtype == dtype { self.weak_literal(k, out_dtype, self.loc(env, span)) } else { self.konst(k, out_dtype, false) };
+                if let Value::Tensor(folded) = &v {
+                    self.record_fold(folded.node, Unfolded::Op(Op::Binary(ir_op), nodes));
                 }
-                return self.konst(k, out_dtype, false);
+                return v;
             }
         }
         let node = self.graph.binary(ir_op, nodes[0], nodes[1]);

@@ -11,6 +11,7 @@ mod literals;
 mod modules;
 mod resolve;
 mod shapes;
+mod unfold;
 mod value;
 
 use tc_ir::{Graph, Type};

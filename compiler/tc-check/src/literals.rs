@@ -20,6 +20,7 @@ use tc_syntax::diag::{Diagnostic, Loc};
 use tc_tensor::{rounding, DType, Data, Tensor};
 
 use crate::elab::Elab;
+use crate::unfold::Unfolded;
 use crate::value::{konst_data, Konst, TVal, Value};
 
 /// The weak literals of one elaboration.
@@ -82,15 +83,19 @@ impl Elab<'_> {
         if let Some(bad) = literal.values.iter().find(|k| !k.fits(dtype)) {
             self.error(unfit_error(*bad, dtype, literal.loc));
         }
-        if t.ty.shape.is_empty() {
-            return match self.konst(literal.values[0], dtype, false) {
-                Value::Tensor(v) => Some(v),
-                _ => None,
-            };
-        }
-        let tensor = Tensor::new(t.ty.shape.clone(), konst_data(&literal.values, dtype)).expect("one value per element");
-        let node = self.graph.constant(tensor);
-        Some(self.tval(node))
+        let remade = if t.ty.shape.is_empty() {
+            match self.konst(literal.values[0], dtype, false) {
+                Value::Tensor(v) => v,
+                _ => return None,
+            }
+        } else {
+            let tensor = Tensor::new(t.ty.shape.clone(), konst_data(&literal.values, dtype)).expect("one value per element");
+            let node = self.graph.constant(tensor);
+            self.tval(node)
+        };
+        // For `grad`, the literal in `dtype` is its provisional node converted.
+        self.record_fold(remade.node, Unfolded::Op(tc_ir::Op::Cast, vec![t.node]));
+        Some(remade)
     }
 
     /// Report now, not only if the results depend on it, that the weak literal `t` does
