@@ -701,7 +701,7 @@ fn reduce_big(b: &mut B, a: V) -> (V, V) {
 fn sin_quadrant(b: &mut B, x: V, k: i32) -> V {
     let ax = b.un(Un::Abs, x);
     // Below 8192: three Cody–Waite parts of π/2.
-    let c = b.c(0.636619772);
+    let c = b.c(std::f32::consts::FRAC_2_PI);
     let q = b.mul(x, c);
     let q = b.un(Un::Round, q);
     let mut r = x;
@@ -777,7 +777,7 @@ fn erf(b: &mut B, x0: V) -> V {
     let a = b.un(Un::Abs, x0);
     let tiny = b.c(1e-20);
     let small = b.lt(a, tiny);
-    let c = b.c(1.12837917);
+    let c = b.c(std::f32::consts::FRAC_2_SQRT_PI);
     let lin = b.mul(x0, c);
     let r = b.select(small, lin, r);
     b.nan_stays(x0, r)
