@@ -26,6 +26,7 @@
 
 use crate::externs::Sig;
 use crate::math::Fx;
+use tc_kernel::math::Func;
 use crate::narrow;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, ConstantData, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, UserFuncName, Value};
@@ -426,14 +427,9 @@ impl Gen<'_, '_> {
                 let r = self.b.ins().fdiv(one, s);
                 self.round_f64(dtype, r)
             }
-            UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid if dtype == DType::F32 => {
-                let mut fx = Fx { b: &mut self.b, ty: types::F32, fma: self.fma };
-                match op {
-                    UnaryOp::Exp => fx.exp(x),
-                    UnaryOp::Log => fx.log(x),
-                    UnaryOp::Tanh => fx.tanh(x),
-                    _ => fx.sigmoid(x),
-                }
+            _ if dtype == DType::F32 && Func::of(op).is_some() => {
+                let f = Func::of(op).expect("just checked");
+                Fx { b: &mut self.b, ty: types::F32, fma: self.fma }.call(f, x)
             }
             UnaryOp::Exp => self.via_f64(dtype, "tc_exp", &[x]),
             UnaryOp::Log => self.via_f64(dtype, "tc_log", &[x]),
@@ -714,13 +710,13 @@ impl Gen<'_, '_> {
                         let one = fx.c(1.0);
                         fx.div(one, s)
                     }
-                    UnaryOp::Exp => fx.exp(x),
-                    UnaryOp::Log => fx.log(x),
-                    UnaryOp::Tanh => fx.tanh(x),
-                    UnaryOp::Sigmoid => fx.sigmoid(x),
-                    UnaryOp::Sin => self.lanewise("tc_sin", &[x]),
-                    UnaryOp::Cos => self.lanewise("tc_cos", &[x]),
-                    UnaryOp::Erf => self.lanewise("tc_erf", &[x]),
+                    UnaryOp::Exp => fx.call(Func::Exp, x),
+                    UnaryOp::Log => fx.call(Func::Log, x),
+                    UnaryOp::Tanh => fx.call(Func::Tanh, x),
+                    UnaryOp::Sigmoid => fx.call(Func::Sigmoid, x),
+                    UnaryOp::Sin => fx.call(Func::Sin, x),
+                    UnaryOp::Cos => fx.call(Func::Cos, x),
+                    UnaryOp::Erf => fx.call(Func::Erf, x),
                 }
             }
             ExprOp::Binary(op, a, b) => {
@@ -1119,7 +1115,7 @@ pub fn compile_loop(
             let base = b.ins().load(ptr, MemFlagsData::trusted(), args, (8 * k) as i32);
             bases.insert(buf, base);
         }
-        let fma = module.isa().isa_flags().iter().any(|f| f.name == "has_fma" && f.as_bool() == Some(true));
+        let fma = crate::jit::has_fma(module.isa());
         let mut g = Gen {
             b,
             module,

@@ -3,8 +3,9 @@
 //! conversions of integers to f16/bf16. Each is registered with the JIT from [`symbols`].
 //!
 //! f64 kernels call these for every transcendental; f32 kernels call them (through f64,
-//! rounding once) for `sin`, `cos`, `erf`, `pow` and float `rem`, and f16/bf16 kernels
-//! for every function that is not correctly rounded in f32 arithmetic.
+//! rounding once) for `pow` and float `rem` (the other f32 transcendentals are the
+//! shared inline routines of `tc_kernel::math`), and f16/bf16 kernels for every function
+//! that is not correctly rounded in f32 arithmetic.
 
 use half::{bf16, f16};
 use tc_interp::elementwise::{erf, float_mod, sigmoid};

@@ -5,6 +5,7 @@
 use crate::codegen::{compile_loop, LoopFn};
 use crate::externs::{self, Sig};
 use cranelift_codegen::ir::{types, AbiParam};
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
@@ -60,6 +61,18 @@ fn module() -> Result<JITModule, String> {
         builder.symbol(name, ptr);
     }
     Ok(JITModule::new(builder))
+}
+
+/// Whether `isa` has fused multiply-add: the shared math's polynomial steps are then
+/// fused (`tc_kernel::math::Node::MulAdd`).
+pub fn has_fma(isa: &dyn TargetIsa) -> bool {
+    isa.isa_flags().iter().any(|f| f.name == "has_fma" && f.as_bool() == Some(true))
+}
+
+/// Whether code generated on this host fuses multiply-adds (for the tests that compare
+/// it with `tc_kernel::math::Routine::eval`).
+pub fn host_fma() -> Result<bool, String> {
+    Ok(has_fma(module()?.isa()))
 }
 
 /// Compile the loop kernels of `program`.

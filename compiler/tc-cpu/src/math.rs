@@ -1,20 +1,16 @@
 //! Float math emitted inline as Cranelift IR, for scalars (`f32`) and 4-lane vectors
-//! (`f32x4`) alike: [`Fx`] is the lane-generic emitter, and `exp`, `log` and `sigmoid`
-//! are polynomial approximations after Cephes' single-precision routines (`expf`,
-//! `logf`), `tanh` a rational approximation (Eigen's), all accurate to a few ulp over
-//! the whole f32 range, with IEEE special cases (NaN, ±inf, zero, subnormals) handled by
-//! selects. The accuracy test
-//! (`tests/accuracy.rs`) sweeps them against f64 libm.
+//! (`f32x4`) alike: [`Fx`] is the lane-generic emitter. [`Fx::call`] lowers the shared
+//! f32 transcendentals of `tc_kernel::math` (`exp`, `log`, `tanh`, `sigmoid`, `sin`,
+//! `cos`, `erf`), one Cranelift instruction per node, with fused multiply-adds where the
+//! host has FMA; the result is bit for bit the routine's `eval` (`tests/accuracy.rs`).
 //!
 //! `max_nan`/`min_nan` are the graph IR's NaN-propagating maximum and minimum
 //! (`a >= b ? a : b`, NaN if either is NaN), exact on every lane.
 
-// Coefficients are quoted as published, with more digits than f32 keeps.
-#![allow(clippy::excessive_precision)]
-
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
+use tc_kernel::math::{Bin, Cmp, Conv, Func, ICmp, Int, Node, Un, V as MV};
 
 /// Emits f32 math on `ty`, which is `F32` or `F32X4`.
 pub struct Fx<'a, 'b> {
@@ -111,25 +107,6 @@ impl Fx<'_, '_> {
         self.b.ins().fdiv(a, b)
     }
 
-    /// `a * x + c` with constant `c` (fused when the host has FMA).
-    fn madd(&mut self, a: Value, x: Value, c: f32) -> Value {
-        let c = self.c(c);
-        if self.fma {
-            return self.b.ins().fma(a, x, c);
-        }
-        let p = self.mul(a, x);
-        self.add(p, c)
-    }
-
-    /// Horner evaluation of `coeffs[0] * x^(n-1) + ... + coeffs[n-1]`.
-    fn horner(&mut self, x: Value, coeffs: &[f32]) -> Value {
-        let mut y = self.c(coeffs[0]);
-        for &c in &coeffs[1..] {
-            y = self.madd(y, x, c);
-        }
-        y
-    }
-
     /// Maximum propagating NaN: `a >= b ? a : b`, or NaN when `a` is NaN.
     pub fn max_nan(&mut self, a: Value, b: Value) -> Value {
         let ge = self.fcmp(FloatCC::GreaterThanOrEqual, a, b);
@@ -146,162 +123,112 @@ impl Fx<'_, '_> {
         self.select(nan, a, m)
     }
 
-    /// `2^n` for integer lanes `n` in the normal exponent range.
-    fn pow2(&mut self, n: Value) -> Value {
-        let bias = self.ci(127);
-        let b = self.b.ins().iadd(n, bias);
-        let b = self.b.ins().ishl_imm_s(b, 23);
-        self.from_bits(b)
+    /// `f(x)`: the shared routine of `tc_kernel::math`, lowered node by node.
+    pub fn call(&mut self, f: Func, x: Value) -> Value {
+        let r = f.routine();
+        let mut vals: Vec<Value> = Vec::with_capacity(r.nodes.len());
+        for node in &r.nodes {
+            let v = |m: MV| vals[m.index()];
+            let value = match *node {
+                Node::Arg => x,
+                Node::F(c) => self.c(c),
+                Node::I(c) => self.ci(c),
+                Node::Un(op, a) => {
+                    let a = v(a);
+                    match op {
+                        Un::Neg => self.b.ins().fneg(a),
+                        Un::Abs => self.b.ins().fabs(a),
+                        Un::Floor => self.b.ins().floor(a),
+                        Un::Round => self.b.ins().nearest(a),
+                    }
+                }
+                Node::Bin(op, a, b) => {
+                    let (a, b) = (v(a), v(b));
+                    match op {
+                        Bin::Add => self.add(a, b),
+                        Bin::Sub => self.sub(a, b),
+                        Bin::Mul => self.mul(a, b),
+                        Bin::Div => self.div(a, b),
+                    }
+                }
+                Node::MulAdd(a, b, c) if self.fma => self.b.ins().fma(v(a), v(b), v(c)),
+                Node::MulAdd(a, b, c) => {
+                    let p = self.mul(v(a), v(b));
+                    self.add(p, v(c))
+                }
+                Node::FCmp(op, a, b) => {
+                    let cc = match op {
+                        Cmp::Lt => FloatCC::LessThan,
+                        Cmp::Le => FloatCC::LessThanOrEqual,
+                        Cmp::Eq => FloatCC::Equal,
+                    };
+                    self.fcmp(cc, v(a), v(b))
+                }
+                Node::Int(op, a, b) => self.int(op, v(a), v(b), &r.nodes[b.index()]),
+                Node::ICmp(op, a, b) => {
+                    let cc = match op {
+                        ICmp::Eq => IntCC::Equal,
+                        ICmp::Lt => IntCC::SignedLessThan,
+                        ICmp::Ult => IntCC::UnsignedLessThan,
+                    };
+                    self.icmp(cc, v(a), v(b))
+                }
+                Node::Conv(op, a) => {
+                    let (a, ity, fty) = (v(a), self.int_ty(), self.ty);
+                    match op {
+                        Conv::Bits => self.bits(a),
+                        Conv::FromBits => self.from_bits(a),
+                        Conv::ToInt => self.b.ins().fcvt_to_sint_sat(ity, a),
+                        Conv::FromInt => self.b.ins().fcvt_from_sint(fty, a),
+                        Conv::FromUint => self.b.ins().fcvt_from_uint(fty, a),
+                    }
+                }
+                Node::And(a, b) => self.b.ins().band(v(a), v(b)),
+                Node::Or(a, b) => self.b.ins().bor(v(a), v(b)),
+                Node::Not(a) if self.vector() => self.b.ins().bnot(v(a)),
+                Node::Not(a) => self.b.ins().bxor_imm_s(v(a), 1),
+                Node::Select(c, a, b) => self.select(v(c), v(a), v(b)),
+            };
+            vals.push(value);
+        }
+        vals[r.result.index()]
     }
 
-    /// `x` clamped to `[lo, hi]` with compares and selects; NaN stays NaN.
-    fn clamp(&mut self, x: Value, lo: f32, hi: f32) -> Value {
-        let lo = self.c(lo);
-        let hi = self.c(hi);
-        let below = self.fcmp(FloatCC::LessThan, x, lo);
-        let x = self.select(below, lo, x);
-        let above = self.fcmp(FloatCC::GreaterThan, x, hi);
-        self.select(above, hi, x)
+    /// An i32 operation on lanes; `amount` is the node of `b`, whose constant shift
+    /// amounts stay scalar (Cranelift shifts every lane of a vector by one amount).
+    fn int(&mut self, op: Int, a: Value, b: Value, amount: &Node) -> Value {
+        match op {
+            Int::Add => return self.b.ins().iadd(a, b),
+            Int::Sub => return self.b.ins().isub(a, b),
+            Int::Mul => return self.b.ins().imul(a, b),
+            Int::And => return self.b.ins().band(a, b),
+            Int::Or => return self.b.ins().bor(a, b),
+            Int::Shl | Int::Shr | Int::UShr => {}
+        }
+        if !self.vector() {
+            return shift(self.b, op, a, b);
+        }
+        if let Node::I(n) = *amount {
+            let n = self.b.ins().iconst(types::I32, n as i64);
+            return shift(self.b, op, a, n);
+        }
+        // Per-lane amounts: lane by lane.
+        let mut out = a;
+        for lane in 0..4u8 {
+            let x = self.b.ins().extractlane(a, lane);
+            let n = self.b.ins().extractlane(b, lane);
+            let y = shift(self.b, op, x, n);
+            out = self.b.ins().insertlane(out, y, lane);
+        }
+        out
     }
+}
 
-    /// `e^x` (Cephes `expf`): `x = n ln2 + r`, a degree-7 polynomial for `e^r`, and a
-    /// two-step scaling by `2^n` so subnormal results round once. `n` is rounded with
-    /// the magic-number trick (adding `1.5 * 2^23` leaves `n` in the low mantissa bits).
-    pub fn exp(&mut self, x: Value) -> Value {
-        let x = self.clamp(x, -104.0, 89.0);
-        let log2e = self.c(std::f32::consts::LOG2_E);
-        let magic = self.c(12_582_912.0);
-        let t = self.mul(x, log2e);
-        let t = self.add(t, magic);
-        let fx = self.sub(t, magic);
-        let c1 = self.c(0.693_359_4);
-        let c2 = self.c(-2.121_944_4e-4);
-        let a = self.mul(fx, c1);
-        let r = self.sub(x, a);
-        let a = self.mul(fx, c2);
-        let r = self.sub(r, a);
-        let p = self.horner(r, &[1.987_569_2e-4, 1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1]);
-        let r2 = self.mul(r, r);
-        let p = self.mul(p, r2);
-        let p = self.add(p, r);
-        let one = self.c(1.0);
-        let y = self.add(p, one);
-        let tb = self.bits(t);
-        let mb = self.ci(0x4b40_0000); // bits of 1.5 * 2^23
-        let n = self.b.ins().isub(tb, mb);
-        let n1 = self.b.ins().sshr_imm_s(n, 1);
-        let n2 = self.b.ins().isub(n, n1);
-        let s1 = self.pow2(n1);
-        let s2 = self.pow2(n2);
-        let y = self.mul(y, s1);
-        self.mul(y, s2)
-    }
-
-    /// `ln x` (Cephes `logf`): `x = m 2^e` with `m` in `[√½, √2)`, a degree-9
-    /// polynomial in `m - 1`. Subnormals are scaled by `2^23` first; negative → NaN,
-    /// zero → -inf, +inf → +inf, NaN → NaN.
-    pub fn log(&mut self, x0: Value) -> Value {
-        let tiny = self.c(f32::MIN_POSITIVE);
-        let is_sub = self.fcmp(FloatCC::LessThan, x0, tiny);
-        let scale = self.c(8_388_608.0); // 2^23
-        let scaled = self.mul(x0, scale);
-        let x = self.select(is_sub, scaled, x0);
-        let zero_i = self.ci(0);
-        let adj_i = self.ci(-23);
-        let e_adj = self.select(is_sub, adj_i, zero_i);
-        let bits = self.bits(x);
-        let e = self.b.ins().ushr_imm_s(bits, 23);
-        let mask = self.ci(0xff);
-        let e = self.b.ins().band(e, mask);
-        let bias = self.ci(126);
-        let e = self.b.ins().isub(e, bias);
-        let e = self.b.ins().iadd(e, e_adj);
-        let mmask = self.ci(0x007f_ffff);
-        let half = self.ci(0x3f00_0000);
-        let m = self.b.ins().band(bits, mmask);
-        let m = self.b.ins().bor(m, half);
-        let m = self.from_bits(m); // in [0.5, 1)
-        let sqrthf = self.c(std::f32::consts::FRAC_1_SQRT_2);
-        let small = self.fcmp(FloatCC::LessThan, m, sqrthf);
-        let one = self.c(1.0);
-        let m2 = self.add(m, m);
-        let m_small = self.sub(m2, one);
-        let m_big = self.sub(m, one);
-        let m = self.select(small, m_small, m_big);
-        let ef = {
-            let ity = self.ty;
-            let ef = self.b.ins().fcvt_from_sint(ity, e);
-            let ef1 = self.sub(ef, one);
-            self.select(small, ef1, ef)
-        };
-        let z = self.mul(m, m);
-        let p = self.horner(
-            m,
-            &[7.037_683_6e-2, -1.151_461e-1, 1.167_699_9e-1, -1.242_014_1e-1, 1.424_932_3e-1, -1.666_805_8e-1, 2.000_071_4e-1, -2.499_999_4e-1, 3.333_333e-1],
-        );
-        let p = self.mul(p, m);
-        let y = self.mul(p, z);
-        let c = self.c(-2.121_944_4e-4);
-        let t = self.mul(ef, c);
-        let y = self.add(y, t);
-        let h = self.c(-0.5);
-        let t = self.mul(z, h);
-        let y = self.add(y, t);
-        let r = self.add(m, y);
-        let c = self.c(0.693_359_4);
-        let t = self.mul(ef, c);
-        let r = self.add(r, t);
-        // Special cases, innermost last.
-        let inf = self.c(f32::INFINITY);
-        let is_inf = self.fcmp(FloatCC::Equal, x0, inf);
-        let r = self.select(is_inf, inf, r);
-        let zero = self.c(0.0);
-        let is_zero = self.fcmp(FloatCC::Equal, x0, zero);
-        let ninf = self.c(f32::NEG_INFINITY);
-        let r = self.select(is_zero, ninf, r);
-        let nan = self.c(f32::NAN);
-        let is_neg = self.fcmp(FloatCC::LessThan, x0, zero);
-        let r = self.select(is_neg, nan, r);
-        let is_nan = self.fcmp(FloatCC::Unordered, x0, x0);
-        self.select(is_nan, x0, r)
-    }
-
-    /// `tanh x`: a 13/6 odd/even rational minimax approximation on `|x| <= 7.905`
-    /// (clamped beyond, as in Eigen and XLA, where it gives ±0.99999976); exactly ±1
-    /// from `|x| >= 9.02`, where tanh rounds to ±1 in f32 (so `1 + tanh(-inf)` is 0,
-    /// as `gelu(-inf)` needs); `x` itself below `4e-4`. One division and no exponential.
-    pub fn tanh(&mut self, x: Value) -> Value {
-        let lim = 7.905_311_f32;
-        let xc = self.clamp(x, -lim, lim);
-        let x2 = self.mul(xc, xc);
-        let p = self.horner(x2, &[-2.760_768_5e-16, 2.000_187_9e-13, -8.604_672e-11, 5.122_297e-8, 1.485_722_4e-5, 6.372_619_3e-4, 4.893_524_6e-3]);
-        let p = self.mul(p, xc);
-        let q = self.horner(x2, &[1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_7e-3, 4.893_525e-3]);
-        let t = self.div(p, q);
-        let a = self.b.ins().fabs(x);
-        let tiny = self.c(4e-4);
-        let small = self.fcmp(FloatCC::LessThan, a, tiny);
-        let t = self.select(small, x, t);
-        let saturated = self.c(9.02);
-        let big = self.fcmp(FloatCC::GreaterThanOrEqual, a, saturated);
-        let (one, minus_one, zero) = (self.c(1.0), self.c(-1.0), self.c(0.0));
-        let negative = self.fcmp(FloatCC::LessThan, x, zero);
-        let sign_one = self.select(negative, minus_one, one);
-        self.select(big, sign_one, t)
-    }
-
-    /// `1 / (1 + e^{-x})`, as `e / (1 + e)` with `e = e^x` for negative `x` so tiny
-    /// results keep their precision.
-    pub fn sigmoid(&mut self, x: Value) -> Value {
-        let a = self.b.ins().fabs(x);
-        let n = self.b.ins().fneg(a);
-        let e = self.exp(n);
-        let one = self.c(1.0);
-        let d = self.add(one, e);
-        let pos = self.div(one, d);
-        let neg = self.div(e, d);
-        let zero = self.c(0.0);
-        let nonneg = self.fcmp(FloatCC::GreaterThanOrEqual, x, zero);
-        self.select(nonneg, pos, neg)
+/// `x` shifted by `n` (modulo the lane width) as shift `op` says.
+fn shift(b: &mut FunctionBuilder<'_>, op: Int, x: Value, n: Value) -> Value {
+    match op {
+        Int::Shl => b.ins().ishl(x, n),
+        Int::Shr => b.ins().sshr(x, n),
+        _ => b.ins().ushr(x, n),
     }
 }

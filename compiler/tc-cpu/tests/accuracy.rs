@@ -1,99 +1,78 @@
-//! Accuracy of the generated f32 math against f64 libm rounded to f32, on a dense sweep
-//! of each function's interesting range (vector lanes and scalar tails both run). The
-//! inline approximations must stay within a few ulp (`exp`, `log` 2; `sigmoid` 3; the
-//! rational `tanh` 5); the functions computed through f64 (`erf`, `sin`, `cos`) round
-//! the f64 result once, so they match the reference exactly. Run with `--nocapture` to see the measured maxima.
+//! The generated f32 transcendentals are the shared routines of `tc_kernel::math`: on a
+//! sweep of each function's range, large arguments and the special values, the JIT's
+//! results (vector lanes and scalar code both) have the bits of `Routine::eval` with
+//! this host's fused multiply-add choice. The routines' accuracy against f64 libm is
+//! tested on `eval` itself (`tc-kernel/tests/math.rs`).
 
 use tc_ir::{Graph, Type, UnaryOp};
+use tc_kernel::math::Func;
 use tc_tensor::{DType, Tensor};
 
-/// Distance in units in the last place between two finite f32 values (or equal specials).
-fn ulps(a: f32, b: f32) -> u64 {
-    if a == b || (a.is_nan() && b.is_nan()) {
-        return 0;
+const OPS: [UnaryOp; 7] = [UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Erf];
+
+/// Inputs: an even sweep of [-110, 110], every 65537th bit pattern of each sign (zeros,
+/// subnormals, huge values, infinities and NaNs among them) and the special values.
+fn inputs() -> Vec<f32> {
+    let mut xs: Vec<f32> = (0..=220_000).map(|i| -110.0 + i as f32 / 1000.0).collect();
+    xs.extend((0..=u32::MAX).step_by(65537).map(f32::from_bits));
+    xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-45, -1e-45, f32::MIN_POSITIVE, f32::MAX, f32::MIN, 8192.0, -8192.0, 9.02, -9.02]);
+    if xs.len() % 2 == 1 {
+        xs.push(0.5);
     }
-    if !a.is_finite() || !b.is_finite() {
-        return u64::MAX;
-    }
-    let ord = |x: f32| {
-        let i = x.to_bits() as i32;
-        if i < 0 {
-            i32::MIN as i64 - i as i64
-        } else {
-            i as i64
-        }
-    };
-    (ord(a) - ord(b)).unsigned_abs()
+    xs
 }
 
-/// Maximum ulp error of the CPU's `op` on `xs`, and the worst input.
-fn max_ulps(op: UnaryOp, xs: &[f32], reference: fn(f64) -> f64) -> (u64, f32) {
-    let mut g = Graph::new("sweep");
-    let x = g.param(0, Type::new(DType::F32, vec![xs.len()]));
-    let y = g.unary(op, x);
-    g.outputs.push(y);
-    let program = tc_cpu::compile(&g).unwrap();
-    let out = program.run(&[Tensor::from_f32(vec![xs.len()], xs.to_vec()).unwrap()]).unwrap();
-    let got = out[0].as_f32().unwrap();
-    let mut worst = (0, 0.0);
-    for (&x, &y) in xs.iter().zip(got) {
-        let want = reference(x as f64) as f32;
-        let e = ulps(y, want);
-        if e > worst.0 {
-            worst = (e, x);
-        }
-    }
-    worst
-}
-
-/// `n` points evenly spaced in `[lo, hi]`, plus a few extra (not a multiple of 4).
-fn linear(lo: f32, hi: f32, n: usize) -> Vec<f32> {
-    (0..n + 3).map(|i| lo + (hi - lo) * (i as f32 / n as f32)).collect()
-}
-
-/// Every 97th positive f32 bit pattern: subnormals to the largest finite value.
-fn positive_floats() -> Vec<f32> {
-    (1..0x7f80_0000u32).step_by(97).map(f32::from_bits).collect()
-}
-
-fn sigmoid(x: f64) -> f64 {
-    tc_interp::elementwise::sigmoid(x)
+/// Names `x` (and the operands) where `got` and `want` differ in bits (any NaN matches).
+fn mismatches(op: UnaryOp, xs: &[f32], got: &[f32], want: &[f32]) -> Vec<String> {
+    xs.iter()
+        .zip(got.iter().zip(want))
+        .filter(|(_, (g, w))| g.to_bits() != w.to_bits() && !(g.is_nan() && w.is_nan()))
+        .take(5)
+        .map(|(x, (g, w))| format!("{}({x:e}): jit {g:e}, eval {w:e}", op.name()))
+        .collect()
 }
 
 #[test]
-fn polynomial_and_extern_math_accuracy() {
-    let wide = linear(-100.0, 100.0, 400_000);
-    type Case = (&'static str, UnaryOp, Vec<f32>, fn(f64) -> f64, u64);
-    let cases: Vec<Case> = vec![
-        ("exp", UnaryOp::Exp, linear(-104.0, 88.7, 1_000_000), f64::exp, 2),
-        ("log", UnaryOp::Log, positive_floats(), f64::ln, 2),
-        ("tanh", UnaryOp::Tanh, linear(-10.0, 10.0, 1_000_000), f64::tanh, 5),
-        ("sigmoid", UnaryOp::Sigmoid, linear(-87.0, 30.0, 1_000_000), sigmoid, 3),
-        ("erf", UnaryOp::Erf, linear(-6.0, 6.0, 400_000), tc_interp::elementwise::erf, 0),
-        ("sin", UnaryOp::Sin, wide.clone(), f64::sin, 0),
-        ("cos", UnaryOp::Cos, wide, f64::cos, 0),
-    ];
-    for (name, op, xs, reference, bound) in cases {
-        let (err, at) = max_ulps(op, &xs, reference);
-        println!("{name:8} max {err} ulp (at x = {at:e}) over {} points", xs.len());
-        assert!(err <= bound, "{name}: {err} ulp at x = {at:e} (bound {bound})");
+fn jit_matches_the_shared_routines_bit_for_bit() {
+    let fma = tc_cpu::jit::host_fma().unwrap();
+    let xs = inputs();
+    let n = xs.len();
+    for op in OPS {
+        let want = Func::of(op).unwrap().routine().eval_all(&xs, fma);
+        // Contiguous: 4 lanes at a time (and a scalar tail).
+        let mut g = Graph::new("lanes");
+        let x = g.param(0, Type::new(DType::F32, vec![n]));
+        let y = g.unary(op, x);
+        g.outputs.push(y);
+        let out = tc_cpu::compile(&g).unwrap().run(&[Tensor::from_f32(vec![n], xs.clone()).unwrap()]).unwrap();
+        let wrong = mismatches(op, &xs, out[0].as_f32().unwrap(), &want);
+        assert!(wrong.is_empty(), "vector: {}", wrong.join("; "));
+        // Through a transpose the innermost loads are strided: scalar code.
+        let mut g = Graph::new("scalar");
+        let x = g.param(0, Type::new(DType::F32, vec![2, n / 2]));
+        let t = g.transpose(x, &[1, 0]);
+        let y = g.unary(op, t);
+        g.outputs.push(y);
+        let out = tc_cpu::compile(&g).unwrap().run(&[Tensor::from_f32(vec![2, n / 2], xs.clone()).unwrap()]).unwrap();
+        let got = out[0].as_f32().unwrap();
+        // Output [j, i] is input [i, j].
+        let got: Vec<f32> = (0..n).map(|k| got[(k % (n / 2)) * 2 + k / (n / 2)]).collect();
+        let wrong = mismatches(op, &xs, &got, &want);
+        assert!(wrong.is_empty(), "scalar: {}", wrong.join("; "));
     }
 }
 
+/// f64 kernels still compute the transcendentals with f64 libm.
 #[test]
-fn special_values() {
-    let xs = [0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-45, -1e-45, 88.72, 89.0, -104.0, -200.0, 1e30, -1e30];
-    for (op, reference) in [(UnaryOp::Exp, f64::exp as fn(f64) -> f64), (UnaryOp::Log, f64::ln), (UnaryOp::Tanh, f64::tanh), (UnaryOp::Sigmoid, sigmoid)] {
-        let (err, at) = max_ulps(op, &xs, reference);
-        assert!(err <= 4, "{}: {err} ulp at {at:e}", op.name());
+fn f64_math_is_libm() {
+    let xs: Vec<f64> = vec![0.5, -1.25, 3.0, 100.0, 1e10];
+    for (op, f) in [(UnaryOp::Sin, f64::sin as fn(f64) -> f64), (UnaryOp::Cos, f64::cos), (UnaryOp::Exp, f64::exp), (UnaryOp::Tanh, f64::tanh)] {
+        let mut g = Graph::new("f64");
+        let x = g.param(0, Type::new(DType::F64, vec![xs.len()]));
+        let y = g.unary(op, x);
+        g.outputs.push(y);
+        let out = tc_cpu::compile(&g).unwrap().run(&[Tensor::new(vec![xs.len()], tc_tensor::Data::F64(xs.clone())).unwrap()]).unwrap();
+        let want: Vec<f64> = xs.iter().map(|&x| f(x)).collect();
+        assert_eq!(out[0].data().to_f64_vec(), want, "{}", op.name());
     }
-}
-
-/// Where tanh rounds to ±1 in f32 it is exactly ±1, not the clamped rational's
-/// ±0.99999976: `1 + tanh(-inf)` must be 0 (`nn::gelu(-inf)` is NaN, not -inf).
-#[test]
-fn tanh_saturates_exactly() {
-    let xs = [9.02f32, 10.0, 30.0, 1e30, f32::INFINITY, -9.02, -10.0, -30.0, -1e30, f32::NEG_INFINITY];
-    let (err, at) = max_ulps(UnaryOp::Tanh, &xs, f64::tanh);
-    assert_eq!(err, 0, "tanh: {err} ulp at {at:e}");
 }

@@ -11,9 +11,11 @@
 //!
 //! [`program`] defines the data structures; [`print`] the stable text form
 //! (`tensorc emit --stage kernels`); [`view`] the affine index maps fusion composes.
+//! [`math`] writes the f32 transcendentals once, as small DAGs every backend lowers.
 
 pub mod coalesce;
 pub mod fuse;
+pub mod math;
 pub mod plan;
 pub mod print;
 pub mod program;

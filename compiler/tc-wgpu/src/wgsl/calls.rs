@@ -24,6 +24,7 @@ use super::expr::{f32_lit, load, quantize, store, Val};
 use super::math::Helper;
 use super::{check_count, gemm, grid, CodegenError, Shader, ShaderKernel, WG};
 use tc_ir::{ArgOp, Dist, Op, PoolKind};
+use tc_kernel::math::Func;
 use tc_kernel::{BufferId, BufferKind, CallKernel};
 use tc_tensor::DType;
 
@@ -506,8 +507,8 @@ fn random(mut sh: Shader, index: usize, c: &CallKernel, dist: Dist) -> Result<Sh
     let value = match dist {
         Dist::Uniform => "f32(w.x >> 8u) * 5.9604644775390625e-08".to_string(),
         Dist::Normal => {
-            sh.helpers.need(Helper::Log);
-            sh.helpers.need(Helper::SinCos);
+            sh.helpers.need(Helper::Math(Func::Log));
+            sh.helpers.need(Helper::Math(Func::Cos));
             "sqrt(-2.0 * log_f(f32((w.x >> 8u) + 1u) * 5.9604644775390625e-08)) * cos_f(6.28318530717958647 * (f32(w.y >> 8u) * 5.9604644775390625e-08))".to_string()
         }
     };

@@ -22,6 +22,7 @@ use super::math::{Helper, Helpers};
 use super::{check_view, CodegenError, Shader};
 use std::collections::HashMap;
 use tc_ir::{BinaryOp, UnaryOp};
+use tc_kernel::math::Func;
 use tc_kernel::{BufferId, Expr, ExprOp, Scalar, Stage, View};
 use tc_tensor::DType;
 
@@ -73,7 +74,7 @@ pub fn f32_lit(x: f64, h: &mut Helpers) -> String {
 }
 
 /// A WGSL f32 literal (infinities and NaN through the helpers).
-fn f32_plain(x: f64, h: &mut Helpers) -> String {
+pub fn f32_plain(x: f64, h: &mut Helpers) -> String {
     let x = x as f32;
     if x.is_nan() {
         h.need(Helper::NanInf);
@@ -189,13 +190,13 @@ fn unary(op: UnaryOp, v: Val, x: &str, h: &mut Helpers) -> Result<String, Codege
         (Val::F { .. }, UnaryOp::Floor) => format!("floor({x})"),
         (Val::F { .. }, UnaryOp::Ceil) => format!("ceil({x})"),
         (Val::F { .. }, UnaryOp::Round) => format!("round({x})"),
-        (Val::F { .. }, UnaryOp::Exp) => quantize(v, call(Helper::Exp, "exp_f"), h),
-        (Val::F { .. }, UnaryOp::Log) => quantize(v, call(Helper::Log, "log_f"), h),
-        (Val::F { .. }, UnaryOp::Tanh) => quantize(v, call(Helper::Tanh, "tanh_f"), h),
-        (Val::F { .. }, UnaryOp::Sigmoid) => quantize(v, call(Helper::Sigmoid, "sigmoid_f"), h),
-        (Val::F { .. }, UnaryOp::Sin) => quantize(v, call(Helper::SinCos, "sin_f"), h),
-        (Val::F { .. }, UnaryOp::Cos) => quantize(v, call(Helper::SinCos, "cos_f"), h),
-        (Val::F { .. }, UnaryOp::Erf) => quantize(v, call(Helper::Erf, "erf_f"), h),
+        (Val::F { .. }, UnaryOp::Exp) => quantize(v, call(Helper::Math(Func::Exp), "exp_f"), h),
+        (Val::F { .. }, UnaryOp::Log) => quantize(v, call(Helper::Math(Func::Log), "log_f"), h),
+        (Val::F { .. }, UnaryOp::Tanh) => quantize(v, call(Helper::Math(Func::Tanh), "tanh_f"), h),
+        (Val::F { .. }, UnaryOp::Sigmoid) => quantize(v, call(Helper::Math(Func::Sigmoid), "sigmoid_f"), h),
+        (Val::F { .. }, UnaryOp::Sin) => quantize(v, call(Helper::Math(Func::Sin), "sin_f"), h),
+        (Val::F { .. }, UnaryOp::Cos) => quantize(v, call(Helper::Math(Func::Cos), "cos_f"), h),
+        (Val::F { .. }, UnaryOp::Erf) => quantize(v, call(Helper::Math(Func::Erf), "erf_f"), h),
         // WGSL's sqrt is correctly rounded on conforming devices; negative → NaN and
         // 1/sqrt(0) = inf are explicit.
         (Val::F { .. }, UnaryOp::Sqrt) => {

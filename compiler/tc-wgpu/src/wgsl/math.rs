@@ -5,12 +5,9 @@
 //! `log`, `sin`, ... to the implementation, so every function whose result the
 //! interpreter defines precisely is written out here with integer bit tests instead of
 //! relying on them:
-//! - `exp`, `log`, `tanh`, `sigmoid` are the CPU backend's polynomial approximations
-//!   (Cephes `expf`/`logf`, Eigen's rational `tanh`), a few ulp over the whole f32 range;
-//! - `sin`/`cos` reduce by π/2 (three Cody–Waite parts below 8192, Payne–Hanek with
-//!   96 bits of 2/π above) and use Cephes' `sinf`/`cosf` polynomials: a few ulp;
-//! - `erf` is Eigen's odd/even rational approximation on [-4, 4] (±1 beyond), within a
-//!   few ulp;
+//! - `exp`, `log`, `tanh`, `sigmoid`, `sin`, `cos`, `erf` are generated from the shared
+//!   routines of `tc_kernel::math` (the CPU backend lowers the same ones), one `let` per
+//!   node, and give the bits of their `eval` without fused multiply-adds: a few ulp;
 //! - `pow` is `exp(b · log |a|)` with C's special cases and the sign of odd integer
 //!   powers of negative bases (relative error grows with |b · ln a|, about
 //!   |b · ln a| · 2⁻²⁴; squares are exact);
@@ -18,12 +15,15 @@
 //! - `q16` rounds an f32 to the nearest f16 (ties to even), so f16 values held in f32
 //!   registers round exactly as the interpreter rounds them;
 //! - integer division and remainder floor (Python), 0 for a zero divisor; float→int
-//!   conversions truncate and saturate (NaN → 0); i32→f32 rounds to nearest even;
+//!   conversions truncate and saturate (NaN → 0); i32→f32 and u32→f32 round to nearest
+//!   even;
 //! - `sign`, `max`, `min` decide NaN and zero by their bits, so `sign(±0)` is +0 and
 //!   NaN wins either operand of `max`/`min`;
 //! - `exact` hides a float value from the driver's optimiser (see [`Helper::Exact`]).
 
+use super::expr::{f32_plain, i32_lit};
 use std::collections::BTreeSet;
+use tc_kernel::math::{Bin, Cmp, Conv, Func, ICmp, Int, Node, Ty, Un, V};
 
 /// One helper function (or constant pair).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,12 +45,8 @@ pub enum Helper {
     MinNan,
     SignF,
     Q16,
-    Exp,
-    Log,
-    Tanh,
-    Sigmoid,
-    SinCos,
-    Erf,
+    /// A shared routine of `tc_kernel::math`, as `{name}_f`.
+    Math(Func),
     Pow,
     Fmod,
     Mod,
@@ -61,33 +57,32 @@ pub enum Helper {
     F2I,
     F2U8,
     I2F,
+    U2F,
     MulWide,
     Philox,
 }
 
 impl Helper {
-    fn deps(self) -> &'static [Helper] {
+    fn deps(self) -> Vec<Helper> {
         use Helper::*;
         match self {
-            Exact | NanInf | IDiv | IRem | UDiv | URem | I2F | MulWide => &[],
-            Philox => &[MulWide],
-            IsNan => &[],
-            MaxNan | MinNan | SignF | F2I | F2U8 => &[IsNan],
-            Q16 => &[IsNan, NanInf],
-            Exp => &[],
-            Log => &[IsNan, NanInf],
-            Tanh => &[IsNan],
-            Sigmoid => &[Exp],
-            SinCos => &[IsNan, NanInf, MulWide],
-            Erf => &[IsNan],
-            Pow => &[IsNan, NanInf, Exp, Log],
-            Fmod => &[IsNan, NanInf],
-            Mod => &[Fmod],
+            Exact | NanInf | IDiv | IRem | UDiv | URem | I2F | U2F | MulWide | IsNan => vec![],
+            Philox => vec![MulWide],
+            MaxNan | MinNan | SignF | F2I | F2U8 => vec![IsNan],
+            Q16 => vec![IsNan, NanInf],
+            Math(f) => {
+                let mut h = Helpers::default();
+                routine(f, &mut h);
+                h.0.into_iter().collect()
+            }
+            Pow => vec![IsNan, NanInf, Math(Func::Exp), Math(Func::Log)],
+            Fmod => vec![IsNan, NanInf],
+            Mod => vec![Fmod],
         }
     }
 
-    fn text(self) -> &'static str {
-        match self {
+    fn text(self) -> String {
+        let text = match self {
             Helper::Exact => EXACT,
             Helper::IsNan => IS_NAN,
             Helper::NanInf => NAN_INF,
@@ -95,12 +90,7 @@ impl Helper {
             Helper::MinNan => MIN_NAN,
             Helper::SignF => SIGN_F,
             Helper::Q16 => Q16,
-            Helper::Exp => EXP,
-            Helper::Log => LOG,
-            Helper::Tanh => TANH,
-            Helper::Sigmoid => SIGMOID,
-            Helper::SinCos => SIN_COS,
-            Helper::Erf => ERF,
+            Helper::Math(f) => return routine(f, &mut Helpers::default()),
             Helper::Pow => POW,
             Helper::Fmod => FMOD,
             Helper::Mod => MOD,
@@ -111,9 +101,11 @@ impl Helper {
             Helper::F2I => F2I,
             Helper::F2U8 => F2U8,
             Helper::I2F => I2F,
+            Helper::U2F => U2F,
             Helper::MulWide => MUL_WIDE,
             Helper::Philox => PHILOX,
-        }
+        };
+        text.to_string()
     }
 }
 
@@ -124,7 +116,7 @@ pub struct Helpers(BTreeSet<Helper>);
 impl Helpers {
     pub fn need(&mut self, h: Helper) {
         if self.0.insert(h) {
-            for &d in h.deps() {
+            for d in h.deps() {
                 self.need(d);
             }
         }
@@ -138,6 +130,127 @@ impl Helpers {
     pub fn text(&self) -> String {
         self.0.iter().map(|h| h.text()).collect::<Vec<_>>().join("\n")
     }
+}
+
+/// The WGSL function `{name}_f(x: f32) -> f32` computing `f`: one `let` per node of
+/// the shared routine, its helpers added to `h`. Every float result passes through
+/// `exact`, so the driver evaluates each operation as written (no contraction into
+/// fused multiply-adds, folding or reassociation). The routine's multiply-add steps
+/// round twice: WGSL's `fma` may or may not fuse (llvmpipe's does not), a product
+/// behind `exact` never does, so every device computes the routine's unfused `eval`.
+/// NaN inputs are decided by bit tests in the routine, so the driver's choice for
+/// comparisons with NaN never reaches a result.
+fn routine(f: Func, h: &mut Helpers) -> String {
+    let r = f.routine();
+    let name = |v: V| match r.nodes[v.index()] {
+        Node::Arg => "x".to_string(),
+        _ => format!("{}{}", r.names[v.index()].unwrap_or("v"), v.0),
+    };
+    // A shift amount: u32, a literal where it is constant.
+    let amount = |v: V| match r.nodes[v.index()] {
+        Node::I(k) => format!("{}u", k as u32),
+        _ => format!("bitcast<u32>({})", name(v)),
+    };
+    let mut out = format!("fn {}_f(x: f32) -> f32 {{\n", f.name());
+    for (i, node) in r.nodes.iter().enumerate() {
+        let rhs = match *node {
+            Node::Arg => continue,
+            Node::F(c) => f32_plain(c as f64, h),
+            Node::I(c) => i32_lit(c as i64),
+            Node::Un(op, a) => {
+                let a = name(a);
+                match op {
+                    Un::Neg => format!("-{a}"),
+                    Un::Abs => format!("abs({a})"),
+                    Un::Floor => format!("floor({a})"),
+                    Un::Round => format!("round({a})"),
+                }
+            }
+            Node::Bin(op, a, b) => {
+                let sym = match op {
+                    Bin::Add => "+",
+                    Bin::Sub => "-",
+                    Bin::Mul => "*",
+                    Bin::Div => "/",
+                };
+                // Two equal operands: a second barrier keeps `m + m` from being rewritten.
+                let second = if a == b {
+                    h.need(Helper::Exact);
+                    format!("exact_alt({})", name(b))
+                } else {
+                    name(b)
+                };
+                format!("{} {sym} {second}", name(a))
+            }
+            Node::MulAdd(a, b, c) => {
+                h.need(Helper::Exact);
+                format!("exact({} * {}) + {}", name(a), name(b), name(c))
+            }
+            Node::FCmp(op, a, b) => {
+                let sym = match op {
+                    Cmp::Lt => "<",
+                    Cmp::Le => "<=",
+                    Cmp::Eq => "==",
+                };
+                format!("{} {sym} {}", name(a), name(b))
+            }
+            Node::Int(op, a, b) => {
+                let (x, y) = (name(a), name(b));
+                match op {
+                    Int::Add => format!("{x} + {y}"),
+                    Int::Sub => format!("{x} - {y}"),
+                    Int::Mul => format!("{x} * {y}"),
+                    Int::And => format!("{x} & {y}"),
+                    Int::Or => format!("{x} | {y}"),
+                    Int::Shl => format!("{x} << {}", amount(b)),
+                    Int::Shr => format!("{x} >> {}", amount(b)),
+                    Int::UShr => format!("bitcast<i32>(bitcast<u32>({x}) >> {})", amount(b)),
+                }
+            }
+            Node::ICmp(op, a, b) => {
+                let (x, y) = (name(a), name(b));
+                match op {
+                    ICmp::Eq => format!("{x} == {y}"),
+                    ICmp::Lt => format!("{x} < {y}"),
+                    ICmp::Ult => format!("bitcast<u32>({x}) < bitcast<u32>({y})"),
+                }
+            }
+            Node::Conv(op, a) => {
+                let a = name(a);
+                let (helper, text) = match op {
+                    Conv::Bits => (None, format!("bitcast<i32>({a})")),
+                    Conv::FromBits => (None, format!("bitcast<f32>({a})")),
+                    Conv::ToInt => (Some(Helper::F2I), format!("f2i({a})")),
+                    Conv::FromInt => (Some(Helper::I2F), format!("i2f({a})")),
+                    Conv::FromUint => (Some(Helper::U2F), format!("u2f(bitcast<u32>({a}))")),
+                };
+                if let Some(helper) = helper {
+                    h.need(helper);
+                }
+                text
+            }
+            Node::And(a, b) => format!("{} && {}", name(a), name(b)),
+            Node::Or(a, b) => format!("{} || {}", name(a), name(b)),
+            Node::Not(a) => format!("!{}", name(a)),
+            Node::Select(c, a, b) => format!("select({}, {}, {})", name(b), name(a), name(c)),
+        };
+        let ty = r.tys[i];
+        let computed = !matches!(node, Node::F(_));
+        let rhs = if ty == Ty::F32 && computed {
+            h.need(Helper::Exact);
+            format!("exact({rhs})")
+        } else {
+            rhs
+        };
+        let wgsl_ty = match ty {
+            Ty::F32 => "f32",
+            Ty::I32 => "i32",
+            Ty::Bool => "bool",
+        };
+        out.push_str(&format!("    let {}: {wgsl_ty} = {rhs};\n", name(V(i as u32))));
+    }
+    out.push_str(&format!("    return {};\n}}\n", name(r.result)));
+    out
 }
 
 const EXACT: &str = "var<private> EXACT_ZERO: u32;
@@ -201,178 +314,6 @@ const Q16: &str = "fn q16(x: f32) -> f32 {
         r = bitcast<f32>((u + 0x0fffu + ((u >> 13u) & 1u)) & 0xffffe000u);
     }
     return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
-}
-";
-
-const EXP: &str = "fn pow2i(n: i32) -> f32 {
-    return bitcast<f32>(u32(n + 127) << 23u);
-}
-fn exp_f(x0: f32) -> f32 {
-    let x = select(select(x0, 89.0, x0 > 89.0), -104.0, x0 < -104.0);
-    let fx = round(x * 1.44269504);
-    var r = x - fx * 0.693359375;
-    r = r - fx * -2.12194440e-4;
-    var p = 1.9875691500e-4;
-    p = p * r + 1.3981999507e-3;
-    p = p * r + 8.3334519073e-3;
-    p = p * r + 4.1665795894e-2;
-    p = p * r + 1.6666665459e-1;
-    p = p * r + 5.0000001201e-1;
-    let y = p * (r * r) + r + 1.0;
-    let n = i32(fx);
-    let n1 = n >> 1u;
-    return y * pow2i(n1) * pow2i(n - n1);
-}
-";
-
-const LOG: &str = "fn log_f(x0: f32) -> f32 {
-    let sub = x0 < 1.17549435e-38;
-    let x = select(x0, x0 * 8388608.0, sub);
-    let bits = bitcast<u32>(x);
-    var e = i32((bits >> 23u) & 0xffu) - 126 + select(0, -23, sub);
-    var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f000000u);
-    var ef: f32;
-    if (m < 0.707106781) {
-        m = m + m - 1.0;
-        ef = f32(e) - 1.0;
-    } else {
-        m = m - 1.0;
-        ef = f32(e);
-    }
-    let z = m * m;
-    var p = 7.0376836292e-2;
-    p = p * m - 1.1514610310e-1;
-    p = p * m + 1.1676998740e-1;
-    p = p * m - 1.2420140846e-1;
-    p = p * m + 1.4249322787e-1;
-    p = p * m - 1.6668057665e-1;
-    p = p * m + 2.0000714765e-1;
-    p = p * m - 2.4999993993e-1;
-    p = p * m + 3.3333331174e-1;
-    var y = p * m * z;
-    y = y + ef * -2.12194440e-4;
-    y = y - 0.5 * z;
-    var r = m + y + ef * 0.693359375;
-    if (x0 == inf_f32()) {
-        r = x0;
-    }
-    if (x0 == 0.0) {
-        r = -inf_f32();
-    }
-    if (x0 < 0.0) {
-        r = nan_f32();
-    }
-    return select(r, x0, is_nan(x0));
-}
-";
-
-const TANH: &str = "fn tanh_f(x: f32) -> f32 {
-    let xc = clamp(x, -7.90531110, 7.90531110);
-    let x2 = xc * xc;
-    var p = -2.76076847742355e-16;
-    p = p * x2 + 2.00018790482477e-13;
-    p = p * x2 - 8.60467152213735e-11;
-    p = p * x2 + 5.12229709037114e-08;
-    p = p * x2 + 1.48572235717979e-05;
-    p = p * x2 + 6.37261928875436e-04;
-    p = p * x2 + 4.89352455891786e-03;
-    p = p * xc;
-    var q = 1.19825839466702e-06;
-    q = q * x2 + 1.18534705686654e-04;
-    q = q * x2 + 2.26843463243900e-03;
-    q = q * x2 + 4.89352518554385e-03;
-    return select(p / q, x, abs(x) < 4e-4 || is_nan(x));
-}
-";
-
-const SIGMOID: &str = "fn sigmoid_f(x: f32) -> f32 {
-    let e = exp_f(-abs(x));
-    let d = 1.0 + e;
-    return select(e / d, 1.0 / d, x >= 0.0);
-}
-";
-
-const SIN_COS: &str = "// The 2/π fraction bits 1..256 (after a zero word for bits -31..0), for Payne–Hanek.
-var<private> TWO_OVER_PI: array<u32, 9> = array<u32, 9>(0u, 0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u, 0x3c439041u, 0xfe5163abu, 0xdebbc561u);
-// 32 bits of TWO_OVER_PI starting at bit `sh` of word `i`.
-fn two_over_pi_bits(i: u32, sh: u32) -> u32 {
-    return (TWO_OVER_PI[i] << sh) | ((TWO_OVER_PI[i + 1u] >> 1u) >> (31u - sh));
-}
-// a = q π/2 + r (mod 2π) for finite a >= 8192: (r, q) with |r| <= π/4, q in 0..3.
-// With a = m 2^(e-23), a · 2/π mod 4 is m times the 96 bits of 2/π from bit e - 24.
-fn reduce_big(a: f32) -> vec2<f32> {
-    let bits = bitcast<u32>(a);
-    let g = ((bits >> 23u) & 0xffu) - 120u;
-    let m = (bits & 0x007fffffu) | 0x00800000u;
-    let wi = g / 32u;
-    let sh = g % 32u;
-    let p0 = mul_wide(m, two_over_pi_bits(wi, sh));
-    let p1 = mul_wide(m, two_over_pi_bits(wi + 1u, sh));
-    let p2 = mul_wide(m, two_over_pi_bits(wi + 2u, sh));
-    let r1 = p1.y + p2.x;
-    let r0 = p0.y + p1.x + select(0u, 1u, r1 < p1.y);
-    var q = r0 >> 30u;
-    var hi = (r0 << 2u) | (r1 >> 30u);
-    var lo = (r1 << 2u) | (p2.y >> 30u);
-    var sign = 1.0;
-    if (hi >= 0x80000000u) {
-        hi = ~hi;
-        lo = ~lo + 1u;
-        hi = hi + select(0u, 1u, lo == 0u);
-        q = q + 1u;
-        sign = -1.0;
-    }
-    let turns = f32(hi) * 2.3283064365386963e-10 + f32(lo) * 5.421010862427522e-20;
-    return vec2<f32>(sign * turns * 1.57079632679489662, f32(q & 3u));
-}
-// sin(x + k π/2): x = q π/2 + r by three Cody–Waite parts below 8192, Payne–Hanek above.
-fn sin_quadrant(x: f32, k: i32) -> f32 {
-    var q: f32;
-    var r: f32;
-    if (abs(x) < 8192.0) {
-        q = round(x * 0.636619772);
-        r = ((x - q * 1.5703125) - q * 4.837512969970703125e-4) - q * 7.54978995489188216e-8;
-    } else {
-        let red = reduce_big(abs(x));
-        q = select(red.y, -red.y, x < 0.0);
-        r = select(red.x, -red.x, x < 0.0);
-    }
-    let z = r * r;
-    let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
-    let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
-    let j = (i32(q) + k) & 3;
-    var v = select(s, c, (j & 1) == 1);
-    v = select(v, -v, j >= 2);
-    return select(v, nan_f32(), is_nan(x) || abs(x) == inf_f32());
-}
-// sin(±0) is ±0: the zero is returned as it came, sign included.
-fn sin_f(x: f32) -> f32 {
-    return select(sin_quadrant(x, 0), x, (bitcast<u32>(x) << 1u) == 0u);
-}
-fn cos_f(x: f32) -> f32 {
-    return sin_quadrant(x, 1);
-}
-";
-
-const ERF: &str = "fn erf_f(x0: f32) -> f32 {
-    let x = clamp(x0, -4.0, 4.0);
-    let x2 = x * x;
-    var p = -2.72614225801306e-10;
-    p = p * x2 + 2.77068142495902e-08;
-    p = p * x2 - 2.10102402082508e-06;
-    p = p * x2 - 5.69250639462346e-05;
-    p = p * x2 - 7.34990630326855e-04;
-    p = p * x2 - 2.95459980854025e-03;
-    p = p * x2 - 1.60960333262415e-02;
-    p = p * x;
-    var q = -1.45660718464996e-05;
-    q = q * x2 - 2.13374055278905e-04;
-    q = q * x2 - 1.68282697438203e-03;
-    q = q * x2 - 7.37332916720468e-03;
-    q = q * x2 - 1.42647390514189e-02;
-    // Near zero erf(x) = 2x/√π, rounded once (also for subnormal x).
-    let r = select(p / q, x0 * 1.12837917, abs(x0) < 1e-20);
-    return select(r, x0, is_nan(x0));
 }
 ";
 
@@ -543,6 +484,12 @@ const F2U8: &str = "fn f2u8(x: f32) -> u32 {
 // Both parts convert exactly, so the one addition rounds correctly.
 const I2F: &str = "fn i2f(x: i32) -> f32 {
     return f32(x & -256) + f32(x & 255);
+}
+";
+
+// As `i2f`: both parts convert exactly, so the one addition rounds correctly.
+const U2F: &str = "fn u2f(x: u32) -> f32 {
+    return f32(x & 0xffffff00u) + f32(x & 255u);
 }
 ";
 

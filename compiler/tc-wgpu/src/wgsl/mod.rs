@@ -30,6 +30,8 @@ mod gemm;
 mod loops;
 mod math;
 #[cfg(test)]
+mod math_tests;
+#[cfg(test)]
 mod run_tests;
 #[cfg(test)]
 mod tests;
