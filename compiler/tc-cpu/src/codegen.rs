@@ -686,6 +686,9 @@ impl Gen<'_, '_> {
             ExprOp::Unary(op, a) => {
                 let x = self.vec_operand(stage, ss, *a);
                 let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
+                if let Some(f) = Func::of(*op) {
+                    return fx.call(f, x);
+                }
                 match op {
                     UnaryOp::Not => fx.b.ins().bnot(x),
                     UnaryOp::Neg => fx.b.ins().fneg(x),
@@ -710,13 +713,9 @@ impl Gen<'_, '_> {
                         let one = fx.c(1.0);
                         fx.div(one, s)
                     }
-                    UnaryOp::Exp => fx.call(Func::Exp, x),
-                    UnaryOp::Log => fx.call(Func::Log, x),
-                    UnaryOp::Tanh => fx.call(Func::Tanh, x),
-                    UnaryOp::Sigmoid => fx.call(Func::Sigmoid, x),
-                    UnaryOp::Sin => fx.call(Func::Sin, x),
-                    UnaryOp::Cos => fx.call(Func::Cos, x),
-                    UnaryOp::Erf => fx.call(Func::Erf, x),
+                    UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Erf => {
+                        unreachable!("tc_kernel::math functions are lowered above")
+                    }
                 }
             }
             ExprOp::Binary(op, a, b) => {

@@ -62,10 +62,10 @@ pub const MAX_EXPR_DEPTH: usize = 1000;
 /// polynomials), whose long chains otherwise make one stage's code so large that code
 /// generators' superlinear passes dominate compile time.
 fn op_weight(op: &Op) -> usize {
-    match op {
-        Op::Unary(UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Erf)
-        | Op::Binary(BinaryOp::Pow | BinaryOp::Rem) => TRANSCENDENTAL_WEIGHT,
-        _ => 1,
+    if is_transcendental(op) {
+        TRANSCENDENTAL_WEIGHT
+    } else {
+        1
     }
 }
 
@@ -101,11 +101,14 @@ fn class(graph: &Graph, id: NodeId) -> Class {
     }
 }
 
+/// The functions backends expand into dozens of instructions: those of [`crate::math`],
+/// `pow` and float `rem`.
 fn is_transcendental(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Unary(UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Erf) | Op::Binary(BinaryOp::Pow | BinaryOp::Rem)
-    )
+    match op {
+        Op::Unary(u) => crate::math::Func::of(*u).is_some(),
+        Op::Binary(b) => matches!(b, BinaryOp::Pow | BinaryOp::Rem),
+        _ => false,
+    }
 }
 
 /// The immediate of a rank-0 constant.

@@ -176,6 +176,9 @@ fn unary(op: UnaryOp, v: Val, x: &str, h: &mut Helpers) -> Result<String, Codege
         h.need(helper);
         format!("{f}({x})")
     };
+    if let (Val::F { .. }, Some(f)) = (v, Func::of(op)) {
+        return Ok(quantize(v, call(Helper::Math(f), &format!("{}_f", f.name())), h));
+    }
     let r = match (v, op) {
         (Val::B, UnaryOp::Not) => format!("!{x}"),
         (Val::I, UnaryOp::Neg) => format!("(0i - {x})"),
@@ -190,13 +193,6 @@ fn unary(op: UnaryOp, v: Val, x: &str, h: &mut Helpers) -> Result<String, Codege
         (Val::F { .. }, UnaryOp::Floor) => format!("floor({x})"),
         (Val::F { .. }, UnaryOp::Ceil) => format!("ceil({x})"),
         (Val::F { .. }, UnaryOp::Round) => format!("round({x})"),
-        (Val::F { .. }, UnaryOp::Exp) => quantize(v, call(Helper::Math(Func::Exp), "exp_f"), h),
-        (Val::F { .. }, UnaryOp::Log) => quantize(v, call(Helper::Math(Func::Log), "log_f"), h),
-        (Val::F { .. }, UnaryOp::Tanh) => quantize(v, call(Helper::Math(Func::Tanh), "tanh_f"), h),
-        (Val::F { .. }, UnaryOp::Sigmoid) => quantize(v, call(Helper::Math(Func::Sigmoid), "sigmoid_f"), h),
-        (Val::F { .. }, UnaryOp::Sin) => quantize(v, call(Helper::Math(Func::Sin), "sin_f"), h),
-        (Val::F { .. }, UnaryOp::Cos) => quantize(v, call(Helper::Math(Func::Cos), "cos_f"), h),
-        (Val::F { .. }, UnaryOp::Erf) => quantize(v, call(Helper::Math(Func::Erf), "erf_f"), h),
         // WGSL's sqrt is correctly rounded on conforming devices; negative → NaN and
         // 1/sqrt(0) = inf are explicit.
         (Val::F { .. }, UnaryOp::Sqrt) => {
