@@ -35,7 +35,7 @@
 use crate::program::{c_strides, Action, Buffer, BufferId, BufferKind, CallKernel, Expr, ExprId, ExprOp, Kernel, KernelProgram, LoopKernel, Scalar, Stage, StoreTo, View};
 use crate::view::{through_op, IndexMap};
 use std::collections::HashMap;
-use tc_ir::{BinaryOp, Graph, NodeId, Op, ReduceOp, UnaryOp};
+use tc_ir::{BinaryOp, Graph, NodeId, Op, ReduceOp};
 use tc_tensor::{DType, Data, Tensor};
 
 /// What a target allows one kernel. Fusion keeps every kernel within it by
