@@ -151,9 +151,14 @@ impl Elab<'_> {
 /// E0314 for `k`, which does not fit `dtype`, written at `loc`.
 fn unfit_error(k: Konst, dtype: DType, loc: Loc) -> Diagnostic {
     match dtype.int_range() {
-        Some(range) => Diagnostic::new("E0314", loc, format!("the literal {k} does not fit in {dtype}"))
-            .with_label(format!("{dtype} holds {} to {}", range.start(), range.end()))
-            .with_hint("literals are never wrapped: write a value in range, or compute in a wider dtype (`as i64`)"),
+        Some(range) => {
+            let hint = if k.as_f64().is_finite() {
+                "literals are never wrapped: write a value in range, or compute in a wider dtype (`as i64`)"
+            } else {
+                "infinity and NaN have no integer value; a cast of a tensor computed at run time saturates them (NaN gives 0)"
+            };
+            Diagnostic::new("E0314", loc, format!("the literal {k} does not fit in {dtype}")).with_label(format!("{dtype} holds {} to {}", range.start(), range.end())).with_hint(hint)
+        }
         None => {
             let max = match dtype {
                 DType::F16 => 65504.0,
