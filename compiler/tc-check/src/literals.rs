@@ -4,7 +4,8 @@
 //! `full`'s `dtype=`, an `as`), and is then made in that dtype with one rounding, so
 //! `x * 0.1` with `x: f64` multiplies by the f64 nearest 0.1. A value that does not fit
 //! the dtype it takes (an integer outside the dtype's range, a float that rounds to
-//! infinity) is E0314 where it was written; it is never wrapped.
+//! infinity) is E0314 where it was written; it is never wrapped. The built-in constants
+//! `inf` and `nan` are weak float literals too, exact in every float dtype.
 //!
 //! Until it takes a dtype, a literal has a provisional one (`i32` for integers, `f32` for
 //! floats: the dtype it has when it stands alone). When its value does not fit that
