@@ -342,9 +342,8 @@ CASES = [
          args=dict(x=a([-1.7, -0.2, 0.5, 2.9, 255.9, 300, 1e10, -1e10, np.inf, -np.inf, np.nan])),
          expect=[a([-1, 0, 0, 2, 255, 300, 2147483647, -2147483648, 2147483647, -2147483648, 0], i32),
                  a([0, 0, 0, 2, 255, 255, 255, 0, 255, 0, 0], u8)],
-         skip_backends={"iree": "bug: tensorc's StableHLO form casts float to int with a bare stablehlo.convert, "
-                                "which neither saturates nor maps NaN to 0 (IREE gives -2147483648 for 1e10 as i32); "
-                                "and IREE's f64 demotion moves the MLIR form's clamp to 2147483520"}),
+         skip_backends={"iree": "bug: IREE's f64 demotion moves the MLIR form's clamp to 2147483520 "
+                                "(the StableHLO form passes)"}),
     dict(name="cast_int_and_bool_to_float",
          src="fn main(i, u, b) { (i as f32, u as f32, b as f32, b as i32, u as i32, i as u8) }",
          args=dict(i=a([-3, 0, 7, 100000], i32), u=a([0, 1, 200, 255], u8), b=a([True, False, True, False], bool)),
@@ -618,9 +617,7 @@ CASES = [
          args=dict(x=a([0, -0.0, 1, -2, np.inf, np.nan])),
          expect=[a([False, False, False, False, True, True], bool), a([True, True, True, False, False, False], bool),
                  a([True, True, True, False, True, False], bool), a([True, True, True, True, True, False], bool),
-                 a([True, True, True, True, False, False], bool), f32(np.nan)],
-         skip_backends={"iree": "bug: tensorc's StableHLO form emits a bare stablehlo.sign, so sign(-0.0) is -0.0 "
-                                "there, not +0 (1.0 / sign(x) > 0.0 is false at x = -0.0)"}),
+                 a([True, True, True, True, False, False], bool), f32(np.nan)]),
     dict(name="inf_nan_constants", src="fn main(x, h: f16[2]) { (x + inf, nan * x, x < inf, -inf < x, h - inf, inf != nan) }",
          args=dict(x=a([1, -2, np.inf, np.nan]), h=a([1, 2], f16)),
          expect=[a([np.inf, np.inf, np.inf, np.nan]), a([np.nan] * 4), a([True, True, False, False], bool),

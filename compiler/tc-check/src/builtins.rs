@@ -21,6 +21,14 @@ pub(crate) fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
 }
 
+/// The built-in constants: weak float literals with these exact values (SPEC §2).
+pub(crate) const CONSTANTS: &[(&str, f64)] = &[("inf", f64::INFINITY), ("nan", f64::NAN)];
+
+/// The value of the built-in constant `name`.
+pub(crate) fn constant(name: &str) -> Option<f64> {
+    CONSTANTS.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
 fn unary_op(name: &str) -> Option<UnaryOp> {
     UnaryOp::ALL.into_iter().find(|u| u.name() == name && *u != UnaryOp::Not)
 }

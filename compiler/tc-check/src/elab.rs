@@ -365,6 +365,10 @@ impl<'a> Elab<'a> {
             if module.fns.contains_key(name) || crate::builtins::is_builtin(name) {
                 return self.not_a_value(env, name, p.span);
             }
+            // After the file's own names, so that a `const inf` or `fn nan` wins.
+            if let Some(x) = crate::builtins::constant(name) {
+                return self.weak_literal(Konst::Float(ast::FloatLit::exact(x)), DType::F32, self.loc(env, p.span));
+            }
             if let Some(d) = DType::from_name(name) {
                 return Value::DType(d);
             }
@@ -401,7 +405,8 @@ impl<'a> Elab<'a> {
             .map(|(n, _)| n.as_str())
             .chain(module.fns.keys().map(String::as_str))
             .chain(module.consts.keys().map(String::as_str))
-            .chain(crate::builtins::BUILTINS.iter().copied());
+            .chain(crate::builtins::BUILTINS.iter().copied())
+            .chain(crate::builtins::CONSTANTS.iter().map(|&(n, _)| n));
         candidates
             .filter(|c| {
                 let d = edit_distance(c, name);
@@ -816,6 +821,16 @@ impl<'a> Elab<'a> {
         if let (Some(ka), Some(kb)) = konsts {
             let fold_dtype = if weak && dtype.is_int() { DType::I64 } else { dtype };
             if let Some(k) = fold_binary(ir_op, ka, kb, fold_dtype) {
+                // Only `inf` and `nan` are infinite or NaN literals: finite ones never
+                // overflow into them (`1.0 / 0.0`, `1e300 * 1e300`).
+                let finite = |k: Konst| !matches!(k, Konst::Float(f) if !f.nearest.is_finite());
+                if weak && finite(ka) && finite(kb) && !finite(k) {
+                    return self.error(
+                        Diagnostic::new("E0314", self.loc(env, span), format!("`{sym}` on these literals gives {k}"))
+                            .with_label("literals are never made infinite or NaN")
+                            .with_hint("write `inf` or `nan` for those values, or compute on a tensor"),
+                    );
+                }
                 let out_dtype = ir_op.result_dtype(dtype);
                 let v = if weak && out_dtype == dtype { self.weak_literal(k, out_dtype, self.loc(env, span)) } else { self.konst(k, out_dtype, false) };
                 if let Value::Tensor(folded) = &v {
@@ -876,7 +891,7 @@ impl<'a> Elab<'a> {
             if crate::builtins::is_builtin(name) {
                 return Some(Callee::Builtin(name.clone()));
             }
-            if module.consts.contains_key(name) {
+            if module.consts.contains_key(name) || crate::builtins::constant(name).is_some() {
                 self.error(Diagnostic::new("E0202", self.loc(env, path.span), format!("`{name}` is a constant, not a function")).with_label("not callable"));
                 return None;
             }
@@ -1063,8 +1078,10 @@ impl<'a> Elab<'a> {
         let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
         if args.pos.len() > params.len() {
             let extra = args.pos[params.len()].1;
+            let (n, given) = (params.len(), args.pos.len());
+            let (s, were) = (if n == 1 { "" } else { "s" }, if given == 1 { "was" } else { "were" });
             self.error(
-                Diagnostic::new("E0203", self.loc(env, extra), format!("`{fname}` takes {} arguments but {} were given", params.len(), args.pos.len()))
+                Diagnostic::new("E0203", self.loc(env, extra), format!("`{fname}` takes {n} argument{s} but {given} {were} given"))
                     .with_label("unexpected argument"),
             );
             return None;

@@ -4,7 +4,8 @@
 //! `full`'s `dtype=`, an `as`), and is then made in that dtype with one rounding, so
 //! `x * 0.1` with `x: f64` multiplies by the f64 nearest 0.1. A value that does not fit
 //! the dtype it takes (an integer outside the dtype's range, a float that rounds to
-//! infinity) is E0314 where it was written; it is never wrapped.
+//! infinity) is E0314 where it was written; it is never wrapped. The built-in constants
+//! `inf` and `nan` are weak float literals too, exact in every float dtype.
 //!
 //! Until it takes a dtype, a literal has a provisional one (`i32` for integers, `f32` for
 //! floats: the dtype it has when it stands alone). When its value does not fit that
@@ -151,9 +152,14 @@ impl Elab<'_> {
 /// E0314 for `k`, which does not fit `dtype`, written at `loc`.
 fn unfit_error(k: Konst, dtype: DType, loc: Loc) -> Diagnostic {
     match dtype.int_range() {
-        Some(range) => Diagnostic::new("E0314", loc, format!("the literal {k} does not fit in {dtype}"))
-            .with_label(format!("{dtype} holds {} to {}", range.start(), range.end()))
-            .with_hint("literals are never wrapped: write a value in range, or compute in a wider dtype (`as i64`)"),
+        Some(range) => {
+            let hint = if k.as_f64().is_finite() {
+                "literals are never wrapped: write a value in range, or compute in a wider dtype (`as i64`)"
+            } else {
+                "infinity and NaN have no integer value; a cast of a tensor computed at run time saturates them (NaN gives 0)"
+            };
+            Diagnostic::new("E0314", loc, format!("the literal {k} does not fit in {dtype}")).with_label(format!("{dtype} holds {} to {}", range.start(), range.end())).with_hint(hint)
+        }
         None => {
             let max = match dtype {
                 DType::F16 => 65504.0,

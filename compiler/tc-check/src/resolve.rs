@@ -95,6 +95,7 @@ impl Resolver<'_> {
                 || m.consts.contains_key(n)
                 || m.imports.contains_key(n)
                 || crate::builtins::is_builtin(n)
+                || crate::builtins::constant(n).is_some()
                 || tc_tensor::DType::from_name(n).is_some();
             if !known {
                 self.diags.push(Diagnostic::new("E0201", loc(p.span), format!("cannot find `{n}` in this scope")).with_label("not found"));

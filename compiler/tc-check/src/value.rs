@@ -48,6 +48,8 @@ impl Konst {
 
     /// Whether this value is one of `dtype`'s: an integer in its range, a float that does
     /// not round to infinity, a float in range of an integer dtype once truncated (`as`).
+    /// Infinities and NaN (`inf`, `nan`) are exact in every float dtype and in no integer
+    /// one.
     pub fn fits(self, dtype: DType) -> bool {
         match (self, dtype.int_range()) {
             (Konst::Int(i), Some(range)) => range.contains(&i),
@@ -57,6 +59,7 @@ impl Konst {
                 t >= *range.start() as f64 && t < *range.end() as f64 + 1.0
             }
             (_, Some(_)) => true,
+            (Konst::Float(f), None) if !f.nearest.is_finite() => dtype.is_float(),
             (k, None) if dtype.is_float() => konst_data(&[k], dtype).to_f64_vec()[0].is_finite(),
             (_, None) => true,
         }
@@ -83,10 +86,11 @@ pub(crate) fn konst_data(values: &[Konst], dtype: DType) -> Data {
 }
 
 impl std::fmt::Display for Konst {
-    /// As written in source: `300`, `1e39`, `true`.
+    /// As written in source: `300`, `1e39`, `true`, `-inf`, `nan`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Konst::Int(i) => write!(f, "{i}"),
+            Konst::Float(x) if x.nearest.is_nan() => write!(f, "nan"),
             Konst::Float(x) => write!(f, "{:?}", x.nearest),
             Konst::Bool(b) => write!(f, "{b}"),
         }

@@ -145,3 +145,91 @@ fn compile_time_casts_agree_with_run_time_casts() {
     let at_run_time = run("fn main(x: f64) { (x * 3e9) as i32 }", &[one_f64()]);
     assert_eq!(at_run_time.data(), folded.data());
 }
+
+/// The elements of `t` as f64, with its dtype.
+fn values(t: &Tensor) -> (DType, Vec<f64>) {
+    (t.dtype(), t.data().to_f64_vec())
+}
+
+/// `inf` and `nan` are weak float literals: they take the other operand's float dtype,
+/// in which they are exact, and are f32 alone.
+#[test]
+fn inf_and_nan_take_every_float_dtype() {
+    for dtype in [DType::F64, DType::F32, DType::F16, DType::BF16] {
+        let x = Tensor::from_f64_values(dtype, vec![2], &[1.0, -2.0]).unwrap();
+        let d = dtype.name();
+        let (got, v) = values(&run(&format!("fn main(x: {d}[2]) {{ x + inf }}"), std::slice::from_ref(&x)));
+        assert_eq!((got, v), (dtype, vec![f64::INFINITY; 2]), "{d}");
+        let (got, v) = values(&run(&format!("fn main(x: {d}[2]) {{ x * nan }}"), std::slice::from_ref(&x)));
+        assert!(got == dtype && v.iter().all(|v| v.is_nan()), "{d}: {v:?}");
+        let (got, v) = values(&run(&format!("fn main(x: {d}[2]) {{ maximum(x, -inf) }}"), std::slice::from_ref(&x)));
+        assert_eq!((got, v), (dtype, vec![1.0, -2.0]), "{d}");
+        let (got, v) = values(&run(&format!("fn main() {{ full((2,), -inf, dtype={d}) }}"), &[]));
+        assert_eq!((got, v), (dtype, vec![f64::NEG_INFINITY; 2]), "{d}");
+        let (got, v) = values(&run(&format!("fn main() {{ [1.0, inf, -inf] as {d} }}"), &[]));
+        assert_eq!((got, v), (dtype, vec![1.0, f64::INFINITY, f64::NEG_INFINITY]), "{d}");
+        let (got, v) = values(&run(&format!("fn main() {{ let c: {d} = inf; c }}"), &[]));
+        assert_eq!((got, v), (dtype, vec![f64::INFINITY]), "{d}");
+    }
+    assert_eq!(values(&run("fn main() { inf }", &[])), (DType::F32, vec![f64::INFINITY]));
+    assert_eq!(values(&run("fn main() { -inf }", &[])), (DType::F32, vec![f64::NEG_INFINITY]));
+    let (dtype, v) = values(&run("fn main() { nan }", &[]));
+    assert!(dtype == DType::F32 && v[0].is_nan());
+    // Folded with literals as IEEE arithmetic does, and compared.
+    assert!(values(&run("fn main() { inf - inf }", &[])).1[0].is_nan());
+    assert_eq!(values(&run("fn main() { inf * -2 }", &[])).1, vec![f64::NEG_INFINITY]);
+    assert_eq!(run("fn main() { [inf != nan, nan == nan, -inf < -1e38] }", &[]).data(), &Data::Bool(vec![true, false, true]));
+    // In a function checked only when it is specialised (an unannotated parameter).
+    assert_eq!(run("fn main(x) { x < inf }", &[one_f64()]).data(), &Data::Bool(vec![true]));
+}
+
+/// A parameter, `let`, `const` or function of the file named `inf` or `nan` hides the
+/// built-in constant.
+#[test]
+fn own_names_shadow_inf_and_nan() {
+    let two = Tensor::scalar(2.0f32);
+    assert_eq!(values(&run("fn main(inf: f32) { inf }", std::slice::from_ref(&two))), (DType::F32, vec![2.0]));
+    assert_eq!(values(&run("fn main(nan) { nan + 1.0 }", &[two])), (DType::F32, vec![3.0]));
+    assert_eq!(values(&run("fn main() { let nan = 1; nan }", &[])), (DType::I32, vec![1.0]));
+    assert_eq!(values(&run("const inf = 3.0;\nfn main() { inf }", &[])), (DType::F32, vec![3.0]));
+    assert_eq!(values(&run("fn inf() { 4.0 }\nfn main() { inf() }", &[])), (DType::F32, vec![4.0]));
+    assert_eq!(values(&run("fn f(x, inf = 5.0) { x + inf }\nfn main() { f(1.0) }", &[])), (DType::F32, vec![6.0]));
+    // Outside the `let` that hides it, the built-in is visible again.
+    assert_eq!(values(&run("fn main() { let y = { let inf = 1.0; inf }; y + inf }", &[])).1, vec![f64::INFINITY]);
+}
+
+#[test]
+fn inf_and_nan_errors() {
+    let i32x = Tensor::scalar(1i32);
+    let cases: Vec<(&str, Vec<Tensor>, &str)> = vec![
+        // Cast to an integer dtype as a compile-time value: out of range, as `3e9 as i32` is.
+        ("fn main() { inf as i32 }", vec![], "E0314 1:13"),
+        ("fn main() { nan as u8 }", vec![], "E0314 1:13"),
+        ("fn main() { (-inf) as i64 }", vec![], "E0314 1:14"),
+        ("fn main() { [1.0, nan] as i32 }", vec![], "E0314 1:13"),
+        // A float literal never takes an integer dtype.
+        ("fn main(x: i32) { x + inf }", vec![i32x], "E0302 1:19"),
+        // Arithmetic on finite literals never makes infinity or NaN.
+        ("fn main() { 1.0 / 0.0 }", vec![], "E0314 1:13"),
+        ("fn main() {\n  0.0 / 0.0\n}", vec![], "E0314 2:3"),
+        ("fn main() { 1e300 * 1e300 }", vec![], "E0314 1:13"),
+        ("fn main() { inf(1.0) }", vec![], "E0202 1:13"),
+        ("fn main() { infinity }", vec![], "E0201 1:13"),
+        ("fn main(x) { x + infinity }", vec![Tensor::scalar(1.0f32)], "E0201 1:18"),
+    ];
+    for (src, args, want) in cases {
+        let got = errors(src, &args);
+        assert_eq!(got.first().map(String::as_str), Some(want), "{src}: {got:?}");
+    }
+}
+
+#[test]
+fn inf_and_nan_errors_read_well() {
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", "fn main() { (inf as i32, nan as u8, 1.0 / 0.0) }");
+    // `main` has no parameters, so it is checked, and fails, when the file is compiled.
+    let d = tc_check::compile(&mut sources, root, &StdlibDir).err().expect("errors");
+    let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages, ["the literal inf does not fit in i32", "the literal nan does not fit in u8", "`/` on these literals gives inf"]);
+    assert_eq!(d[0].hint.as_deref(), Some("infinity and NaN have no integer value; a cast of a tensor computed at run time saturates them (NaN gives 0)"));
+}

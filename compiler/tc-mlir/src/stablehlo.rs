@@ -13,11 +13,14 @@
 //!   `select_and_scatter`'s first one): for each window offset a strided slice is
 //!   compared with the window maxima, and the shares are put back with interior
 //!   padding;
-//! - `random_*` is Philox-4x32-10 written out in 64-bit integer ops, bit-exact.
+//! - `random_*` is Philox-4x32-10 written out in 64-bit integer ops, bit-exact;
+//! - float→int casts truncate toward zero and saturate, NaN giving 0 (StableHLO's
+//!   convert is implementation-defined out of range): out-of-range values and NaN are
+//!   selected away before the convert and their results selected after it;
+//! - `sign` gives +0 for -0.0 (StableHLO's keeps the zero's sign).
 //!
 //! Floats are computed in their own dtype (reductions too), so results differ from the
-//! interpreter's f64-accumulated sums by rounding; float→int casts out of range and of
-//! NaN are StableHLO's implementation-defined conversions.
+//! interpreter's f64-accumulated sums by rounding.
 
 use crate::module::symbol;
 use crate::MlirError;
@@ -176,6 +179,8 @@ fn emit_node(h: &mut Hlo, graph: &Graph, id: NodeId, ins: &[&str]) -> Result<Str
             if d == DType::Bool && from != DType::Bool {
                 let zero = if from.is_float() { h.float(0.0, shape, from) } else { h.int(0, shape, from) };
                 h.cmp("NE", ins[0], &zero, shape, from)
+            } else if from.is_float() && d.is_int() {
+                float_to_int(h, ins[0], shape, from, d)
             } else {
                 h.convert(ins[0], shape, from, d)
             }
@@ -244,6 +249,31 @@ fn emit_node(h: &mut Hlo, graph: &Graph, id: NodeId, ins: &[&str]) -> Result<Str
     })
 }
 
+/// Float `x` to the integer dtype `to` as tensorc casts: toward zero, saturating at the
+/// dtype's bounds, NaN to 0. StableHLO's convert of a value out of range (NaN included)
+/// is implementation-defined, so such values are replaced by 0 before it and by the
+/// bound (or 0) after it.
+fn float_to_int(h: &mut Hlo, x: &str, shape: &[usize], from: DType, to: DType) -> String {
+    let range = to.int_range().expect("an integer dtype");
+    // The first value above the range is a power of two and the lowest value in range is
+    // 0 or minus one, so both are exact in every float dtype (or infinite in f16, which
+    // then holds no finite value beyond them).
+    let (lo, above) = (*range.start() as f64, *range.end() as f64 + 1.0);
+    let (lo_f, above_f) = (h.float(lo, shape, from), h.float(above, shape, from));
+    let high = h.cmp("GE", x, &above_f, shape, from);
+    let low = h.cmp("LE", x, &lo_f, shape, from);
+    let nan = h.cmp("NE", x, x, shape, from);
+    let bools = ty(shape, DType::Bool);
+    let out_of_range = h.bin("or", &high, &low, &bools);
+    let replaced = h.bin("or", &out_of_range, &nan, &bools);
+    let zero_f = h.float(0.0, shape, from);
+    let safe = h.select(&replaced, &zero_f, x, shape, from);
+    let truncated = h.convert(&safe, shape, from, to);
+    let (lo_i, hi_i) = (h.int(*range.start(), shape, to), h.int(*range.end(), shape, to));
+    let saturated = h.select(&high, &hi_i, &truncated, shape, to);
+    h.select(&low, &lo_i, &saturated, shape, to)
+}
+
 fn unary(h: &mut Hlo, op: UnaryOp, x: &str, shape: &[usize], d: DType) -> Result<String, MlirError> {
     let t = ty(shape, d);
     let name = match op {
@@ -255,7 +285,13 @@ fn unary(h: &mut Hlo, op: UnaryOp, x: &str, shape: &[usize], d: DType) -> Result
             let nz = h.cmp("NE", x, &zero, shape, d);
             return Ok(h.select(&nz, &one, &zero, shape, d));
         }
-        UnaryOp::Sign => "sign",
+        UnaryOp::Sign => {
+            // StableHLO's sign keeps -0.0; tensorc's is +0 for both zeros (NaN stays NaN).
+            let zero = h.float(0.0, shape, d);
+            let is_zero = h.cmp("EQ", x, &zero, shape, d);
+            let s = h.un("sign", x, &t);
+            return Ok(h.select(&is_zero, &zero, &s, shape, d));
+        }
         UnaryOp::Exp => "exponential",
         UnaryOp::Log => "log",
         UnaryOp::Sqrt => "sqrt",

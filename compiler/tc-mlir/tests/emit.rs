@@ -21,6 +21,9 @@ fn snapshots() {
     let g = graph_of("use nn;\nfn main(x, w) { nn::softmax(x @ w) }", "main", &[t(F32, &[2, 3]), t(F32, &[3, 4])]);
     insta::assert_snapshot!("softmax_matmul_mlir", tc_mlir::emit_mlir(&g).unwrap());
     insta::assert_snapshot!("softmax_matmul_stablehlo", tc_mlir::emit_stablehlo(&g).unwrap());
+    // Where StableHLO's ops differ from tensorc's: a saturating float→int cast, sign(-0.0).
+    let g = graph_of("fn main(x) { (x as u8, sign(x)) }", "main", &[t(F32, &[3])]);
+    insta::assert_snapshot!("cast_sign_stablehlo", tc_mlir::emit_stablehlo(&g).unwrap());
 }
 
 #[test]
