@@ -194,6 +194,8 @@ struct Gen<'a, 'b> {
     module: &'a mut JITModule,
     externs: &'a HashMap<&'static str, (FuncId, Sig)>,
     frefs: HashMap<&'static str, FuncRef>,
+    math: &'a mut MathFns,
+    math_refs: HashMap<(Func, bool), FuncRef>,
     program: &'a KernelProgram,
     kernel: &'a LoopKernel,
     /// Whether the host has FMA.
@@ -234,6 +236,22 @@ impl Gen<'_, '_> {
         let f = self.module.declare_func_in_func(id, self.b.func);
         self.frefs.insert(name, f);
         f
+    }
+
+    /// `f(x)` for f32 or f32x4 `x` (`vector`): a call of the program's one copy of the
+    /// routine, so that a stage's code grows by a call, not by the routine, per use.
+    fn math_call(&mut self, f: Func, vector: bool, x: Value) -> Value {
+        let fref = match self.math_refs.get(&(f, vector)) {
+            Some(&r) => r,
+            None => {
+                let id = self.math.id(self.module, f, vector);
+                let r = self.module.declare_func_in_func(id, self.b.func);
+                self.math_refs.insert((f, vector), r);
+                r
+            }
+        };
+        let inst = self.b.ins().call(fref, &[x]);
+        self.b.inst_results(inst)[0]
     }
 
     fn call(&mut self, name: &'static str, args: &[Value]) -> Value {
@@ -428,8 +446,7 @@ impl Gen<'_, '_> {
                 self.round_f64(dtype, r)
             }
             _ if dtype == DType::F32 && Func::of(op).is_some() => {
-                let f = Func::of(op).expect("just checked");
-                Fx { b: &mut self.b, ty: types::F32, fma: self.fma }.call(f, x)
+                self.math_call(Func::of(op).expect("just checked"), false, x)
             }
             UnaryOp::Exp => self.via_f64(dtype, "tc_exp", &[x]),
             UnaryOp::Log => self.via_f64(dtype, "tc_log", &[x]),
@@ -685,10 +702,10 @@ impl Gen<'_, '_> {
             }
             ExprOp::Unary(op, a) => {
                 let x = self.vec_operand(stage, ss, *a);
-                let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                 if let Some(f) = Func::of(*op) {
-                    return fx.call(f, x);
+                    return self.math_call(f, true, x);
                 }
+                let mut fx = Fx { b: &mut self.b, ty: types::F32X4, fma: self.fma };
                 match op {
                     UnaryOp::Not => fx.b.ins().bnot(x),
                     UnaryOp::Neg => fx.b.ins().fneg(x),
@@ -1085,6 +1102,7 @@ pub fn compile_loop(
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     externs: &HashMap<&'static str, (FuncId, Sig)>,
+    math: &mut MathFns,
     program: &KernelProgram,
     kernel: &LoopKernel,
     name: &str,
@@ -1121,6 +1139,8 @@ pub fn compile_loop(
             fma,
             externs,
             frefs: HashMap::new(),
+            math,
+            math_refs: HashMap::new(),
             program,
             kernel,
             bases,
@@ -1137,4 +1157,57 @@ pub fn compile_loop(
     module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
     module.clear_context(ctx);
     Ok(LoopFn { id, buffers, clif })
+}
+
+/// The `tc_kernel::math` routines a program calls, one function each for f32 and for
+/// f32x4 lanes, declared as kernels first use them and defined once after them
+/// ([`MathFns::define`]). Inlined at every use, a routine's few hundred instructions
+/// made chains of transcendentals compile in time superlinear in the stage.
+#[derive(Default)]
+pub struct MathFns {
+    declared: Vec<((Func, bool), FuncId)>,
+}
+
+impl MathFns {
+    fn id(&mut self, module: &mut JITModule, f: Func, vector: bool) -> FuncId {
+        if let Some(&(_, id)) = self.declared.iter().find(|(key, _)| *key == (f, vector)) {
+            return id;
+        }
+        let ty = if vector { types::F32X4 } else { types::F32 };
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(ty));
+        sig.returns.push(AbiParam::new(ty));
+        let name = format!("tc_math_{}_{}", f.name(), if vector { "f32x4" } else { "f32" });
+        let id = module.declare_function(&name, Linkage::Local, &sig).expect("math routines have unique names and one signature");
+        self.declared.push(((f, vector), id));
+        id
+    }
+
+    /// Define every routine the kernels called; their Cranelift IR, for `emit --stage clif`.
+    pub fn define(&self, module: &mut JITModule, ctx: &mut Context, fctx: &mut FunctionBuilderContext) -> Result<String, String> {
+        let fma = crate::jit::has_fma(module.isa());
+        let mut clif = String::new();
+        for &((f, vector), id) in &self.declared {
+            let ty = if vector { types::F32X4 } else { types::F32 };
+            ctx.func.signature = module.make_signature();
+            ctx.func.signature.params.push(AbiParam::new(ty));
+            ctx.func.signature.returns.push(AbiParam::new(ty));
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+                let entry = b.create_block();
+                b.append_block_params_for_function_params(entry);
+                b.switch_to_block(entry);
+                let x = b.block_params(entry)[0];
+                let r = Fx { b: &mut b, ty, fma }.call(f, x);
+                b.ins().return_(&[r]);
+                b.seal_all_blocks();
+                b.finalize(module.target_config());
+            }
+            clif.push_str(&format!("; {}{}\n{}\n", f.name(), if vector { " f32x4" } else { " f32" }, ctx.func.display()));
+            module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
+            module.clear_context(ctx);
+        }
+        Ok(clif)
+    }
 }
