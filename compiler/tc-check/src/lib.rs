@@ -66,12 +66,41 @@ pub struct ParamInfo {
     pub name: String,
     /// The annotation as written, if any (`f32[B, 784]`).
     pub annotation: Option<String>,
+    /// The annotation's structure when it is a tensor type.
+    pub tensor: Option<TensorAnnotation>,
     pub has_default: bool,
+}
+
+/// A tensor annotation, read structurally (for callers that pick input layouts or
+/// scalar dtypes from a function's declaration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorAnnotation {
+    /// `None` when the name is not a dtype (the checker reports that).
+    pub dtype: Option<DType>,
+    /// How many dims are written in brackets; `None` without brackets (`f32`).
+    pub rank: Option<usize>,
+    /// Whether one of those dims is a rest dim `..B` (the rank is then open).
+    pub rest: bool,
+}
+
+impl TensorAnnotation {
+    fn of(ty: &ast::Type) -> Option<TensorAnnotation> {
+        match ty {
+            ast::Type::Tensor { dtype, dims, .. } => Some(TensorAnnotation {
+                dtype: DType::from_name(&dtype.name),
+                rank: dims.as_ref().map(Vec::len),
+                rest: dims.iter().flatten().any(|d| matches!(d, ast::Dim::Rest(_))),
+            }),
+            ast::Type::Tuple { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FnInfo {
     pub name: String,
+    /// Where the name is written in the root file, for diagnostics about the function.
+    pub span: Span,
     pub params: Vec<ParamInfo>,
     pub doc: Vec<String>,
 }
@@ -331,10 +360,16 @@ impl Program {
             .filter_map(|it| match it {
                 ast::Item::Fn(f) => Some(FnInfo {
                     name: f.name.name.clone(),
+                    span: f.name.span,
                     params: f
                         .params
                         .iter()
-                        .map(|p| ParamInfo { name: p.name.name.clone(), annotation: p.ty.as_ref().map(shapes::type_text), has_default: p.default.is_some() })
+                        .map(|p| ParamInfo {
+                            name: p.name.name.clone(),
+                            annotation: p.ty.as_ref().map(shapes::type_text),
+                            tensor: p.ty.as_ref().and_then(TensorAnnotation::of),
+                            has_default: p.default.is_some(),
+                        })
                         .collect(),
                     doc: f.doc.clone(),
                 }),

@@ -1,6 +1,12 @@
 //! Training a model file (SPEC §11): the convention's checks, the training step (the
-//! file's own `fn step(p, x, y, lr) -> (P, f32)`, or SGD on `grad(loss(p, x, y), p)`
-//! generated as tensorc source), the epoch loop and test accuracy.
+//! file's own `fn step(p, x, y, lr) -> (P, f32)`, or SGD on the gradient of `loss`,
+//! built as IR), the epoch loop and test accuracy.
+//!
+//! The model's functions and their annotations are read from the checked program
+//! ([`Module::functions`]). The generated SGD step is `loss` specialised for the
+//! parameters and a batch ([`Module::specialize`]), extended with the graph builder of
+//! `tc_ir` and the gradient of `tc_grad::vjp`, and compiled by [`Module::compile_graph`]:
+//! no source is generated and parsed again.
 //!
 //! Everything runs through [`Module::compile`] and [`Module::run`], so training uses
 //! whichever backend the [`Session`] has. Parameters stay host [`Tensor`]s between steps
@@ -15,7 +21,7 @@
 //! let session = tensorc::Session::new(tensorc::Backend::Interp)?;
 //! let model = Model::compile_file(&session, "examples/fashion_mlp.tc")?;
 //! let data = tc_train::data::synthetic(512);
-//! let outcome = train::train(&session, &model, &data, &TrainOptions::default(), &mut |_| {})?;
+//! let outcome = train::train(&model, &data, &TrainOptions::default(), &mut |_| {})?;
 //! println!("{:.2}%", 100.0 * outcome.epochs.last().unwrap().test_accuracy);
 //! # Ok(())
 //! # }
@@ -26,11 +32,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tc_syntax::ast::{Dim, FnItem, Item, Span, Type as AstType};
+use tc_ir::{BinaryOp, Graph, NodeId, Op, ReduceOp};
+use tc_syntax::ast::Span;
 use tc_syntax::diag::{Diagnostic, Loc};
 
 use crate::data::{self, DataSet, Layout, Rng, Split};
-use tensorc::{out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, Held, Module, OutTree, Session, Tensor, Value};
+use tensorc::{
+    out_type_string, ArgValue, Compiled, DType, Diagnostics, Error, FnInfo, Held, Module, OutTree, Session, Specialization,
+    Tensor, TensorAnnotation, Type, Value,
+};
 
 /// The name of the SGD step generated for files without a `step`.
 pub const SGD_STEP: &str = "__tensorc_sgd_step";
@@ -102,10 +112,8 @@ pub struct Outcome {
 /// A model file, compiled and checked against the convention of SPEC §11.
 pub struct Model {
     module: Module,
-    pub(crate) name: String,
-    pub(crate) text: String,
     /// The root file's functions by name.
-    items: HashMap<String, FnItem>,
+    items: HashMap<String, FnInfo>,
     /// Images as `[B, 784]` or, when `loss`'s or `predict`'s `x` is annotated 4-D, `[B, 1, 28, 28]`.
     pub layout: Layout,
     /// The float dtype of `x` if annotated, else `f32`.
@@ -127,18 +135,9 @@ impl Model {
     /// Compile the model `text`, shown in diagnostics as the file `name`; a compile error
     /// if `init`, `loss` or `predict` is missing or takes the wrong number of arguments.
     pub fn compile_source(session: &Session, name: impl Into<String>, text: impl Into<String>) -> Result<Model, Error> {
-        let (name, text) = (name.into(), text.into());
-        let module = session.compile_source(name.clone(), text.clone())?;
-        let (file, _) = tc_syntax::parse_file(module.root(), &text);
-        let items: HashMap<String, FnItem> = file
-            .items
-            .into_iter()
-            .filter_map(|item| match item {
-                Item::Fn(f) => Some((f.name.name.clone(), f)),
-                _ => None,
-            })
-            .collect();
-        let mut model = Model { module, name, text, items, layout: Layout::Flat, x_dtype: DType::F32 };
+        let module = session.compile_source(name, text)?;
+        let items: HashMap<String, FnInfo> = module.functions().into_iter().map(|f| (f.name.clone(), f)).collect();
+        let mut model = Model { module, items, layout: Layout::Flat, x_dtype: DType::F32 };
         let mut diagnostics = Vec::new();
         for (fname, params) in REQUIRED {
             match model.items.get(fname) {
@@ -147,23 +146,23 @@ impl Model {
                         .with_label(format!("`fn {fname}({})` is missing", params.join(", ")))
                         .with_hint(CONVENTION),
                 ),
-                Some(item) => diagnostics.extend(model.arity(item, params)),
+                Some(info) => diagnostics.extend(model.arity(info, params)),
             }
         }
-        if let Some(item) = model.items.get(STEP.0) {
-            diagnostics.extend(model.arity(item, STEP.1));
+        if let Some(info) = model.items.get(STEP.0) {
+            diagnostics.extend(model.arity(info, STEP.1));
         }
         if !diagnostics.is_empty() {
             return Err(model.errors(diagnostics));
         }
-        let x_types: Vec<&AstType> =
-            ["loss", "predict"].iter().filter_map(|f| model.items[*f].params.get(1)?.ty.as_ref()).collect();
+        let x_types: Vec<TensorAnnotation> =
+            ["loss", "predict"].iter().filter_map(|f| model.items[*f].params.get(1)?.tensor).collect();
         for ty in x_types {
-            if let AstType::Tensor { dtype, dims: Some(dims), .. } = ty {
-                if dims.len() == 4 && !dims.iter().any(|d| matches!(d, Dim::Rest(_))) {
+            if let Some(rank) = ty.rank {
+                if rank == 4 && !ty.rest {
                     model.layout = Layout::Image;
                 }
-                if let Some(dtype) = DType::from_name(&dtype.name).filter(|d| d.is_float()) {
+                if let Some(dtype) = ty.dtype.filter(|d| d.is_float()) {
                     model.x_dtype = dtype;
                 }
             }
@@ -184,7 +183,7 @@ impl Model {
     /// The name of `predict`'s parameter tuple (`p` by the convention): `--save` names
     /// the tensors `p.0`, `p.1`, ... so that `tensorc run` binds them to it.
     pub fn params_name(&self) -> &str {
-        self.items.get("predict").and_then(|f| f.params.first()).map_or("p", |p| p.name.name.as_str())
+        self.items.get("predict").and_then(|f| f.params.first()).map_or("p", |p| p.name.as_str())
     }
 
     fn loc(&self, span: Span) -> Loc {
@@ -197,22 +196,22 @@ impl Model {
 
     /// A compile error at function `fname`'s name.
     fn error_at(&self, fname: &str, code: &'static str, message: String, label: String) -> Error {
-        let span = self.items.get(fname).map_or(Span { start: 0, end: 0 }, |f| f.name.span);
+        let span = self.items.get(fname).map_or(Span { start: 0, end: 0 }, |f| f.span);
         self.errors(vec![Diagnostic::new(code, self.loc(span), message).with_label(label).with_hint(CONVENTION)])
     }
 
     /// A diagnostic unless `item` can be called with exactly `params.len()` arguments.
-    fn arity(&self, item: &FnItem, params: &[&str]) -> Option<Diagnostic> {
-        let required = item.params.iter().filter(|p| p.default.is_none()).count();
+    fn arity(&self, item: &FnInfo, params: &[&str]) -> Option<Diagnostic> {
+        let required = item.params.iter().filter(|p| !p.has_default).count();
         let n = params.len();
         if required <= n && n <= item.params.len() {
             return None;
         }
-        let fname = &item.name.name;
+        let fname = &item.name;
         Some(
             Diagnostic::new(
                 "E0206",
-                self.loc(item.name.span),
+                self.loc(item.span),
                 format!("`{fname}` must take {n} argument{} ({}); it takes {}", plural(n), params.join(", "), item.params.len()),
             )
             .with_label(format!("expected `fn {fname}({})`", params.join(", ")))
@@ -222,10 +221,12 @@ impl Model {
 
     /// The dtype of parameter `index` of `fname` when annotated as a scalar.
     fn scalar_param_dtype(&self, fname: &str, index: usize) -> Option<DType> {
-        match self.items.get(fname)?.params.get(index)?.ty.as_ref()? {
-            AstType::Tensor { dtype, dims: None, .. } => DType::from_name(&dtype.name),
-            AstType::Tensor { dtype, dims: Some(dims), .. } if dims.is_empty() => DType::from_name(&dtype.name),
-            _ => None,
+        let ty = self.items.get(fname)?.params.get(index)?.tensor?;
+        // `f32` and `f32[]` are scalars.
+        if ty.rank.unwrap_or(0) == 0 {
+            ty.dtype
+        } else {
+            None
         }
     }
 
@@ -258,11 +259,18 @@ impl Model {
 impl Model {
     /// Check that `loss(params, x, y)` is a scalar float (compiling it once).
     pub fn check_loss(&self, params: &Value, x: &Tensor, y: &Tensor) -> Result<(), Error> {
-        let args = self.with_defaults("loss", vec![Some(params.arg_type()), Some(tensor_type(x)), Some(tensor_type(y))]);
-        let compiled = self.module.compile("loss", &args)?;
-        let types = compiled.graph.output_types();
-        let scalar = compiled.outputs == OutTree::Tensor && types[0].shape.is_empty() && types[0].dtype.is_float();
-        if scalar {
+        let compiled = self.module.compile("loss", &self.loss_args(params, x, y))?;
+        self.scalar_loss(&compiled.outputs, &compiled.graph, params, x, y)
+    }
+
+    fn loss_args(&self, params: &Value, x: &Tensor, y: &Tensor) -> Vec<Option<ArgValue>> {
+        self.with_defaults("loss", vec![Some(params.arg_type()), Some(tensor_type(x)), Some(tensor_type(y))])
+    }
+
+    /// E0303 unless `loss`'s graph returns a scalar float.
+    fn scalar_loss(&self, outputs: &OutTree, graph: &Graph, params: &Value, x: &Tensor, y: &Tensor) -> Result<(), Error> {
+        let types = graph.output_types();
+        if *outputs == OutTree::Tensor && types[0].shape.is_empty() && types[0].dtype.is_float() {
             return Ok(());
         }
         Err(self.error_at(
@@ -270,10 +278,58 @@ impl Model {
             "E0303",
             format!(
                 "`loss` must return the mean loss of the batch as a scalar f32, but it returns {}",
-                out_type_string(&compiled.outputs, &types)
+                out_type_string(outputs, &types)
             ),
             format!("called with p: {}, x: {}, y: {}", params.type_string(), x.type_string(), y.type_string()),
         ))
+    }
+
+    /// `loss(params, x, y)` as a graph to extend into a training step.
+    pub(crate) fn loss_graph(&self, params: &Value, x: &Tensor, y: &Tensor) -> Result<LossGraph, Error> {
+        let spec = self.module.specialize("loss", &self.loss_args(params, x, y))?;
+        self.scalar_loss(&spec.outputs, &spec.graph, params, x, y)?;
+        let mut graph = spec.graph;
+        let loss = graph.outputs[0];
+        let leaves = params.leaves();
+        // The graph's parameters are the leaves of `params`, then `x` and `y`.
+        let mut nodes: Vec<Option<NodeId>> = vec![None; leaves.len()];
+        for (i, node) in graph.nodes.iter().enumerate() {
+            if let Op::Param(k) = node.op {
+                if k < leaves.len() && nodes[k].is_none() {
+                    nodes[k] = Some(NodeId(i as u32));
+                }
+            }
+        }
+        let params = nodes
+            .into_iter()
+            .zip(&leaves)
+            .enumerate()
+            .map(|(k, (node, leaf))| node.unwrap_or_else(|| graph.param(k, Type::new(leaf.dtype(), leaf.shape().to_vec()))))
+            .collect();
+        Ok(LossGraph { graph, loss, params, next_param: leaves.len() + 2 })
+    }
+
+    /// The gradients of `loss` by the float leaves of `params` (`None` for the others),
+    /// appended to `graph`; a compile error at `loss` if it cannot be differentiated.
+    pub(crate) fn gradients(&self, graph: &mut Graph, loss: NodeId, params: &[NodeId]) -> Result<Vec<Option<NodeId>>, Error> {
+        let floats: Vec<NodeId> = params.iter().copied().filter(|&p| graph.ty(p).dtype.is_float()).collect();
+        let grads = tc_grad::vjp(graph, loss, &floats).map_err(|e| {
+            self.error_at("loss", "E0209", format!("cannot differentiate `loss`: {e}"), "defined here".to_string())
+        })?;
+        let mut grads = grads.into_iter();
+        Ok(params.iter().map(|&p| graph.ty(p).dtype.is_float().then(|| grads.next().expect("one gradient per float leaf"))).collect())
+    }
+
+    /// The SGD step on `loss`: `(P, x, y, lr: f32) -> (P', loss)`, each float leaf
+    /// `p - (lr as dtype) * grad(loss, p)`, the other leaves unchanged.
+    pub(crate) fn sgd_graph(&self, params: &Value, x: &Tensor, y: &Tensor) -> Result<Specialization, Error> {
+        let LossGraph { mut graph, loss, params: leaves, next_param } = self.loss_graph(params, x, y)?;
+        let lr = graph.param(next_param, Type::scalar(DType::F32));
+        let grads = self.gradients(&mut graph, loss, &leaves)?;
+        graph.outputs = sgd_update(&mut graph, &leaves, &grads, lr);
+        graph.outputs.push(loss);
+        graph.name = SGD_STEP.to_string();
+        Ok(Specialization { graph, outputs: step_tree(params) })
     }
 
     /// The compiled `predict` for parameters `params` and a batch `x`, checked to give
@@ -327,26 +383,21 @@ impl Model {
     }
 
     /// Compile the training step for parameters `params` and batches like `x`, `y`:
-    /// the file's `step`, or SGD generated as tensorc source appended to the file.
-    pub fn stepper(&self, session: &Session, params: &Value, x: &Tensor, y: &Tensor, lr: f64) -> Result<Stepper, Error> {
-        let (own, entry, lr_dtype) = if self.has_step() {
-            let dtype = self.scalar_param_dtype("step", 3).filter(|d| d.is_float()).unwrap_or(DType::F32);
-            (None, "step", dtype)
-        } else {
-            let text = format!("{}\n{}", self.text, sgd_source(params));
-            (Some(session.compile_source(self.name.clone(), text)?), SGD_STEP, DType::F32)
-        };
-        let lr = Tensor::new(Vec::new(), tc_tensor::Data::from_f64(lr_dtype, &[lr])).map_err(|e| Error::Runtime(e.to_string()))?;
+    /// the file's `step`, or SGD on `loss` built as a graph ([`SGD_STEP`]).
+    pub fn stepper(&self, params: &Value, x: &Tensor, y: &Tensor, lr: f64) -> Result<Stepper, Error> {
+        if !self.has_step() {
+            let spec = self.sgd_graph(params, x, y)?;
+            return Stepper::generated(self, SGD_STEP, spec, vec![scalar(DType::F32, lr)?]);
+        }
+        let lr_dtype = self.scalar_param_dtype("step", 3).filter(|d| d.is_float()).unwrap_or(DType::F32);
+        let lr = scalar(lr_dtype, lr)?;
         let args = vec![Some(params.arg_type()), Some(tensor_type(x)), Some(tensor_type(y)), Some(tensor_type(&lr))];
-        let args = if own.is_none() { self.with_defaults("step", args) } else { args };
-        let module = own.as_ref().unwrap_or(&self.module);
-        let param_types: Vec<tensorc::Type> = params.leaves().iter().map(|t| tensorc::Type::new(t.dtype(), t.shape().to_vec())).collect();
+        let param_types: Vec<Type> = params.leaves().iter().map(|t| Type::new(t.dtype(), t.shape().to_vec())).collect();
         let n = param_types.len();
         // The old parameters (the first `n` inputs) are given up to the new ones.
-        let compiled = module.compile_donating(entry, &args, &(0..n).collect::<Vec<_>>())?;
+        let compiled = self.module.compile_donating("step", &self.with_defaults("step", args), &(0..n).collect::<Vec<_>>())?;
         let types = compiled.graph.output_types();
-        let want = OutTree::Tuple(vec![tree_of(params), OutTree::Tensor]);
-        let fits = compiled.outputs == want
+        let fits = compiled.outputs == step_tree(params)
             && types[..n] == param_types[..]
             && types[n].shape.is_empty()
             && types[n].dtype.is_float();
@@ -363,33 +414,112 @@ impl Model {
                 "defined here".to_string(),
             ));
         }
-        let lr = module.hold(lr)?;
-        Ok(Stepper { own, entry, compiled, lr, leaves: n })
+        Ok(Stepper { entry: "step", compiled, scalars: vec![self.module.hold(lr)?], leaves: n })
     }
 }
 
-/// A compiled training step: `(P, x, y, lr) -> (P, loss)`.
+/// `loss` specialised for (P, x, y), to be extended into a training step.
+pub(crate) struct LossGraph {
+    pub graph: Graph,
+    /// The scalar loss.
+    pub loss: NodeId,
+    /// The parameter nodes of P's leaves, in order.
+    pub params: Vec<NodeId>,
+    /// The first parameter index after P, x and y.
+    pub next_param: usize,
+}
+
+/// `p - (lr as dtype) * g` for each leaf `p` with a gradient `g`, the leaf itself
+/// otherwise: the update of the generated SGD and FedProx steps.
+pub(crate) fn sgd_update(graph: &mut Graph, params: &[NodeId], grads: &[Option<NodeId>], lr: NodeId) -> Vec<NodeId> {
+    params
+        .iter()
+        .zip(grads)
+        .map(|(&p, &g)| match g {
+            None => p,
+            Some(g) => {
+                let ty = graph.ty(p).clone();
+                let lr = graph.cast(lr, ty.dtype);
+                let lr = graph.broadcast(lr, &ty.shape);
+                let delta = graph.mul(lr, g);
+                graph.sub(p, delta)
+            }
+        })
+        .collect()
+}
+
+/// `sum((p - w) ** 2)` over the float leaves, each converted to f32: the proximal term
+/// of FedProx; `None` without float leaves.
+pub(crate) fn squared_distance(graph: &mut Graph, params: &[NodeId], global: &[NodeId]) -> Option<NodeId> {
+    let mut total: Option<NodeId> = None;
+    for (&p, &w) in params.iter().zip(global) {
+        let ty = graph.ty(p).clone();
+        if !ty.dtype.is_float() {
+            continue;
+        }
+        let d = graph.sub(p, w);
+        let two = graph.full(&ty, 2.0);
+        let squared = graph.binary(BinaryOp::Pow, d, two);
+        let axes: Vec<usize> = (0..ty.rank()).collect();
+        let term = graph.reduce(ReduceOp::Sum, squared, &axes);
+        let term = graph.cast(term, DType::F32);
+        total = Some(match total {
+            Some(t) => graph.add(t, term),
+            None => term,
+        });
+    }
+    total
+}
+
+/// The result structure of a step: `(P, loss)`.
+pub(crate) fn step_tree(params: &Value) -> OutTree {
+    OutTree::Tuple(vec![tree_of(params), OutTree::Tensor])
+}
+
+/// A scalar tensor of `dtype` holding `v`.
+fn scalar(dtype: DType, v: f64) -> Result<Tensor, Error> {
+    Tensor::new(Vec::new(), tc_tensor::Data::from_f64(dtype, &[v])).map_err(|e| Error::Runtime(e.to_string()))
+}
+
+/// A compiled training step: `(P, x, y, lr, ...) -> (P, loss)`.
 pub struct Stepper {
-    /// The module of the generated SGD step (`None`: the file's own `step`).
-    own: Option<Module>,
+    /// `step`, [`SGD_STEP`] or FedProx's step.
     entry: &'static str,
     compiled: Arc<Compiled>,
-    /// The learning rate where the step runs (on the GPU: uploaded once).
-    lr: Held,
+    /// The inputs after the batch: the learning rate, and FedProx's `mu` (on the GPU:
+    /// uploaded once).
+    scalars: Vec<Held>,
     leaves: usize,
 }
 
 impl Stepper {
-    /// `step` or [`SGD_STEP`].
+    /// A step built as a graph (its parameters P, x, y, then `scalars`, then whatever
+    /// [`Stepper::step`] is given after them), compiled donating the old parameters.
+    pub(crate) fn generated(model: &Model, entry: &'static str, spec: Specialization, scalars: Vec<Tensor>) -> Result<Stepper, Error> {
+        let leaves = match &spec.outputs {
+            OutTree::Tuple(parts) => count_leaves(&parts[0]),
+            OutTree::Tensor => 0,
+        };
+        // The graph is a function of its parameter types, given the model and the entry.
+        let key = format!("{entry} {:?}", spec.graph.param_types());
+        let compiled = model.module.compile_graph(&key, spec, &(0..leaves).collect::<Vec<_>>())?;
+        let scalars = scalars.into_iter().map(|t| model.module.hold(t)).collect::<Result<_, _>>()?;
+        Ok(Stepper { entry, compiled, scalars, leaves })
+    }
+
+    /// `step`, [`SGD_STEP`] or [`crate::fed::FEDPROX_STEP`].
     pub fn entry(&self) -> &str {
         self.entry
     }
 
     /// One step on host tensors: the new parameter tensors and the batch's loss.
-    pub fn step(&self, model: &Model, params: Vec<Tensor>, x: Tensor, y: Tensor) -> Result<(Vec<Tensor>, f64), Error> {
-        let module = self.module(model);
+    /// `global` are the inputs after the learning rate: FedProx's global model, empty
+    /// for the other steps.
+    pub fn step(&self, model: &Model, params: Vec<Tensor>, x: Tensor, y: Tensor, global: &[Tensor]) -> Result<(Vec<Tensor>, f64), Error> {
+        let module = &model.module;
         let params = params.into_iter().map(Held::Host).collect();
-        let (params, loss) = self.launch(model, params, Held::Host(x), Held::Host(y))?;
+        let global = global.iter().cloned().map(Held::Host).collect();
+        let (params, loss) = self.launch_with(model, params, Held::Host(x), Held::Host(y), global)?;
         let params = params.into_iter().map(|p| module.into_host(p)).collect::<Result<_, _>>()?;
         let loss = module.into_host(loss)?.data().to_f64_vec().first().copied().unwrap_or(f64::NAN);
         Ok((params, loss))
@@ -399,18 +529,27 @@ impl Stepper {
     /// left where the step ran. On the GPU nothing is read back, so the caller can
     /// prepare the next batch while the device computes, then read the loss.
     pub fn launch(&self, model: &Model, params: Vec<Held>, x: Held, y: Held) -> Result<(Vec<Held>, Held), Error> {
+        self.launch_with(model, params, x, y, Vec::new())
+    }
+
+    fn launch_with(&self, model: &Model, params: Vec<Held>, x: Held, y: Held, global: Vec<Held>) -> Result<(Vec<Held>, Held), Error> {
         let mut inputs = params;
-        inputs.extend([x, y, self.lr.clone()]);
-        let mut outputs = self.module(model).run_held(&self.compiled, inputs)?;
+        inputs.extend([x, y]);
+        inputs.extend(self.scalars.iter().cloned());
+        inputs.extend(global);
+        let mut outputs = model.module.run_held(&self.compiled, inputs)?;
         if outputs.len() != self.leaves + 1 {
             return Err(Error::Runtime(format!("`{}` gave {} results, expected {}", self.entry, outputs.len(), self.leaves + 1)));
         }
         let loss = outputs.pop().expect("counted");
         Ok((outputs, loss))
     }
+}
 
-    fn module<'a>(&'a self, model: &'a Model) -> &'a Module {
-        self.own.as_ref().unwrap_or(&model.module)
+fn count_leaves(tree: &OutTree) -> usize {
+    match tree {
+        OutTree::Tensor => 1,
+        OutTree::Tuple(parts) => parts.iter().map(count_leaves).sum(),
     }
 }
 
@@ -423,7 +562,6 @@ const SHUFFLE_SALT: u64 = 0x5a1f_f1e5_eed5_a1f0;
 /// positive number, or a batch that is empty or larger than the training split, is a
 /// usage error.
 pub fn train(
-    session: &Session,
     model: &Model,
     data: &DataSet,
     options: &TrainOptions,
@@ -447,7 +585,7 @@ pub fn train(
     let eval_batch = batch.min(data.test.len());
     let eval_first: Vec<usize> = (0..eval_batch).collect();
     model.compiled_predict(&template.arg_type(), &data::batch(&data.test, &eval_first, model.layout, model.x_dtype).0)?;
-    let stepper = model.stepper(session, &template, &x, &y, options.lr)?;
+    let stepper = model.stepper(&template, &x, &y, options.lr)?;
 
     on_event(Event::Ready { params: &template, step: stepper.entry() });
     let params_type = template.arg_type();
@@ -531,48 +669,6 @@ pub fn save(path: impl AsRef<Path>, name: &str, params: &Value) -> Result<Vec<St
     Ok(named.into_iter().map(|(name, _)| name).collect())
 }
 
-/// The source of the default step: SGD on every float parameter.
-pub fn sgd_source(params: &Value) -> String {
-    fn update(value: &Value, path: &str) -> String {
-        match value {
-            Value::Tensor(t) if t.dtype().is_float() => {
-                let lr = if t.dtype() == DType::F32 { "lr".to_string() } else { format!("(lr as {})", t.dtype().name()) };
-                format!("{} - {lr} * {}", field("p", path), field("g", path))
-            }
-            Value::Tensor(_) => field("p", path),
-            Value::Tuple(elems) => {
-                let parts: Vec<String> = elems.iter().enumerate().map(|(i, e)| update(e, &format!("{path}.{i}"))).collect();
-                if parts.len() == 1 {
-                    format!("({},)", parts[0])
-                } else {
-                    format!("({})", parts.join(", "))
-                }
-            }
-        }
-    }
-    format!(
-        "/// SGD on `grad(loss(p, x, y), p)`, generated by `tensorc train`.\n\
-         fn {SGD_STEP}(p, x, y, lr: f32) {{\n    \
-             let l = loss(p, x, y);\n    \
-             let g = grad(l, p);\n    \
-             ({}, l)\n\
-         }}\n",
-        update(params, "")
-    )
-}
-
-/// The field `p.1.0` of a nested tuple, parenthesised as `(p.1).0` so that it never
-/// depends on how `.1.0` is lexed.
-pub(crate) fn field(base: &str, path: &str) -> String {
-    path.split('.').filter(|s| !s.is_empty()).fold(base.to_string(), |acc, i| {
-        if acc.contains('.') {
-            format!("({acc}).{i}")
-        } else {
-            format!("{acc}.{i}")
-        }
-    })
-}
-
 pub(crate) fn tensor_type(t: &Tensor) -> ArgValue {
     Value::Tensor(t.clone()).arg_type()
 }
@@ -608,5 +704,90 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A classifier whose parameters nest, with an f64 leaf (its update converts `lr`).
+    pub(crate) const NESTED: &str = "use nn;
+
+fn init(seed) {
+    (random_normal(seed, (784, 10)) * 0.01, (zeros((10,)), full((), 0.5, f64)))
+}
+
+fn predict(p, x: f32[B, 784]) {
+    let (b, s) = p.1;
+    (x @ p.0 + b) * (s as f32)
+}
+
+fn loss(p, x, y: i32[B]) -> f32 {
+    nn::cross_entropy(predict(p, x), y) + sum(p.0 * p.0) * 0.001
+}
+";
+
+    /// Plain SGD written in tensorc: what the generated step computes.
+    const SGD_BY_HAND: &str = "
+fn step(p, x, y, lr: f32) {
+    let l = loss(p, x, y);
+    let g = grad(l, p);
+    ((p.0 - lr * g.0, ((p.1).0 - lr * (g.1).0, (p.1).1 - (lr as f64) * (g.1).1)), l)
+}
+";
+
+    /// The first `n` training examples of a synthetic data set, and `init(seed)`.
+    pub(crate) fn setup(model: &Model, n: usize) -> (Value, Tensor, Tensor) {
+        let data = data::synthetic(4 * n);
+        let first: Vec<usize> = (0..n).collect();
+        let (x, y) = data::batch(&data.train, &first, model.layout, model.x_dtype);
+        (model.init(7).unwrap(), x, y)
+    }
+
+    /// Bit for bit: the graph is built with the ops the checker elaborates the source to.
+    pub(crate) fn assert_same(a: &Tensor, b: &Tensor, what: &str) {
+        assert_eq!((a.dtype(), a.shape()), (b.dtype(), b.shape()), "{what}");
+        let bits = |t: &Tensor| t.data().to_f64_vec().into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        assert_eq!(bits(a), bits(b), "{what}");
+    }
+
+    #[test]
+    fn the_sgd_graph_computes_sgd_written_in_tensorc() {
+        let session = Session::new(tensorc::Backend::Interp).unwrap();
+        let generated = Model::compile_source(&session, "nested.tc", NESTED).unwrap();
+        let by_hand = Model::compile_source(&session, "nested.tc", format!("{NESTED}{SGD_BY_HAND}")).unwrap();
+        assert!(!generated.has_step() && by_hand.has_step());
+        let (params, x, y) = setup(&generated, 16);
+        let ours = generated.stepper(&params, &x, &y, 0.1).unwrap();
+        let theirs = by_hand.stepper(&params, &x, &y, 0.1).unwrap();
+        assert_eq!((ours.entry(), theirs.entry()), (SGD_STEP, "step"));
+        let leaves: Vec<Tensor> = params.leaves().into_iter().cloned().collect();
+        let mut a = (leaves.clone(), 0.0);
+        let mut b = (leaves, 0.0);
+        for _ in 0..3 {
+            a = ours.step(&generated, a.0, x.clone(), y.clone(), &[]).unwrap();
+            b = theirs.step(&by_hand, b.0, x.clone(), y.clone(), &[]).unwrap();
+            assert_eq!(a.1.to_bits(), b.1.to_bits(), "loss {} vs {}", a.1, b.1);
+            for (i, (p, q)) in a.0.iter().zip(&b.0).enumerate() {
+                assert_same(p, q, &format!("leaf {i}"));
+            }
+        }
+        assert_ne!(a.0[0].data().to_f64_vec(), params.leaves()[0].data().to_f64_vec(), "the step moves the weights");
+    }
+
+    #[test]
+    fn integer_leaves_pass_through_the_sgd_graph() {
+        let session = Session::new(tensorc::Backend::Interp).unwrap();
+        let source = NESTED.replace("full((), 0.5, f64)))", "full((), 0.5, f64)), full((3,), 4, i32))");
+        let model = Model::compile_source(&session, "counted.tc", source).unwrap();
+        let (params, x, y) = setup(&model, 8);
+        let stepper = model.stepper(&params, &x, &y, 0.1).unwrap();
+        let leaves: Vec<Tensor> = params.leaves().into_iter().cloned().collect();
+        let (next, loss) = stepper.step(&model, leaves.clone(), x, y, &[]).unwrap();
+        assert!(loss.is_finite());
+        assert_eq!(next.len(), 4);
+        assert_eq!(next[3].data().to_f64_vec(), vec![4.0; 3]);
+        assert_ne!(next[0].data().to_f64_vec(), leaves[0].data().to_f64_vec());
     }
 }

@@ -264,7 +264,7 @@ mod tests {
     use super::*;
 
     fn param(annotation: Option<&str>) -> ParamInfo {
-        ParamInfo { name: "p".to_string(), annotation: annotation.map(str::to_string), has_default: false }
+        ParamInfo { name: "p".to_string(), annotation: annotation.map(str::to_string), tensor: None, has_default: false }
     }
 
     fn t(v: f32) -> Tensor {

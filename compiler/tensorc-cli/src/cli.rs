@@ -92,10 +92,13 @@ struct Call {
     donate: Vec<String>,
 }
 
+/// The entry's parameters, each with the argument given for it.
+type Bound = Vec<(tensorc::ParamInfo, Option<args::CliArg>)>;
+
 impl Call {
     /// The module of the file, compiled by `session`, and the arguments bound to the
     /// entry's parameters.
-    fn bind(&self, session: &Session) -> Result<(tensorc::Module, Vec<(tensorc::ParamInfo, Option<args::CliArg>)>), Error> {
+    fn bind(&self, session: &Session) -> Result<(tensorc::Module, Bound), Error> {
         let module = session.compile_file(&self.target.file)?;
         let bound = args::bind(&module, &self.target.entry, &self.target.args)?;
         Ok((module, bound))

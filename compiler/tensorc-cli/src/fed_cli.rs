@@ -157,7 +157,7 @@ pub fn run_command(command: FedCommand) -> Result<(), Error> {
         session.backend(),
         options.seed
     ));
-    let summary = simulate(&session, &model, &data, &options, &mut |r| line(&round_line(r, options.rounds)))?;
+    let summary = simulate(&model, &data, &options, &mut |r| line(&round_line(r, options.rounds)))?;
     line(&format!(
         "{} rounds; {}; final accuracy {:.2}%; dropped {}; rejected {}; {} up, {} down",
         summary.rounds(),

@@ -39,7 +39,7 @@ pub fn run(session: &Session, request: &Request<'_>) -> Result<(), Error> {
         data.test.len()
     ));
     let mut bar: Option<ProgressBar> = None;
-    let outcome = train::train(session, &model, &data, options, &mut |event| match event {
+    let outcome = train::train(&model, &data, options, &mut |event| match event {
         Event::Ready { params, step } => {
             let leaves = params.leaves();
             let count: usize = leaves.iter().map(|t| t.len()).sum();

@@ -39,7 +39,7 @@ fn run(data: &DataSet, options: &Options) -> Result<(Summary, Vec<RoundStats>), 
     let session = session();
     let model = model(&session);
     let mut lines = Vec::new();
-    let summary = fed::simulate(&session, &model, data, options, &mut |r| lines.push(r.clone()))?;
+    let summary = fed::simulate(&model, data, options, &mut |r| lines.push(r.clone()))?;
     Ok((summary, lines))
 }
 

@@ -224,7 +224,7 @@ fn the_step_compiles_once() {
     let data = data::load(&DataSpec::Synthetic(200)).unwrap();
     let options = TrainOptions { epochs: 1, batch: 50, lr: 0.01, seed: 1 };
     let mut steps = 0;
-    let first = train::train(&session, &model, &data, &options, &mut |e| {
+    let first = train::train(&model, &data, &options, &mut |e| {
         if let train::Event::Step { .. } = e {
             steps += 1;
         }
@@ -234,7 +234,7 @@ fn the_step_compiles_once() {
     let compiles = model.module().compile_count();
     // Two more epochs: every specialisation comes from the cache.
     let options = TrainOptions { epochs: 2, ..options };
-    let second = train::train(&session, &model, &data, &options, &mut |_| {}).unwrap();
+    let second = train::train(&model, &data, &options, &mut |_| {}).unwrap();
     assert_eq!(model.module().compile_count(), compiles);
     assert_eq!(second.epochs.len(), 2);
     // Same seed, same first epoch.
@@ -343,19 +343,40 @@ fn usage_errors() {
     }
 }
 
-#[test]
-fn the_generated_sgd_step_handles_nested_parameters() {
-    let nested = tensorc_value_nested();
-    let text = train::sgd_source(&nested);
-    assert!(text.contains("(p.1).0 - lr * (g.1).0"), "{text}");
-    assert!(text.contains("p.2 - (lr as f64) * g.2"), "{text}");
+/// Parameters that nest, with an f64 leaf and an integer leaf, which SGD leaves as it is.
+const NESTED: &str = "use nn;
+
+fn init(seed) {
+    (random_normal(seed, (784, 10)) * 0.01, (zeros((10,)), full((), 1.0, f64)), full((2,), 3, i32))
 }
 
-fn tensorc_value_nested() -> tensorc::Value {
-    use tensorc::Value;
-    let f32s = Value::Tensor(Tensor::from_f32(vec![2], vec![1.0, 2.0]).unwrap());
-    let f64s = Value::Tensor(Tensor::new(vec![], tensorc::Data::F64(vec![1.0])).unwrap());
-    Value::Tuple(vec![f32s.clone(), Value::Tuple(vec![f32s.clone(), f32s]), f64s])
+fn predict(p, x: f32[B, 784]) {
+    let (b, s) = p.1;
+    (x @ p.0 + b) * (s as f32)
+}
+
+fn loss(p, x, y: i32[B]) -> f32 {
+    nn::cross_entropy(predict(p, x), y)
+}
+";
+
+#[test]
+fn the_generated_sgd_step_handles_nested_parameters() {
+    let dir = scratch("nested-sgd");
+    let model = write(&dir, "nested.tc", NESTED.as_bytes());
+    let out = tensorc(&["train", &model, "--data", "synthetic:256", "--epochs", "2", "--batch", "32", "--lr", "0.05", "--json"]);
+    expect_status(&out, 0);
+    assert!(out.stderr.contains("step: SGD on grad(loss, p)"), "{}", out.stderr);
+    let losses = epoch_losses(&out.stdout);
+    assert!(losses[1] < losses[0], "{}", out.stdout);
+    let session = Session::new(Backend::Interp).unwrap();
+    let model = Model::compile_source(&session, "nested.tc", NESTED).unwrap();
+    let data = data::load(&DataSpec::Synthetic(64)).unwrap();
+    let options = TrainOptions { epochs: 1, batch: 16, lr: 0.05, seed: 0 };
+    let outcome = train::train(&model, &data, &options, &mut |_| {}).unwrap();
+    let leaves = outcome.params.leaves();
+    assert_eq!(leaves[3].data().to_f64_vec(), vec![3.0, 3.0], "the integer leaf is kept");
+    assert_ne!(leaves[2].data().to_f64_vec(), vec![1.0], "the f64 leaf is trained");
 }
 
 /// The shipped examples keep following the convention: one short epoch each on
@@ -385,7 +406,7 @@ fn every_backend_trains_like_the_interpreter() {
         let run = |backend: Backend| {
             let session = Session::new(backend).unwrap();
             let model = Model::compile_source(&session, "model.tc", source).unwrap();
-            train::train(&session, &model, &data, &options, &mut |_| {}).unwrap()
+            train::train(&model, &data, &options, &mut |_| {}).unwrap()
         };
         let oracle = run(Backend::Interp);
         for backend in Backend::available() {
@@ -407,7 +428,7 @@ fn a_gpu_training_step_moves_only_its_batch_and_loss() {
     for source in [LINEAR, WITH_STEP] {
         let session = Session::new(Backend::Wgpu).unwrap();
         let model = Model::compile_source(&session, "model.tc", source).unwrap();
-        let outcome = train::train(&session, &model, &data, &options, &mut |_| {}).unwrap();
+        let outcome = train::train(&model, &data, &options, &mut |_| {}).unwrap();
         for epoch in &outcome.epochs {
             let steps = epoch.steps as u64;
             let batch_bytes = 32 * 784 * 4 + 32 * 4;

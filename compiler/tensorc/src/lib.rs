@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 pub use error::{Diagnostics, Error};
 pub use files::{load_npy, load_safetensors, read_source, save_npy, save_npy_results, save_safetensors};
 pub use loader::{FsLoader, STDLIB};
-pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization};
+pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization, TensorAnnotation};
 pub use tc_ir::{Graph, Type};
 pub use tc_tensor::{DType, Data, Tensor};
 pub use value::{arg_type_string, out_type_string, parse_type, Value};
@@ -403,8 +403,17 @@ fn fit(graph: Graph, budget: Option<usize>, target: &dyn Target, backend: Backen
     )))
 }
 
-/// Compiled specialisations by (function name, argument types, donated inputs).
-type Cache = HashMap<(String, Vec<ArgKey>, Vec<usize>), Arc<Compiled>>;
+/// What a compiled program is cached under.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum CacheKey {
+    /// A function of the program: (name, argument types, donated inputs).
+    Entry(String, Vec<ArgKey>, Vec<usize>),
+    /// A graph the caller built ([`Module::compile_graph`]): (its key, donated inputs).
+    Graph(String, Vec<usize>),
+}
+
+/// Compiled programs by what they were compiled from.
+type Cache = HashMap<CacheKey, Arc<Compiled>>;
 
 /// A checked program, ready to call.
 pub struct Module {
@@ -507,13 +516,32 @@ impl Module {
     /// new memory. Under a budget the program fits it when run by
     /// [`Module::run_donated`] or [`Module::run_held`], which hand the inputs over.
     pub fn compile_donating(&self, entry: &str, args: &[Option<ArgValue>], donate: &[usize]) -> Result<Arc<Compiled>, Error> {
-        let key = (entry.to_string(), args.iter().map(ArgKey::of).collect::<Vec<_>>(), donate.to_vec());
+        let key = CacheKey::Entry(entry.to_string(), args.iter().map(ArgKey::of).collect(), donate.to_vec());
+        self.compile_cached(key, || self.lower(entry, args, donate))
+    }
+
+    /// Compile a graph the caller built (from a [`Module::specialize`]d function,
+    /// extended with `tc_ir`'s builder and `tc_grad`: a generated training step) through
+    /// the same pipeline as [`Module::compile_donating`], donating the flat inputs
+    /// `donate`. Cached by `key`, which must name the graph: a key compiled before gives
+    /// the same program again, whatever `spec` is. A graph that fails `tc_ir`'s verifier
+    /// is a runtime error, not a crash in a backend.
+    pub fn compile_graph(&self, key: &str, spec: Specialization, donate: &[usize]) -> Result<Arc<Compiled>, Error> {
+        let cache_key = CacheKey::Graph(key.to_string(), donate.to_vec());
+        self.compile_cached(cache_key, || {
+            tc_ir::verify::verify(&spec.graph).map_err(|e| Error::Runtime(format!("the graph `{key}` is malformed: {e}")))?;
+            self.lower_spec(spec, donate)
+        })
+    }
+
+    /// The compiled program under `key`, lowered by `lower` and generated on a miss.
+    fn compile_cached(&self, key: CacheKey, lower: impl FnOnce() -> Result<Lowered, Error>) -> Result<Arc<Compiled>, Error> {
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(compiled) = cache.get(&key) {
             return Ok(Arc::clone(compiled));
         }
         let start = Instant::now();
-        let lowered = self.lower(entry, args, donate)?;
+        let lowered = lower()?;
         let options = CodegenOptions { amx: self.amx, f32_matmuls_on_tiles: self.precision == Precision::Bf16 };
         let program = self.target().compile(&lowered.graph, lowered.kernels, &options).map_err(Error::Runtime)?;
         let compiled = Arc::new(Compiled { graph: lowered.graph, outputs: lowered.outputs, compile_time: start.elapsed(), program });
@@ -527,6 +555,11 @@ impl Module {
     /// donated inputs with outputs, lower for the backend and fit the memory budget.
     pub fn lower(&self, entry: &str, args: &[Option<ArgValue>], donate: &[usize]) -> Result<Lowered, Error> {
         let spec = self.specialize(entry, args)?;
+        self.lower_spec(spec, donate)
+    }
+
+    /// [`Module::lower`] after specialisation.
+    fn lower_spec(&self, spec: Specialization, donate: &[usize]) -> Result<Lowered, Error> {
         // Rounded before simplification, so that folding constants rounds them too.
         let mut graph = match self.precision {
             Precision::F32 => optimize(&spec.graph),

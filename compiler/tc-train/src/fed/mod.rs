@@ -5,8 +5,8 @@
 //! label skew). Each round, a [`tc_fed::Coordinator`] samples a fraction C of them and
 //! sends the global model through [`Federation`], the in-process [`Transport`]: every
 //! sampled client trains E local epochs of batch-B SGD on its own shard with the model
-//! file's `loss` (the [`train::Stepper`] of `tensorc train`, or for FedProx a generated
-//! step whose loss carries the proximal term), on a thread pool, and reports its update
+//! file's `loss` (the [`train::Stepper`] of `tensorc train`, or for FedProx a step built
+//! as a graph whose loss carries the proximal term), on a thread pool, and reports its update
 //! (its model minus the global one), weighted by its number of examples.
 //!
 //! Time is simulated, so that runs are reproducible: a client processes
@@ -34,16 +34,15 @@ use tc_fed::{
     Transport, TransportError, Update,
 };
 
-use tensorc::{Data, Error, Session, Tensor, Value};
+use tensorc::{Data, Error, Tensor, Value};
 
 use crate::data::{self, DataSet, Rng, Split};
 use crate::train::{self, Model, Stepper};
-use fedprox::{fedprox_source, ProxStep};
 pub use split::{check_clients, split};
 
 /// Simulated speed of a client device: examples trained per second.
 pub const EXAMPLES_PER_SECOND: f64 = 1000.0;
-/// The name of the generated FedProx step.
+/// The name of the FedProx step, built as a graph.
 pub const FEDPROX_STEP: &str = "__tensorc_fedprox_step";
 /// Test examples per call of `predict` when measuring accuracy.
 const EVAL_BATCH: usize = 500;
@@ -308,7 +307,6 @@ fn mix(seed: u64, salt: u64, round: u64, client: u64) -> u64 {
 
 /// The in-process [`Transport`]: clients that train on their shards on a thread pool.
 pub struct Federation<'a> {
-    session: &'a Session,
     model: &'a Model,
     data: &'a DataSet,
     options: &'a Options,
@@ -317,10 +315,10 @@ pub struct Federation<'a> {
     byzantine: Vec<bool>,
     /// `init`'s parameters: the structure every client's parameters take.
     template: Value,
-    lr: Tensor,
-    /// `tensorc train`'s step, one per batch size.
+    /// The step, one per batch size: `tensorc train`'s, or FedProx's.
     steppers: Mutex<HashMap<usize, Arc<Stepper>>>,
-    prox: Option<ProxStep>,
+    /// FedProx's `mu`.
+    mu: Option<f64>,
     /// The first error of a client in the current round.
     error: Option<Error>,
     /// Training losses of the current round's reports.
@@ -332,7 +330,6 @@ pub struct Federation<'a> {
 impl<'a> Federation<'a> {
     /// Clients for `model` on `data`, dealt as `options.split` says.
     pub fn new(
-        session: &'a Session,
         model: &'a Model,
         data: &'a DataSet,
         options: &'a Options,
@@ -352,26 +349,15 @@ impl<'a> Federation<'a> {
         };
         let slow = pick(options.slow.map_or(0.0, |(p, _)| p), &mut roles);
         let byzantine = pick(options.byzantine.map_or(0.0, |b| b.fraction), &mut roles);
-        let lr = Tensor::scalar(options.lr as f32);
-        let prox = match options.strategy.proximal_mu() {
-            None => None,
-            Some(_) if model.has_step() => {
-                return Err(Error::Usage(
-                    "--strategy fedprox adds its proximal term to `loss` and trains with SGD, \
-                     but this model file defines its own `step`"
-                        .to_string(),
-                ))
-            }
-            Some(mu) => {
-                let text = format!("{}\n{}", model.text, fedprox_source(&template));
-                Some(ProxStep {
-                    module: session.compile_source(model.name.clone(), text)?,
-                    mu: Tensor::scalar(mu as f32),
-                })
-            }
-        };
+        let mu = options.strategy.proximal_mu();
+        if mu.is_some() && model.has_step() {
+            return Err(Error::Usage(
+                "--strategy fedprox adds its proximal term to `loss` and trains with SGD, \
+                 but this model file defines its own `step`"
+                    .to_string(),
+            ));
+        }
         Ok(Federation {
-            session,
             model,
             data,
             options,
@@ -379,9 +365,8 @@ impl<'a> Federation<'a> {
             slow,
             byzantine,
             template,
-            lr,
             steppers: Mutex::new(HashMap::new()),
-            prox,
+            mu,
             error: None,
             losses: Vec::new(),
             seconds: 0.0,
@@ -402,38 +387,23 @@ impl<'a> Federation<'a> {
 
     /// One local step from `params` on the batch `x`, `y`; `global` for FedProx.
     fn step(&self, params: Vec<Tensor>, x: Tensor, y: Tensor, global: &[Tensor]) -> Result<(Vec<Tensor>, f64), Error> {
-        if let Some(prox) = &self.prox {
-            let args = vec![
-                Some(self.template.arg_type()),
-                Some(self.template.arg_type()),
-                Some(train::tensor_type(&x)),
-                Some(train::tensor_type(&y)),
-                Some(train::tensor_type(&self.lr)),
-                Some(train::tensor_type(&prox.mu)),
-            ];
-            let compiled = prox.module.compile(FEDPROX_STEP, &args)?;
-            let n = params.len();
-            let mut inputs = params;
-            inputs.extend(global.iter().cloned());
-            inputs.extend([x, y, self.lr.clone(), prox.mu.clone()]);
-            let mut outputs = prox.module.run(&compiled, &inputs)?;
-            let loss = outputs.pop().map_or(f64::NAN, |l| l.data().to_f64_vec()[0]);
-            outputs.truncate(n);
-            return Ok((outputs, loss));
-        }
         let b = x.shape()[0];
         let stepper = {
             let mut steppers = self.steppers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             match steppers.get(&b) {
                 Some(s) => Arc::clone(s),
                 None => {
-                    let s = Arc::new(self.model.stepper(self.session, &self.template, &x, &y, self.options.lr)?);
+                    let s = Arc::new(match self.mu {
+                        Some(mu) => self.model.fedprox_stepper(&self.template, &x, &y, self.options.lr, mu)?,
+                        None => self.model.stepper(&self.template, &x, &y, self.options.lr)?,
+                    });
                     steppers.insert(b, Arc::clone(&s));
                     s
                 }
             }
         };
-        stepper.step(self.model, params, x, y)
+        let global = if self.mu.is_some() { global } else { &[] };
+        stepper.step(self.model, params, x, y, global)
     }
 
     /// Client `client`'s update in round `round`, from `global`, and its mean training loss.
@@ -576,7 +546,6 @@ impl Transport for Federation<'_> {
 
 /// Run federated averaging of `model` on `data`; `on_round` hears about every round.
 pub fn simulate(
-    session: &Session,
     model: &Model,
     data: &DataSet,
     options: &Options,
@@ -603,7 +572,7 @@ pub fn simulate(
         deadline: options.deadline,
     };
     let mut coordinator = Coordinator::new(server, config).map_err(usage)?;
-    let mut federation = Federation::new(session, model, data, options, template.clone())?;
+    let mut federation = Federation::new(model, data, options, template.clone())?;
     let evaluate = |leaves: &[Tensor]| -> Result<f64, Error> {
         let params = train::rebuild(&template, &mut leaves.iter().cloned());
         accuracy(model, &params, &data.test, options.threads)

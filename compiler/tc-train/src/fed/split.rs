@@ -93,8 +93,6 @@ pub fn check_clients(k: usize, spec: SplitSpec, n: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Clients sampled per round, `max(1, round(C·K))` as [`tc_fed::sample_clients`] draws
-
 /// Gamma(α, 1) by Marsaglia and Tsang (with the α < 1 boost).
 fn gamma(rng: &mut Rng, alpha: f64) -> f64 {
     if alpha < 1.0 {
