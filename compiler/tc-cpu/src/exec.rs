@@ -48,7 +48,7 @@ fn with_capacity(dtype: DType, n: usize) -> Data {
     };
     let bytes = n * dtype.size_bytes();
     if bytes >= HUGE_PAGE_MIN_BYTES {
-        let start = data_ptr(&data) as usize;
+        let start = data.base_ptr() as usize;
         let huge = 1usize << 21;
         let (lo, hi) = (start.next_multiple_of(huge), (start + bytes) & !(huge - 1));
         if hi > lo {
@@ -73,19 +73,6 @@ unsafe fn set_len(data: &mut Data, n: usize) {
         Data::I32(v) => unsafe { v.set_len(n) },
         Data::U8(v) => unsafe { v.set_len(n) },
         Data::Bool(v) => unsafe { v.set_len(n) },
-    }
-}
-
-fn data_ptr(d: &Data) -> *mut u8 {
-    match d {
-        Data::F64(v) => v.as_ptr() as *mut u8,
-        Data::F32(v) => v.as_ptr() as *mut u8,
-        Data::F16(v) => v.as_ptr() as *mut u8,
-        Data::BF16(v) => v.as_ptr() as *mut u8,
-        Data::I64(v) => v.as_ptr() as *mut u8,
-        Data::I32(v) => v.as_ptr() as *mut u8,
-        Data::U8(v) => v.as_ptr() as *mut u8,
-        Data::Bool(v) => v.as_ptr() as *mut u8,
     }
 }
 
@@ -168,9 +155,9 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
         }));
     }
     let param_ptr = |p: usize| match (taken_by[p], owned.get(p)) {
-        (Some(o), _) => data_ptr(outputs[o].as_ref().expect("a donated output has the input's storage")),
-        (None, Some(Some(t))) => data_ptr(t.data()),
-        _ => data_ptr(borrowed[p].data()),
+        (Some(o), _) => outputs[o].as_ref().expect("a donated output has the input's storage").base_ptr(),
+        (None, Some(Some(t))) => t.data().base_ptr(),
+        _ => borrowed[p].data().base_ptr(),
     };
     let ptrs: Vec<*mut u8> = program
         .buffers
@@ -178,10 +165,10 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
         .zip(&outputs)
         .map(|(b, out): (&Buffer, &Option<Data>)| match &b.kind {
             BufferKind::Param(p) => param_ptr(*p),
-            BufferKind::Const(t) => data_ptr(t.data()),
+            BufferKind::Const(t) => t.data().base_ptr(),
             // SAFETY: planning keeps every temp within `arena_bytes`.
             BufferKind::Temp { offset } => unsafe { base.add(*offset) },
-            BufferKind::Output => data_ptr(out.as_ref().expect("outputs are allocated")),
+            BufferKind::Output => out.as_ref().expect("outputs are allocated").base_ptr(),
             BufferKind::Shares(_) => std::ptr::null_mut(),
         })
         .collect();

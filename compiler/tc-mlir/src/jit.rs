@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
 use tc_kernel::KernelProgram;
-use tc_tensor::{Data, Tensor};
+use tc_tensor::Tensor;
 
 /// The packed entry point: one pointer per scalar of the expanded arguments.
 type Packed = unsafe extern "C" fn(*mut *mut ());
@@ -279,19 +279,6 @@ unsafe extern "C" fn memref_copy(elem_bytes: i64, src: *const UnrankedMemRef, ds
     }
 }
 
-fn data_ptr(d: &Data) -> *mut u8 {
-    match d {
-        Data::F64(v) => v.as_ptr() as *mut u8,
-        Data::F32(v) => v.as_ptr() as *mut u8,
-        Data::F16(v) => v.as_ptr() as *mut u8,
-        Data::BF16(v) => v.as_ptr() as *mut u8,
-        Data::I64(v) => v.as_ptr() as *mut u8,
-        Data::I32(v) => v.as_ptr() as *mut u8,
-        Data::U8(v) => v.as_ptr() as *mut u8,
-        Data::Bool(v) => v.as_ptr() as *mut u8,
-    }
-}
-
 /// Append the expanded memref descriptor of a dense tensor at `ptr` with `shape`.
 fn push_descriptor(words: &mut Vec<u64>, ptr: *mut u8, shape: &[usize]) {
     words.push(ptr as usize as u64);
@@ -319,7 +306,7 @@ impl MlirProgram {
         let outputs: Vec<Tensor> = self.outputs.iter().map(|t| Tensor::zeros(t.dtype, t.shape.clone())).collect();
         let mut words: Vec<u64> = Vec::new();
         for t in inputs.iter().chain(&outputs) {
-            push_descriptor(&mut words, data_ptr(t.data()), t.shape());
+            push_descriptor(&mut words, t.data().base_ptr(), t.shape());
         }
         let mut slots: Vec<*mut ()> = words.iter_mut().map(|w| w as *mut u64 as *mut ()).collect();
         // SAFETY: the descriptors describe live, dense buffers of exactly the types the

@@ -39,6 +39,21 @@ impl std::fmt::Display for ShapeMismatch {
 impl std::error::Error for ShapeMismatch {}
 
 impl Data {
+    /// The address of the first element, for compiled code that reads the storage, or
+    /// writes it through a caller that owns it exclusively (a JIT's outputs).
+    pub fn base_ptr(&self) -> *mut u8 {
+        match self {
+            Data::F64(v) => v.as_ptr() as *mut u8,
+            Data::F32(v) => v.as_ptr() as *mut u8,
+            Data::F16(v) => v.as_ptr() as *mut u8,
+            Data::BF16(v) => v.as_ptr() as *mut u8,
+            Data::I64(v) => v.as_ptr() as *mut u8,
+            Data::I32(v) => v.as_ptr() as *mut u8,
+            Data::U8(v) => v.as_ptr() as *mut u8,
+            Data::Bool(v) => v.as_ptr() as *mut u8,
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             Data::F64(_) => DType::F64,
