@@ -4,16 +4,13 @@
 //! whose compile errors must include the code of its `// error: CODE` line). Its links
 //! into docs/errors.md must name headings that exist there.
 
-use tc_check::{ModuleLoader, SpecializeError};
+use tc_check::SpecializeError;
 use tc_syntax::diag::SourceMap;
 use tc_tensor::{DType, Tensor};
 
 mod common;
-use common::StdlibDir;
-
-fn repo(path: &str) -> String {
-    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
-}
+mod doc_examples;
+use doc_examples::{repo, ExampleFiles};
 
 /// One ```tc block of the reference.
 struct Example {
@@ -44,35 +41,6 @@ fn examples(doc: &str) -> Vec<Example> {
 fn directives<'a>(code: &'a str, key: &str) -> Vec<&'a str> {
     let prefix = format!("// {key}:");
     code.lines().filter_map(|l| l.trim().strip_prefix(prefix.as_str())).map(str::trim).collect()
-}
-
-/// An example's files: the program, then the modules it uses, each after a line
-/// `// --- NAME.tc ---` (as a module next to the program would be).
-struct ExampleFiles {
-    modules: Vec<(String, String)>,
-}
-
-impl ExampleFiles {
-    fn split(src: &str) -> (String, ExampleFiles) {
-        let mut parts = src.split("// --- ");
-        let root = parts.next().unwrap_or_default().to_string();
-        let modules = parts
-            .map(|part| {
-                let (header, text) = part.split_once('\n').unwrap_or((part, ""));
-                (header.trim_end_matches(" ---").trim_end_matches(".tc").to_string(), text.to_string())
-            })
-            .collect();
-        (root, ExampleFiles { modules })
-    }
-}
-
-impl ModuleLoader for ExampleFiles {
-    fn load(&self, name: &str, from: &str) -> Option<(String, String)> {
-        match self.modules.iter().find(|(n, _)| n == name) {
-            Some((n, text)) => Some((format!("{n}.tc"), text.clone())),
-            None => StdlibDir.load(name, from),
-        }
-    }
 }
 
 /// The results of `main`, or the codes of the errors that compiling and specialising it give.

@@ -103,6 +103,26 @@ impl Call {
         let bound = args::bind(&module, &self.target.entry, &self.target.args)?;
         Ok((module, bound))
     }
+
+    /// The entry compiled for the given arguments (donating those named by `--donate`),
+    /// with its flat inputs.
+    fn compile(&self, session: &Session) -> Result<Compiled, Error> {
+        let (module, bound) = self.bind(session)?;
+        let values = args::values(&bound)?;
+        let types = args::types_of(&bound, &values);
+        let donate = args::leaf_indices(&bound, &types, &self.donate)?;
+        let compiled = module.compile_donating(&self.target.entry, &types, &donate)?;
+        let inputs: Vec<Tensor> = values.into_iter().flatten().flat_map(Value::into_leaves).collect();
+        Ok(Compiled { module, compiled, inputs, donate })
+    }
+}
+
+/// A [`Call`] compiled: its module, program and flat inputs, and the donated ones.
+struct Compiled {
+    module: tensorc::Module,
+    compiled: std::sync::Arc<tensorc::Compiled>,
+    inputs: Vec<Tensor>,
+    donate: Vec<usize>,
 }
 
 #[derive(Args)]
@@ -266,14 +286,8 @@ fn check(files: &[PathBuf], color: bool) -> u8 {
 }
 
 fn run(a: RunArgs) -> Result<(), Error> {
-    let (module, bound) = a.call.bind(&a.pipeline.session()?)?;
-    let entry = &a.call.target.entry;
-    let values = args::values(&bound)?;
-    let types = args::types_of(&bound, &values);
-    let donate = args::leaf_indices(&bound, &types, &a.call.donate)?;
-    let compiled = module.compile_donating(entry, &types, &donate)?;
-    let inputs: Vec<Tensor> = values.into_iter().flatten().flat_map(Value::into_leaves).collect();
-    let (results, _) = module.run_donated(&compiled, inputs)?;
+    let call = a.call.compile(&a.pipeline.session()?)?;
+    let (results, _) = call.module.run_donated(&call.compiled, call.inputs)?;
     let mut text = String::new();
     for (i, tensor) in results.iter().enumerate() {
         if results.len() > 1 {
@@ -313,13 +327,8 @@ fn emit(a: EmitArgs) -> Result<(), Error> {
 }
 
 fn bench(a: BenchArgs) -> Result<(), Error> {
-    let (module, bound) = a.call.bind(&a.pipeline.session()?)?;
+    let Compiled { module, compiled, inputs, donate } = a.call.compile(&a.pipeline.session()?)?;
     let entry = &a.call.target.entry;
-    let values = args::values(&bound)?;
-    let types = args::types_of(&bound, &values);
-    let donate = args::leaf_indices(&bound, &types, &a.call.donate)?;
-    let compiled = module.compile_donating(entry, &types, &donate)?;
-    let inputs: Vec<Tensor> = values.iter().flatten().flat_map(Value::leaves).cloned().collect();
     if let Some(reps) = a.reps {
         // One time per repetition is kept, for the median.
         let per_rep = std::mem::size_of::<std::time::Duration>() as u128;

@@ -1,5 +1,7 @@
-//! The example programs of docs/errors.md, one per `### EXXXX` section, and the
-//! diagnostics each gives when compiled and, if that succeeds, specialised as `main`.
+//! The example programs of the docs: those of docs/errors.md, one per `### EXXXX`
+//! section, and the diagnostics each gives when compiled and, if that succeeds,
+//! specialised as `main`; and the loader of an example's own modules.
+#![allow(dead_code)] // each test binary uses a subset
 
 use tc_check::{ModuleLoader, SpecializeError};
 use tc_syntax::diag::{Diagnostic, SourceMap};
@@ -25,12 +27,12 @@ pub fn documented() -> Vec<(String, String)> {
 
 /// An example's files: the root, then the modules it uses, each after a line
 /// `// --- NAME.tc ---`.
-struct ExampleFiles {
+pub struct ExampleFiles {
     modules: Vec<(String, String)>,
 }
 
 impl ExampleFiles {
-    fn split(src: &str) -> (String, ExampleFiles) {
+    pub fn split(src: &str) -> (String, ExampleFiles) {
         let mut parts = src.split("// --- ");
         let root = parts.next().unwrap_or_default().to_string();
         let modules = parts
