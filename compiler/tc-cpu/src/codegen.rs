@@ -1101,8 +1101,7 @@ pub fn compile_loop(
     module: &mut JITModule,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
-    externs: &HashMap<&'static str, (FuncId, Sig)>,
-    math: &mut MathFns,
+    callees: &mut Callees,
     program: &KernelProgram,
     kernel: &LoopKernel,
     name: &str,
@@ -1137,9 +1136,9 @@ pub fn compile_loop(
             b,
             module,
             fma,
-            externs,
+            externs: callees.externs,
             frefs: HashMap::new(),
-            math,
+            math: &mut callees.math,
             math_refs: HashMap::new(),
             program,
             kernel,
@@ -1157,6 +1156,13 @@ pub fn compile_loop(
     module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
     module.clear_context(ctx);
     Ok(LoopFn { id, buffers, clif })
+}
+
+/// What kernels call: the host functions of [`crate::externs`] and the program's math
+/// routines.
+pub struct Callees<'a> {
+    pub externs: &'a HashMap<&'static str, (FuncId, Sig)>,
+    pub math: MathFns,
 }
 
 /// The `tc_kernel::math` routines a program calls, one function each for f32 and for

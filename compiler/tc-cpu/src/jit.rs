@@ -2,7 +2,7 @@
 //! kernel of a kernel program into a native function and returns their entry points;
 //! [`JitCode`] owns the executable memory and frees it when the program is dropped.
 
-use crate::codegen::{compile_loop, LoopFn, MathFns};
+use crate::codegen::{compile_loop, Callees, LoopFn, MathFns};
 use crate::externs::{self, Sig};
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_codegen::isa::TargetIsa;
@@ -95,18 +95,18 @@ pub fn jit(program: &KernelProgram) -> Result<Jitted, String> {
     let mut fctx = FunctionBuilderContext::new();
     let mut compiled: Vec<Option<LoopFn>> = Vec::with_capacity(program.kernels.len());
     let mut clif = String::new();
-    let mut math = MathFns::default();
+    let mut callees = Callees { externs: &externs_ids, math: MathFns::default() };
     for (i, kernel) in program.kernels.iter().enumerate() {
         match kernel {
             Kernel::Loop(l) => {
-                let f = compile_loop(module, &mut ctx, &mut fctx, &externs_ids, &mut math, program, l, &format!("k{i}"))?;
+                let f = compile_loop(module, &mut ctx, &mut fctx, &mut callees, program, l, &format!("k{i}"))?;
                 clif.push_str(&format!("; k{i}\n{}\n", f.clif));
                 compiled.push(Some(f));
             }
             Kernel::Call(_) => compiled.push(None),
         }
     }
-    clif.push_str(&math.define(module, &mut ctx, &mut fctx)?);
+    clif.push_str(&callees.math.define(module, &mut ctx, &mut fctx)?);
     module.finalize_definitions().map_err(|e| e.to_string())?;
     let fns = compiled
         .into_iter()
