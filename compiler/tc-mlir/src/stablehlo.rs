@@ -285,13 +285,14 @@ fn unary(h: &mut Hlo, op: UnaryOp, x: &str, shape: &[usize], d: DType) -> Result
             let nz = h.cmp("NE", x, &zero, shape, d);
             return Ok(h.select(&nz, &one, &zero, shape, d));
         }
-        UnaryOp::Sign => {
+        UnaryOp::Sign if d.is_float() => {
             // StableHLO's sign keeps -0.0; tensorc's is +0 for both zeros (NaN stays NaN).
             let zero = h.float(0.0, shape, d);
             let is_zero = h.cmp("EQ", x, &zero, shape, d);
             let s = h.un("sign", x, &t);
             return Ok(h.select(&is_zero, &zero, &s, shape, d));
         }
+        UnaryOp::Sign => "sign",
         UnaryOp::Exp => "exponential",
         UnaryOp::Log => "log",
         UnaryOp::Sqrt => "sqrt",

@@ -17,6 +17,16 @@ fn every_program_has_a_stablehlo_form() {
 }
 
 #[test]
+fn integer_sign_is_stablehlo_sign() {
+    // Only float zeros need the select that makes sign(-0.0) +0; integers have no -0.
+    for dtype in [DType::I32, DType::I64] {
+        let g = graph_of("fn main(x) { sign(x) }", "main", &[t(dtype, &[4])]);
+        let text = tc_mlir::emit_stablehlo(&g).unwrap_or_else(|e| panic!("{dtype}: {e}"));
+        assert!(text.contains("stablehlo.sign") && !text.contains("select"), "{text}");
+    }
+}
+
+#[test]
 fn snapshots() {
     let g = graph_of("use nn;\nfn main(x, w) { nn::softmax(x @ w) }", "main", &[t(F32, &[2, 3]), t(F32, &[3, 4])]);
     insta::assert_snapshot!("softmax_matmul_mlir", tc_mlir::emit_mlir(&g).unwrap());
