@@ -7,6 +7,7 @@ use tc_syntax::diag::SourceMap;
 use tc_tensor::{DType, Tensor};
 
 mod common;
+use common::errors;
 use common::StdlibDir;
 
 fn compile(src: &str) -> Result<tc_check::Program, Vec<tc_syntax::diag::Diagnostic>> {
@@ -26,19 +27,6 @@ fn run(src: &str, args: &[Tensor]) -> Vec<Tensor> {
     tc_interp::run(&spec.graph, args).unwrap()
 }
 
-/// The codes and 1-based line:col of every diagnostic.
-fn errors(src: &str) -> Vec<String> {
-    let mut sources = SourceMap::new();
-    let root = sources.add("test.tc", src);
-    let diags = match tc_check::compile(&mut sources, root, &StdlibDir) {
-        Ok(p) => match p.specialize("main", &[]) {
-            Err(SpecializeError::Diagnostics(d)) => d,
-            other => panic!("expected errors, got {:?}", other.map(|s| s.graph)),
-        },
-        Err(d) => d,
-    };
-    common::codes(&sources, &diags)
-}
 
 fn f32s(shape: &[usize], v: &[f32]) -> Tensor {
     Tensor::from_f32(shape.to_vec(), v.to_vec()).unwrap()

@@ -4,12 +4,13 @@
 //! must still be the one of the computation as written (JAX's, as if `x` were a traced
 //! input), and the values the program computes must still be the folded, exact ones.
 
-use tc_check::{ArgValue, SpecializeError};
+use tc_check::ArgValue;
 use tc_ir::Type;
 use tc_syntax::diag::SourceMap;
 use tc_tensor::{DType, Tensor};
 
 mod common;
+use common::errors;
 use common::StdlibDir;
 
 /// The results of `main` on the interpreter, with its graph verified first.
@@ -37,19 +38,6 @@ fn scalar(src: &str, dtype: DType) -> f64 {
     out[0].1[0]
 }
 
-/// The codes and 1-based line:col of the diagnostics of `main`.
-fn errors(src: &str) -> Vec<String> {
-    let mut sources = SourceMap::new();
-    let root = sources.add("test.tc", src);
-    let diags = match tc_check::compile(&mut sources, root, &StdlibDir) {
-        Ok(p) => match p.specialize("main", &[]) {
-            Err(SpecializeError::Diagnostics(d)) => d,
-            other => panic!("{src}: expected errors, got {:?}", other.map(|s| s.graph)),
-        },
-        Err(d) => d,
-    };
-    common::codes(&sources, &diags)
-}
 
 #[test]
 fn derivative_by_a_cast_literal() {

@@ -1,7 +1,7 @@
 //! Shared by the checker's test binaries: a module loader over the repository's stdlib,
 //! and diagnostics in the `CODE line:col` form of the tests/cases files.
 
-use tc_check::ModuleLoader;
+use tc_check::{ModuleLoader, SpecializeError};
 use tc_syntax::diag::{Diagnostic, SourceMap};
 
 /// Loads standard-library modules from the repository's `stdlib/` folder.
@@ -24,4 +24,20 @@ pub fn codes(sources: &SourceMap, diags: &[Diagnostic]) -> Vec<String> {
             format!("{} {l}:{c}", d.code)
         })
         .collect()
+}
+
+/// The codes and 1-based line:col of the diagnostics of compiling `src` and, if that
+/// succeeds, specialising its argument-less `main`; a panic if both succeed.
+#[allow(dead_code)] // not every test binary compares diagnostics
+pub fn errors(src: &str) -> Vec<String> {
+    let mut sources = SourceMap::new();
+    let root = sources.add("test.tc", src);
+    let diags = match tc_check::compile(&mut sources, root, &StdlibDir) {
+        Ok(p) => match p.specialize("main", &[]) {
+            Err(SpecializeError::Diagnostics(d)) => d,
+            other => panic!("{src}: expected errors, got {:?}", other.map(|s| s.graph)),
+        },
+        Err(d) => d,
+    };
+    codes(&sources, &diags)
 }
