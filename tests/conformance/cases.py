@@ -282,6 +282,62 @@ def shape_ops_grad(x, g):
 def ieee_oracle(x):
     return [x / f32(0), x * f32(0), x - x, np.exp(x * f32(1000)), np.log(x), np.sqrt(x), x + x, -x]
 
+# ---------------------------------------------------------------- v1 inputs and oracles
+v1_x = a([-1.3, -0.4, 0.0, 0.25, 0.9, 1.4])
+v1_u = a([-0.95, -0.5, 0.0, 0.3, 0.7, 0.99])
+v1_p = a([0.1, 0.5, 1.0, 2.0, 7.5, 30.0])
+v1_special = a([np.inf, -np.inf, np.nan, 0.0, 1e-30, -1e-30, 1e30, 88.0, -100.0])
+v1_ay = a([1.0, -1.0, np.inf, -np.inf, np.inf, 2.0, -3.0, np.nan, 0.0])
+v1_ax = a([np.inf, -np.inf, np.inf, -np.inf, 5.0, -1.0, -0.5, 1.0, -2.0])
+v1_ay2 = a([1.0, -2.0, 0.5, 3.0, -0.1])
+v1_ax2 = a([2.0, 1.0, -1.5, -0.5, -4.0])
+v1_ints = ints(-50, 50, 4, 5)
+v1_cube = r(2, 3, 4)
+v1_idx = a([[0, 6, 3], [-1, 2, 2], [9, 0, 1], [4, 4, 4], [1, 5, 0], [-7, 3, 6]], i32)
+v1_idx0 = ints(0, 6, 2, 7)
+v1_rows = r(4, 7)
+v1_cols = r(6, 2)
+v1_g = r(6, 14)
+
+
+def logsumexp_oracle(x, axis=None, keepdims=False):
+    x = x.astype(f64)
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axis)
+    return out.astype(f32)
+
+
+def index_add_oracle(x, idx, v, axis):
+    out = np.moveaxis(x.astype(f64).copy(), axis, 0)
+    shape = tuple(len(idx) if k == axis else d for k, d in enumerate(x.shape))
+    np.add.at(out, np.array(idx), np.moveaxis(np.broadcast_to(v, shape), axis, 0))
+    return np.moveaxis(out, 0, axis).astype(f32)
+
+
+def v1_shape_grad(g):
+    # sum(flip(roll(tile(x, (1, 2)), 3, 1), 0) * g) is linear in x: undo each step on g.
+    h = np.roll(np.flip(g, 0), -3, 1)
+    return h[:, :7] + h[:, 7:]
+
+
+def take_along_grad(idx):
+    out = np.zeros((6, 7), f32)
+    norm = np.clip(np.where(idx < 0, idx + 7, idx), 0, 6)
+    for row in range(6):
+        for c in norm[row]:
+            out[row, c] += 1
+    return out
+
+
+def index_add_grad():
+    # d/dx sum(x + scatter(x[1:3] * 2 at rows 0, 0)) = 1 + 2 on rows 1 and 2.
+    out = np.ones((6, 7), f32)
+    out[1:3] += 2
+    return out
+
+
 CASES = [
     # ------------------------------------------------------------ elementwise, broadcasting
     dict(name="add_broadcast", src="fn main(x: f32[2, 3], b: f32[3]) -> f32[2, 3] { x + b }",
@@ -630,6 +686,105 @@ CASES = [
          expect=[extremes * extremes, extremes * f32(1e-30) * f32(1e-30), np.exp(-extremes), f32(np.inf)], rtol=1e-6, atol=0),
     dict(name="empty_tensors", src="fn main(x) { let e = x[0:0]; (sum(e), prod(e), e * 2.0, sum(x[:, 0:0], axis=1)) }",
          args=dict(x=x23), expect=[f32(0), f32(1), np.zeros((0, 3), f32), np.zeros(2, f32)]),
+    # ------------------------------------------------------------ v1 elementwise
+    dict(name="v1_trig_hyperbolic",
+         src="fn main(x, u, p) { (tan(x), atan(x), asin(u), acos(u), atan2(x, u), sinh(x), cosh(x), tanh(x), asinh(x), acosh(p + 1.0), atanh(u)) }",
+         args=dict(x=v1_x, u=v1_u, p=v1_p),
+         expect=[np.tan(v1_x), np.arctan(v1_x), np.arcsin(v1_u), np.arccos(v1_u), np.arctan2(v1_x, v1_u), np.sinh(v1_x), np.cosh(v1_x),
+                 np.tanh(v1_x), np.arcsinh(v1_x), np.arccosh(v1_p + f32(1)), np.arctanh(v1_u)]),
+    dict(name="v1_exp_log_family",
+         src="fn main(x, p) { (log1p(p), expm1(x), log2(p), exp2(x), square(x), reciprocal(p), log1p(x * 1e-6), expm1(x * 1e-6)) }",
+         args=dict(x=v1_x, p=v1_p),
+         expect=[np.log1p(v1_p), np.expm1(v1_x), np.log2(v1_p), np.exp2(v1_x), np.square(v1_x), np.reciprocal(v1_p),
+                 np.log1p(v1_x.astype(f64) * 1e-6).astype(f32), np.expm1(v1_x.astype(f64) * 1e-6).astype(f32)], rtol=1e-5, atol=1e-12),
+    dict(name="v1_elementwise_f64",
+         src="fn main(x: f64[6], u: f64[6]) { (atan(x), atan2(x, u), asin(u), log1p(u), expm1(x), sinh(x), asinh(x), atanh(u), linspace(-2.5, 10, 7, dtype=f64)) }",
+         args=dict(x=v1_x.astype(f64), u=v1_u.astype(f64)),
+         expect=[np.arctan(v1_x.astype(f64)), np.arctan2(v1_x.astype(f64), v1_u.astype(f64)), np.arcsin(v1_u.astype(f64)),
+                 np.log1p(v1_u.astype(f64)), np.expm1(v1_x.astype(f64)), np.sinh(v1_x.astype(f64)), np.arcsinh(v1_x.astype(f64)),
+                 np.arctanh(v1_u.astype(f64)), np.linspace(-2.5, 10, 7)], rtol=1e-12, atol=1e-14, skip_backends=NO_WGPU_F64),
+    dict(name="v1_ieee_specials",
+         src="fn main(s, y, x) { (atan(s), atan2(y, x), log1p(s), expm1(s), sinh(s), asinh(s), isnan(s), isinf(s), isfinite(s), clip(s, -1.0, 1.0), tan(s)) }",
+         args=dict(s=v1_special, y=v1_ay, x=v1_ax),
+         expect=[np.arctan(v1_special), np.arctan2(v1_ay, v1_ax), np.log1p(v1_special), np.expm1(v1_special), np.sinh(v1_special),
+                 np.arcsinh(v1_special), np.isnan(v1_special), np.isinf(v1_special), np.isfinite(v1_special),
+                 np.clip(v1_special, -1, 1), np.tan(v1_special)], rtol=1e-5, atol=0),
+    # A zero's sign shows in its reciprocal: -0 gives -inf.
+    dict(name="v1_signed_zeros",
+         src="fn main(y, x) { (atan2(y, x), 1.0 / atan(y), 1.0 / asinh(y), 1.0 / sinh(y), 1.0 / expm1(y), 1.0 / log1p(y), 1.0 / atan2(y, x)) }",
+         args=dict(y=a([0.0, -0.0, 0.0, -0.0]), x=a([0.0, 0.0, -0.0, -0.0])),
+         expect=[np.arctan2(a([0.0, -0.0, 0.0, -0.0]), a([0.0, 0.0, -0.0, -0.0]))] + [a([np.inf, -np.inf, np.inf, -np.inf])] * 5
+                + [1 / np.arctan2(a([0.0, -0.0, 0.0, -0.0]), a([0.0, 0.0, -0.0, -0.0]))]),
+    dict(name="v1_clip_classify_ints",
+         src="fn main(i, x) { (clip(i, 2, 6), clip(x, [-0.5, 0.0, 0.5], 1.0), isnan(i), isfinite(i), square(i)) }",
+         args=dict(i=a([0, 3, 9, -4, 6, 2], i32), x=x23),
+         expect=[np.clip(a([0, 3, 9, -4, 6, 2], i32), 2, 6), np.clip(x23, a([-0.5, 0.0, 0.5]), f32(1)), np.zeros(6, bool), np.ones(6, bool),
+                 a([0, 9, 81, 16, 36, 4], i32)]),
+    # ------------------------------------------------------------ v1 reductions
+    dict(name="v1_any_all_bool_max",
+         src="fn main(x) { let b = x > 0.5; (any(b), all(b), any(b, axis=1), all(b, axis=0, keepdims=true), max(b, axis=1), min(b)) }",
+         args=dict(x=m67),
+         expect=[np.any(m67 > 0.5), np.all(m67 > 0.5), np.any(m67 > 0.5, axis=1), np.all(m67 > 0.5, axis=0, keepdims=True),
+                 np.max(m67 > 0.5, axis=1), np.min(m67 > 0.5)]),
+    dict(name="v1_int_max_min", src="fn main(i) { (max(i), min(i, axis=0), max(i, axis=1, keepdims=true)) }",
+         args=dict(i=v1_ints), expect=[v1_ints.max(), v1_ints.min(axis=0), v1_ints.max(axis=1, keepdims=True)]),
+    dict(name="v1_var_std_logsumexp",
+         src="fn main(x) { (var(x), var(x, axis=1), std(x, axis=0, keepdims=true), var(x, ddof=1), std(x, axis=(0, 1)), logsumexp(x), logsumexp(x, axis=1), logsumexp(x * 100.0, axis=0, keepdims=true)) }",
+         args=dict(x=m67),
+         expect=[m67.var(), m67.var(axis=1), m67.std(axis=0, keepdims=True), m67.var(ddof=1), m67.std(),
+                 logsumexp_oracle(m67), logsumexp_oracle(m67, 1), logsumexp_oracle(m67 * 100, 0, True)]),
+    dict(name="v1_logsumexp_infinities", src="fn main(x) { logsumexp(x, axis=1) }",
+         args=dict(x=a([[-np.inf, -np.inf], [np.inf, 1.0], [np.nan, 0.0], [-np.inf, 0.0]])),
+         expect=[a([-np.inf, np.inf, np.nan, 0.0])]),
+    # ------------------------------------------------------------ v1 shape built-ins
+    dict(name="v1_shape_builtins",
+         src="fn main(x) { (moveaxis(x, 0, 2), moveaxis(x, (0, 1), (2, 0)), flip(x, 1), flip(x), swapaxes(x, 0, 2), roll(x, 2, 1), roll(x, -3), roll(x, (1, 2), (0, 2)), tile(x, 2), tile(x, (2, 1, 1, 2)), repeat(x, 3, 2), repeat(x, 2)) }",
+         args=dict(x=v1_cube),
+         expect=[np.moveaxis(v1_cube, 0, 2), np.moveaxis(v1_cube, (0, 1), (2, 0)), np.flip(v1_cube, 1), np.flip(v1_cube), np.swapaxes(v1_cube, 0, 2),
+                 np.roll(v1_cube, 2, 1), np.roll(v1_cube, -3), np.roll(v1_cube, (1, 2), (0, 2)), np.tile(v1_cube, 2), np.tile(v1_cube, (2, 1, 1, 2)),
+                 np.repeat(v1_cube, 3, 2), np.repeat(v1_cube, 2)]),
+    dict(name="v1_triangles_likes_linspace",
+         src="fn main(x, b) { (tril(x), triu(x), tril(x, -1), triu(x, 2), tril(b), zeros_like(x), ones_like(x, dtype=i32), full_like(x, 7), size(x), linspace(0, 1, 5), linspace(3, 3, 1)) }",
+         args=dict(x=m67, b=v1_cube),
+         expect=[np.tril(m67), np.triu(m67), np.tril(m67, -1), np.triu(m67, 2), np.tril(v1_cube), np.zeros_like(m67), np.ones((6, 7), i32),
+                 np.full((6, 7), 7, f32), np.int32(42), np.linspace(0, 1, 5, dtype=f32), a([3.0])]),
+    dict(name="v1_take_along_axis",
+         src="fn main(x, i, j) { (take_along_axis(x, i, 1), take_along_axis(x, j, 0), take_along_axis(x, argmax(x, axis=1, keepdims=true), 1)) }",
+         args=dict(x=m67, i=v1_idx, j=v1_idx0),
+         expect=[np.take_along_axis(m67, np.clip(np.where(v1_idx < 0, v1_idx + 7, v1_idx), 0, 6), 1),
+                 np.take_along_axis(m67, v1_idx0, 0), m67.max(axis=1, keepdims=True)]),
+    dict(name="v1_index_add",
+         src="fn main(x, v, w) { (index_add(x, [0, 2, 0, 5], v), index_add(x, [6, 1], w, axis=1), index_add(x, [-1], 1.0)) }",
+         args=dict(x=m67, v=v1_rows, w=v1_cols),
+         expect=[index_add_oracle(m67, [0, 2, 0, 5], v1_rows, 0), index_add_oracle(m67, [6, 1], v1_cols, 1),
+                 index_add_oracle(m67, [5], np.ones((1, 7), f32), 0)]),
+    # ------------------------------------------------------------ v1 gradients
+    dict(name="grad_v1_elementwise",
+         src="fn main(x, u, p) { (grad(sum(tan(x)), x), grad(sum(atan(x)), x), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(sinh(x)), x), grad(sum(cosh(x)), x), grad(sum(asinh(x)), x), grad(sum(acosh(p + 1.0)), p), grad(sum(atanh(u)), u), grad(sum(log1p(p)), p), grad(sum(expm1(x)), x), grad(sum(log2(p)), p), grad(sum(exp2(x)), x), grad(sum(square(x)), x), grad(sum(reciprocal(p)), p)) }",
+         args=dict(x=v1_x, u=v1_u, p=v1_p),
+         expect=[1 / np.cos(v1_x) ** 2, 1 / (1 + v1_x ** 2), 1 / np.sqrt(1 - v1_u ** 2), -1 / np.sqrt(1 - v1_u ** 2), np.cosh(v1_x), np.sinh(v1_x),
+                 1 / np.sqrt(v1_x ** 2 + 1), 1 / np.sqrt((v1_p + 1) ** 2 - 1), 1 / (1 - v1_u ** 2), 1 / (1 + v1_p), np.exp(v1_x),
+                 1 / (v1_p * np.log(f32(2))), np.exp2(v1_x) * np.log(f32(2)), 2 * v1_x, -1 / v1_p ** 2], rtol=1e-4, atol=1e-5),
+    dict(name="grad_v1_atan2_clip",
+         src="fn main(y, x, c) { (grad(sum(atan2(y, x)), (y, x)), grad(sum(clip(c, -1.0, 1.0)), c)) }",
+         args=dict(y=v1_ay2, x=v1_ax2, c=a([-2, -1, -0.5, 0, 0.5, 1, 2])),
+         expect=[v1_ax2 / (v1_ax2 ** 2 + v1_ay2 ** 2), -v1_ay2 / (v1_ax2 ** 2 + v1_ay2 ** 2), a([0, 0.5, 1, 1, 1, 0.5, 0])]),
+    dict(name="grad_v1_reductions",
+         src="fn main(x) { (grad(var(x), x), grad(sum(std(x, axis=1)), x), grad(logsumexp(x), x), grad(sum(logsumexp(x, axis=0)), x)) }",
+         args=dict(x=m67),
+         expect=[2 * (m67 - m67.mean()) / m67.size, (m67 - m67.mean(axis=1, keepdims=True)) / (7 * m67.std(axis=1, keepdims=True)),
+                 np.exp(m67 - logsumexp_oracle(m67)), softmax(m67, axis=0)], rtol=1e-4, atol=1e-5),
+    dict(name="grad_v1_shape_gathers",
+         src="fn main(x, i, g) { (grad(sum(flip(roll(tile(x, (1, 2)), 3, 1), 0) * g), x), grad(sum(take_along_axis(x, i, 1)), x), grad(sum(index_add(x, [0, 0], x[1:3, :] * 2.0)), x), grad(sum(tril(x) * triu(x)), x)) }",
+         args=dict(x=m67, i=v1_idx, g=v1_g),
+         expect=[v1_shape_grad(v1_g), take_along_grad(v1_idx), index_add_grad(), 2 * np.eye(6, 7, dtype=f32) * m67]),
+    # ------------------------------------------------------------ v1 errors
+    dict(name="err_v1_any_of_floats", src="fn main(x) { any(x) }", args=dict(x=x4), exit=1, error="E0305", at="1:18"),
+    dict(name="err_v1_tril_vector", src="fn main(x) { tril(x) }", args=dict(x=x4), exit=1, error="E0306"),
+    dict(name="err_v1_take_along_rank", src="fn main(x, i) { take_along_axis(x, i, 1) }", args=dict(x=m67, i=a([1, 2], i32)),
+         exit=1, error="E0306"),
+    dict(name="err_v1_moveaxis_range", src="fn main(x) { moveaxis(x, 0, 3) }", args=dict(x=m67), exit=1, error="E0306"),
+    dict(name="err_v1_atan2_ints", src="fn main(i) { atan2(i, i) }", args=dict(i=a([1, 2], i32)), exit=1, error="E0305"),
     # ------------------------------------------------------------ compile errors (exit 1)
     dict(name="err_broadcast", src="fn main(x: f32[2, 3], b: f32[4]) {\n    x + b\n}",
          args=dict(x=x23, b=x4), exit=1, error="E0301", at="2:5"),

@@ -399,13 +399,14 @@ impl<'a> Elab<'a> {
 
     fn similar_name(&self, env: &Env, name: &str) -> Option<String> {
         let module = &self.modules[env.module];
+        let builtins: Vec<&str> = crate::builtins::names().collect();
         let candidates = env
             .vars
             .iter()
             .map(|(n, _)| n.as_str())
             .chain(module.fns.keys().map(String::as_str))
             .chain(module.consts.keys().map(String::as_str))
-            .chain(crate::builtins::BUILTINS.iter().copied())
+            .chain(builtins)
             .chain(crate::builtins::CONSTANTS.iter().map(|&(n, _)| n));
         candidates
             .filter(|c| {

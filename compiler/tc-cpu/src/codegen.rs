@@ -455,6 +455,7 @@ impl Gen<'_, '_> {
             UnaryOp::Sin => self.via_f64(dtype, "tc_sin", &[x]),
             UnaryOp::Cos => self.via_f64(dtype, "tc_cos", &[x]),
             UnaryOp::Erf => self.via_f64(dtype, "tc_erf", &[x]),
+            UnaryOp::Atan => self.via_f64(dtype, "tc_atan", &[x]),
             UnaryOp::Not => self.b.ins().bxor_imm_s(x, 1),
         }
     }
@@ -730,7 +731,7 @@ impl Gen<'_, '_> {
                         let one = fx.c(1.0);
                         fx.div(one, s)
                     }
-                    UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Erf => {
+                    UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Erf | UnaryOp::Atan => {
                         unreachable!("tc_kernel::math functions are lowered above")
                     }
                 }

@@ -34,6 +34,10 @@ extern "C" fn tc_erf(x: f64) -> f64 {
     erf(x)
 }
 
+extern "C" fn tc_atan(x: f64) -> f64 {
+    x.atan()
+}
+
 extern "C" fn tc_sigmoid(x: f64) -> f64 {
     sigmoid(x)
 }
@@ -79,7 +83,7 @@ pub enum Sig {
 }
 
 /// Every extern: its symbol name, signature and address.
-pub fn symbols() -> [(&'static str, Sig, *const u8); 11] {
+pub fn symbols() -> [(&'static str, Sig, *const u8); 12] {
     [
         ("tc_exp", Sig::F1, tc_exp as *const u8),
         ("tc_log", Sig::F1, tc_log as *const u8),
@@ -87,6 +91,7 @@ pub fn symbols() -> [(&'static str, Sig, *const u8); 11] {
         ("tc_cos", Sig::F1, tc_cos as *const u8),
         ("tc_tanh", Sig::F1, tc_tanh as *const u8),
         ("tc_erf", Sig::F1, tc_erf as *const u8),
+        ("tc_atan", Sig::F1, tc_atan as *const u8),
         ("tc_sigmoid", Sig::F1, tc_sigmoid as *const u8),
         ("tc_pow", Sig::F2, tc_pow as *const u8),
         ("tc_mod", Sig::F2, tc_mod as *const u8),

@@ -226,6 +226,13 @@ fn unary(g: &mut Graph, u: UnaryOp, x: NodeId, out: NodeId, dy: NodeId) -> Optio
             let d = g.binary_scalar(BinaryOp::Mul, e, std::f64::consts::FRAC_2_SQRT_PI);
             g.mul(dy, d)
         }
+        UnaryOp::Atan => {
+            // d/dx atan(x) = 1 / (1 + x²)
+            let sq = g.mul(x, x);
+            let one = g.full(&ty, 1.0);
+            let den = g.add(one, sq);
+            g.div(dy, den)
+        }
         UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::Not => return None,
     })
 }

@@ -111,6 +111,8 @@ pub enum UnaryOp {
     /// `1 / (1 + exp(-x))`.
     Sigmoid,
     Erf,
+    /// Arc tangent, in (-π/2, π/2).
+    Atan,
     Floor,
     Ceil,
     /// Half to even, as NumPy's `round`.
@@ -165,7 +167,7 @@ pub enum PoolKind {
 }
 
 impl UnaryOp {
-    pub const ALL: [UnaryOp; 16] = [
+    pub const ALL: [UnaryOp; 17] = [
         UnaryOp::Neg,
         UnaryOp::Abs,
         UnaryOp::Sign,
@@ -178,6 +180,7 @@ impl UnaryOp {
         UnaryOp::Tanh,
         UnaryOp::Sigmoid,
         UnaryOp::Erf,
+        UnaryOp::Atan,
         UnaryOp::Floor,
         UnaryOp::Ceil,
         UnaryOp::Round,
@@ -198,6 +201,7 @@ impl UnaryOp {
             UnaryOp::Tanh => "tanh",
             UnaryOp::Sigmoid => "sigmoid",
             UnaryOp::Erf => "erf",
+            UnaryOp::Atan => "atan",
             UnaryOp::Floor => "floor",
             UnaryOp::Ceil => "ceil",
             UnaryOp::Round => "round",

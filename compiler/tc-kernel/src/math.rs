@@ -18,7 +18,9 @@
 //! - `sigmoid`: `1 / (1 + e)` or `e / (1 + e)` with `e = exp(-|x|)`;
 //! - `sin`, `cos`: reduction by π/2 (three Cody–Waite parts below 8192, Payne–Hanek
 //!   with 2/π to 256 bits above) and Cephes' `sinf`/`cosf` polynomials;
-//! - `erf`: Eigen's odd/even rational approximation on `[-4, 4]`, `2x/√π` below `1e-20`.
+//! - `erf`: Eigen's odd/even rational approximation on `[-4, 4]`, `2x/√π` below `1e-20`;
+//! - `atan`: Cephes' `atanf` (`|x|` reduced by `tan(π/8)` and `tan(3π/8)`, a degree-9 odd
+//!   polynomial), the sign taken from the sign bit so that `atan(-0)` is -0.
 //!
 //! All are within a few ulp of the correctly rounded result over the whole f32 range
 //! (the bounds are in `tests/math.rs`), with IEEE special values exact: NaN gives NaN,
@@ -154,10 +156,11 @@ pub enum Func {
     Sin,
     Cos,
     Erf,
+    Atan,
 }
 
 impl Func {
-    pub const ALL: [Func; 7] = [Func::Exp, Func::Log, Func::Tanh, Func::Sigmoid, Func::Sin, Func::Cos, Func::Erf];
+    pub const ALL: [Func; 8] = [Func::Exp, Func::Log, Func::Tanh, Func::Sigmoid, Func::Sin, Func::Cos, Func::Erf, Func::Atan];
 
     /// The function computing graph op `op`, if it is one of these.
     pub fn of(op: UnaryOp) -> Option<Func> {
@@ -169,6 +172,7 @@ impl Func {
             UnaryOp::Sin => Func::Sin,
             UnaryOp::Cos => Func::Cos,
             UnaryOp::Erf => Func::Erf,
+            UnaryOp::Atan => Func::Atan,
             _ => return None,
         })
     }
@@ -182,6 +186,7 @@ impl Func {
             Func::Sin => "sin",
             Func::Cos => "cos",
             Func::Erf => "erf",
+            Func::Atan => "atan",
         }
     }
 
@@ -197,6 +202,7 @@ impl Func {
             Func::Sin => sin(&mut b, x),
             Func::Cos => sin_quadrant(&mut b, x, 1),
             Func::Erf => erf(&mut b, x),
+            Func::Atan => atan(&mut b, x),
         };
         Routine { nodes: b.nodes, tys: b.tys, names: b.names, result: r }
     }
@@ -781,6 +787,40 @@ fn erf(b: &mut B, x0: V) -> V {
     let lin = b.mul(x0, c);
     let r = b.select(small, lin, r);
     b.nan_stays(x0, r)
+}
+
+/// `atan x`.
+fn atan(b: &mut B, x0: V) -> V {
+    let x = b.un(Un::Abs, x0);
+    let (t3, t1) = (b.c(2.414_213_562_373_095), b.c(0.414_213_562_373_095));
+    let big = b.lt(t3, x);
+    let mid = b.lt(t1, x);
+    let one = b.c(1.0);
+    // Above tan(3π/8): π/2 + atan(-1/x); above tan(π/8): π/4 + atan((x-1)/(x+1)).
+    let m1 = b.c(-1.0);
+    let inv = b.div(m1, x);
+    let xm = b.sub(x, one);
+    let xp = b.add(x, one);
+    let shifted = b.div(xm, xp);
+    let r = b.select(mid, shifted, x);
+    let r = b.select(big, inv, r);
+    let zero = b.c(0.0);
+    let quarter = b.c(std::f32::consts::FRAC_PI_4);
+    let half = b.c(std::f32::consts::FRAC_PI_2);
+    let base = b.select(mid, quarter, zero);
+    let base = b.select(big, half, base);
+    let z = b.mul(r, r);
+    let p = b.horner(z, &[8.05374449538e-2, -1.38776856032e-1, 1.99777106478e-1, -3.33329491539e-1]);
+    let p = b.mul(p, z);
+    let p = b.mul(p, r);
+    let p = b.add(p, r);
+    let y = b.add(base, p);
+    let bits = b.conv(Conv::Bits, x0);
+    let zero_i = b.ci(0);
+    let negative = b.icmp(ICmp::Lt, bits, zero_i);
+    let y_n = b.un(Un::Neg, y);
+    let y = b.select(negative, y_n, y);
+    b.nan_stays(x0, y)
 }
 
 #[cfg(test)]

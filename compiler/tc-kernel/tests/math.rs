@@ -35,6 +35,7 @@ fn reference(f: Func) -> fn(f64) -> f64 {
         Func::Sin => f64::sin,
         Func::Cos => f64::cos,
         Func::Erf => tc_interp::elementwise::erf,
+        Func::Atan => f64::atan,
     }
 }
 
@@ -72,6 +73,7 @@ fn accuracy_over_the_range() {
         (Func::Tanh, linear(-10.0, 10.0, 1_000_000), [5, 7]),
         (Func::Sigmoid, linear(-87.0, 30.0, 1_000_000), [3, 3]),
         (Func::Erf, linear(-6.0, 6.0, 400_000), [6, 7]),
+        (Func::Atan, [linear(-20.0, 20.0, 400_000), patterns(1, 0x7f80_0000, 997)].concat(), [3, 3]),
         (Func::Sin, trig.clone(), [2, 2]),
         (Func::Cos, trig, [2, 2]),
     ];

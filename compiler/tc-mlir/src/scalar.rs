@@ -99,6 +99,7 @@ pub fn unary(b: &mut Block, op: UnaryOp, x: &str, d: DType) -> Result<String, Ml
             UnaryOp::Cos => via_f64(b, d, x, |b, w| math64(b, "cos", w)),
             UnaryOp::Tanh => via_f64(b, d, x, |b, w| math64(b, "tanh", w)),
             UnaryOp::Erf => via_f64(b, d, x, |b, w| math64(b, "erf", w)),
+            UnaryOp::Atan => via_f64(b, d, x, |b, w| math64(b, "atan", w)),
             UnaryOp::Sqrt => b.op(format!("math.sqrt {x} : {t}")),
             UnaryOp::Rsqrt => via_f64(b, d, x, |b, w| {
                 let s = math64(b, "sqrt", w);

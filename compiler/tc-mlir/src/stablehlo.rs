@@ -302,6 +302,10 @@ fn unary(h: &mut Hlo, op: UnaryOp, x: &str, shape: &[usize], d: DType) -> Result
         UnaryOp::Tanh => "tanh",
         UnaryOp::Sigmoid => "logistic",
         UnaryOp::Erf => return Ok(h.op(format!("chlo.erf {x} : {t} -> {t}"))),
+        UnaryOp::Atan => {
+            let one = h.float(1.0, shape, d);
+            return Ok(h.bin("atan2", x, &one, &t));
+        }
         UnaryOp::Floor => "floor",
         UnaryOp::Ceil => "ceil",
         UnaryOp::Round => "round_nearest_even",

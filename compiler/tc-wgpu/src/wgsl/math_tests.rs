@@ -13,7 +13,7 @@ fn shaders_match_the_shared_routines_bit_for_bit() {
     let mut xs: Vec<f32> = (0..=22_000).map(|i| -110.0 + i as f32 / 100.0).collect();
     xs.extend((0..=u32::MAX).step_by(1_048_583).map(f32::from_bits));
     xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-45, -1e-45, 1e-40, f32::MIN_POSITIVE, f32::MAX, f32::MIN, 8192.0, -8192.0, 9.02, -9.02]);
-    let ops = [UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Erf];
+    let ops = [UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Erf, UnaryOp::Atan];
     for op in ops {
         let want = Func::of(op).unwrap().routine().eval_all(&xs, false);
         let mut g = Graph::new("sweep");

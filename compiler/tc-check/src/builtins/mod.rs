@@ -1,5 +1,10 @@
 //! The built-in operations of SPEC §5: argument binding, checking, and lowering of
-//! each to primitive IR ops.
+//! each to primitive IR ops. The v1 additions built from primitive ops are in
+//! `elementwise.rs`, `reductions.rs` and `shape.rs`.
+
+mod elementwise;
+mod reductions;
+mod shape;
 
 use tc_ir::{ArgOp, BinaryOp, Dist, PoolKind, ReduceOp, Type, UnaryOp};
 use tc_syntax::ast::{self, Expr, ExprKind, Span};
@@ -10,15 +15,20 @@ use crate::elab::{Args, Elab, Env};
 use crate::shapes::broadcast_shapes;
 use crate::value::{Konst, TVal, Value};
 
-/// Every built-in name, for lookups and "did you mean" hints.
-pub(crate) const BUILTINS: &[&str] = &[
-    "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "floor", "ceil", "round", "maximum", "minimum", "floor_div", "where", "sum",
+/// Every built-in name but the v1 families', for lookups and "did you mean" hints.
+const CORE: &[&str] = &[
+    "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "atan", "floor", "ceil", "round", "maximum", "minimum", "floor_div", "where", "sum",
     "mean", "max", "min", "prod", "argmax", "argmin", "conv2d", "max_pool2d", "avg_pool2d", "reshape", "transpose", "swapaxes", "broadcast_to", "expand_dims", "squeeze",
     "concat", "stack", "pad", "flatten", "take", "one_hot", "shape", "size", "zeros", "ones", "full", "arange", "eye", "random_uniform", "random_normal", "grad",
 ];
 
+/// Every built-in name, for lookups and "did you mean" hints.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    [CORE, elementwise::NAMES, reductions::NAMES, shape::NAMES].into_iter().flatten().copied()
+}
+
 pub(crate) fn is_builtin(name: &str) -> bool {
-    BUILTINS.contains(&name)
+    names().any(|n| n == name)
 }
 
 /// The built-in constants: weak float literals with these exact values (SPEC §2).
@@ -37,6 +47,21 @@ fn unary_op(name: &str) -> Option<UnaryOp> {
 fn params(name: &str) -> &'static [&'static str] {
     match name {
         "maximum" | "minimum" | "floor_div" => &["a", "b"],
+        "atan2" => &["y", "x"],
+        "clip" => &["x", "lo", "hi"],
+        "any" | "all" | "logsumexp" => &["x", "axis", "keepdims"],
+        "var" | "std" => &["x", "axis", "keepdims", "ddof"],
+        "moveaxis" => &["x", "source", "destination"],
+        "flip" => &["x", "axis"],
+        "roll" => &["x", "shift", "axis"],
+        "tile" => &["x", "reps"],
+        "repeat" => &["x", "repeats", "axis"],
+        "tril" | "triu" => &["x", "k"],
+        "zeros_like" | "ones_like" => &["x", "dtype"],
+        "full_like" => &["x", "value", "dtype"],
+        "linspace" => &["start", "stop", "n", "dtype"],
+        "take_along_axis" => &["x", "idx", "axis"],
+        "index_add" => &["x", "idx", "v", "axis"],
         "where" => &["cond", "a", "b"],
         "sum" | "mean" | "max" | "min" | "prod" | "argmax" | "argmin" => &["x", "axis", "keepdims"],
         "conv2d" => &["x", "w", "stride", "padding"],
@@ -61,8 +86,12 @@ fn params(name: &str) -> &'static [&'static str] {
 fn optional(name: &str, param: &str) -> bool {
     matches!(
         (name, param),
-        (_, "axis" | "keepdims" | "dtype" | "perm" | "padding" | "value") | ("conv2d", "stride") | ("max_pool2d" | "avg_pool2d", "stride")
-    ) && !(matches!(name, "expand_dims" | "size") && param == "axis")
+        (_, "axis" | "keepdims" | "dtype" | "perm" | "padding" | "value" | "ddof")
+            | ("conv2d", "stride")
+            | ("max_pool2d" | "avg_pool2d", "stride")
+            | ("tril" | "triu", "k")
+    ) && !(matches!(name, "expand_dims" | "take_along_axis") && param == "axis")
+        && !(matches!(name, "full" | "full_like") && param == "value")
 }
 
 type Bound = Vec<Option<(Value, Span)>>;
@@ -137,6 +166,11 @@ impl Builtin<'_, '_, '_> {
                 Some(self.e.tensor(node))
             }
             "sum" | "mean" | "max" | "min" | "prod" => self.reduce(name),
+            "any" | "all" => self.any_all(name),
+            "var" | "std" => self.variance(name),
+            "logsumexp" => self.logsumexp(),
+            n if elementwise::NAMES.contains(&n) => self.elementwise_v1(n),
+            n if shape::NAMES.contains(&n) => self.shape_v1(n),
             "argmax" | "argmin" => self.arg_reduce(name),
             "conv2d" => self.conv2d(),
             "max_pool2d" | "avg_pool2d" => self.pool(if name == "max_pool2d" { PoolKind::Max } else { PoolKind::Avg }),
@@ -258,9 +292,12 @@ impl Builtin<'_, '_, '_> {
             }
             "size" => {
                 let x = self.tensor(0)?;
-                let axis = self.axis(1, x.ty.rank())?;
+                let n = match self.bound[1].is_some() {
+                    true => x.ty.shape[self.axis(1, x.ty.rank())?],
+                    false => x.ty.num_elements(),
+                };
                 let at = self.e.loc(self.env, self.span);
-                Some(self.e.int_value(x.ty.shape[axis] as i64, at))
+                Some(self.e.int_value(n as i64, at))
             }
             "zeros" | "ones" => {
                 let shape = self.shape_arg(0)?;
@@ -479,6 +516,9 @@ impl Builtin<'_, '_, '_> {
         let axes = if self.bound[1].is_some() { self.axes(1, rank)? } else { (0..rank).collect() };
         let keepdims = self.keepdims(2)?;
         let dtype = x.ty.dtype;
+        if dtype == DType::Bool && matches!(name, "max" | "min") {
+            return self.any_all(name);
+        }
         if dtype == DType::Bool || (name == "mean" && !dtype.is_float()) {
             let needs = if name == "mean" { "floats" } else { "numbers" };
             let s = self.arg_span(0);
