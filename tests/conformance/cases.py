@@ -298,6 +298,14 @@ v1_idx0 = ints(0, 6, 2, 7)
 v1_rows = r(4, 7)
 v1_cols = r(6, 2)
 v1_g = r(6, 14)
+v1_block = np.arange(120, dtype=f32).reshape(4, 5, 6)
+v1_sg = r(3, 3)
+
+
+def step_slice_grad(g):
+    out = np.zeros((6, 7), f32)
+    out[::2, ::-3] = g
+    return out
 
 
 def logsumexp_oracle(x, axis=None, keepdims=False):
@@ -758,6 +766,20 @@ CASES = [
          args=dict(x=m67, v=v1_rows, w=v1_cols),
          expect=[index_add_oracle(m67, [0, 2, 0, 5], v1_rows, 0), index_add_oracle(m67, [6, 1], v1_cols, 1),
                  index_add_oracle(m67, [5], np.ones((1, 7), f32), 0)]),
+    # ------------------------------------------------------------ v1 indexing
+    dict(name="v1_step_slices",
+         src="fn main(x) { (x[::2], x[::-1], x[1:8:3], x[3:0:-2], x[5:1:2], x[::-7, 0, ::4], x[-2::-3, 1:, ::5]) }",
+         args=dict(x=v1_block),
+         expect=[v1_block[::2], v1_block[::-1], v1_block[1:8:3], v1_block[3:0:-2], v1_block[5:1:2], v1_block[::-7, 0, ::4], v1_block[-2::-3, 1:, ::5]]),
+    dict(name="v1_ellipsis_newaxis_shape",
+         src="fn main(x) { let (a, b, c) = x.shape; (x[..., 0], x[None], x[:, None, 1], x[..., ::-2, None], x[-1, ..., 2:0:-1], x[...], a * b * c, x.T.shape.0) }",
+         args=dict(x=v1_block),
+         expect=[v1_block[..., 0], v1_block[None], v1_block[:, None, 1], v1_block[..., ::-2, None], v1_block[-1, ..., 2:0:-1], v1_block, np.int32(120),
+                 np.int32(6)]),
+    dict(name="grad_v1_step_slice", src="fn main(x, g) { grad(sum(x[::2, ::-3] * g), x) }",
+         args=dict(x=m67, g=v1_sg), expect=[step_slice_grad(v1_sg)]),
+    dict(name="err_v1_two_ellipses", src="fn main(x) { x[..., 0, ...] }", args=dict(x=m67), exit=1, error="E0309", at="1:24"),
+    dict(name="err_v1_zero_step", src="fn main(x) { x[::0] }", args=dict(x=x4), exit=1, error="E0309", at="1:18"),
     # ------------------------------------------------------------ v1 gradients
     dict(name="grad_v1_elementwise",
          src="fn main(x, u, p) { (grad(sum(tan(x)), x), grad(sum(atan(x)), x), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(sinh(x)), x), grad(sum(cosh(x)), x), grad(sum(asinh(x)), x), grad(sum(acosh(p + 1.0)), p), grad(sum(atanh(u)), u), grad(sum(log1p(p)), p), grad(sum(expm1(x)), x), grad(sum(log2(p)), p), grad(sum(exp2(x)), x), grad(sum(square(x)), x), grad(sum(reciprocal(p)), p)) }",

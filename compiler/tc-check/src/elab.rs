@@ -1116,19 +1116,36 @@ impl<'a> Elab<'a> {
 
     fn index(&mut self, env: &mut Env, v: Value, idx: &[ast::Index], span: Span) -> Value {
         let Some(t) = self.expect_tensor(env, v, span) else { return Value::Error };
-        if idx.len() > t.ty.rank() {
+        let ellipses: Vec<Span> = idx.iter().filter_map(|ix| if let ast::Index::Ellipsis(s) = ix { Some(*s) } else { None }).collect();
+        if ellipses.len() > 1 {
+            return self.error(Diagnostic::new("E0309", self.loc(env, ellipses[1]), "an index may have one `...`").with_label("a second `...`"));
+        }
+        let consuming = idx.iter().filter(|ix| matches!(ix, ast::Index::Expr(_) | ast::Index::Slice { .. })).count();
+        if consuming > t.ty.rank() {
             let shown = self.show(&t.ty);
             return self.error(
-                Diagnostic::new("E0309", self.loc(env, span), format!("{} indices for a tensor of rank {} ({shown})", idx.len(), t.ty.rank())).with_label("too many indices"),
+                Diagnostic::new("E0309", self.loc(env, span), format!("{consuming} indices for a tensor of rank {} ({shown})", t.ty.rank())).with_label("too many indices"),
             );
         }
+        // Each index item against the input axes it covers; `...` covers the rest, and
+        // missing trailing axes are full slices.
+        let covered_by_ellipsis = t.ty.rank() - consuming;
         let mut start = vec![0; t.ty.rank()];
         let mut end = t.ty.shape.clone();
+        let mut steps: Vec<(usize, Stride)> = Vec::new();
         let mut dropped = Vec::new();
         let mut gathers: Vec<(usize, TVal)> = Vec::new();
-        for (axis, ix) in idx.iter().enumerate() {
-            let size = t.ty.shape[axis] as i64;
+        // The output's axes in order: an input axis, or a new one of size 1.
+        let mut out_axes: Vec<Option<usize>> = Vec::new();
+        let mut axis = 0;
+        for ix in idx {
+            let size = t.ty.shape.get(axis).copied().unwrap_or(0) as i64;
             match ix {
+                ast::Index::NewAxis(_) => out_axes.push(None),
+                ast::Index::Ellipsis(_) => {
+                    out_axes.extend((axis..axis + covered_by_ellipsis).map(Some));
+                    axis += covered_by_ellipsis;
+                }
                 ast::Index::Expr(e) => {
                     let iv = self.expr(env, e);
                     let Some(it) = self.expect_tensor(env, iv, e.span) else { return Value::Error };
@@ -1161,37 +1178,95 @@ impl<'a> Elab<'a> {
                         }
                         _ => gathers.push((axis, it)),
                     }
+                    axis += 1;
                 }
-                ast::Index::Slice { lo, hi, .. } => {
-                    let mut bound = |this: &mut Self, e: &Option<Expr>, default: i64| -> Option<i64> {
+                ast::Index::Slice { lo, hi, step, .. } => {
+                    let mut constant = |this: &mut Self, e: &Option<Expr>, what: &str| -> Option<Option<i64>> {
                         match e {
-                            None => Some(default),
+                            None => Some(None),
                             Some(e) => {
                                 let v = this.expr(env, e);
-                                let i = this.const_int(env, v, e.span, "a slice bound")?;
-                                let i = if i < 0 { i + size } else { i };
-                                Some(i.clamp(0, size))
+                                this.const_int(env, v, e.span, what).map(Some)
                             }
                         }
                     };
-                    let (Some(l), Some(h)) = (bound(self, lo, 0), bound(self, hi, size)) else { return Value::Error };
-                    start[axis] = l as usize;
-                    end[axis] = h.max(l) as usize;
+                    let (Some(l), Some(h), Some(st)) = (constant(self, lo, "a slice bound"), constant(self, hi, "a slice bound"), constant(self, step, "a slice step")) else {
+                        return Value::Error;
+                    };
+                    let st = st.unwrap_or(1);
+                    if st == 0 {
+                        let s = step.as_ref().map_or(span, |e| e.span);
+                        return self.error(Diagnostic::new("E0309", self.loc(env, s), "a slice step must not be zero").with_label("zero step"));
+                    }
+                    let stride = Stride::of(l, h, st, size);
+                    if st == 1 {
+                        start[axis] = stride.first;
+                        end[axis] = stride.first + stride.count;
+                    } else {
+                        steps.push((axis, stride));
+                    }
+                    out_axes.push(Some(axis));
+                    axis += 1;
                 }
             }
         }
-        let sliced: Vec<usize> = start.iter().zip(&end).map(|(s, e)| e - s).collect();
-        let mut node = self.graph.slice(t.node, start, end);
+        out_axes.extend((axis..t.ty.rank()).map(Some));
+        let mut node = self.graph.slice(t.node, start.clone(), end.clone());
+        let mut sizes: Vec<usize> = start.iter().zip(&end).map(|(s, e)| e - s).collect();
+        for (a, stride) in &steps {
+            node = self.strided(node, *a, stride);
+            sizes[*a] = stride.count;
+        }
         // Runtime integer indices gather along their axis (a scalar index drops it).
         for (k, (axis, it)) in gathers.iter().enumerate() {
             node = self.graph.gather(node, it.node, axis - k);
         }
-        let shape: Vec<usize> = (0..t.ty.rank())
-            .filter(|a| !dropped.contains(a) && !gathers.iter().any(|(g, _)| g == a))
-            .map(|a| sliced[a])
-            .collect();
+        // An integer index drops its axis, so it has no place in `out_axes`.
+        let shape: Vec<usize> = out_axes.iter().map(|a| a.map_or(1, |a| sizes[a])).collect();
         let node = self.graph.reshape(node, &shape);
         self.tensor(node)
+    }
+
+    /// Elements `first, first + step, ...` (`count` of them, `step` possibly negative) of
+    /// `axis`: a reversal for a negative step, then a slice, a pad to a whole number of
+    /// steps, and a reshape that keeps every `step`th element: views, no gather.
+    fn strided(&mut self, x: NodeId, axis: usize, s: &Stride) -> NodeId {
+        let ty = self.graph.ty(x).clone();
+        let size = ty.shape[axis];
+        if s.count == 0 {
+            let mut end = ty.shape.clone();
+            end[axis] = 0;
+            return self.graph.slice(x, vec![0; ty.rank()], end);
+        }
+        let (x, first) = match s.step < 0 {
+            true => (self.graph.reverse(x, vec![axis]), size - 1 - s.first),
+            false => (x, s.first),
+        };
+        let step = s.step.unsigned_abs() as usize;
+        let mut start = vec![0; ty.rank()];
+        let mut end = ty.shape.clone();
+        start[axis] = first;
+        let span = s.count.saturating_mul(step);
+        end[axis] = (first + span).min(size);
+        let mut node = self.graph.slice(x, start, end.clone());
+        let short = first + span - end[axis];
+        if short > 0 {
+            let lo = vec![0; ty.rank()];
+            let mut hi = vec![0; ty.rank()];
+            hi[axis] = short;
+            let zero = self.graph.scalar(ty.dtype, 0.0);
+            node = self.graph.pad(node, zero, lo, hi);
+        }
+        let mut split = ty.shape.clone();
+        split[axis] = s.count;
+        split.insert(axis + 1, step);
+        node = self.graph.reshape(node, &split);
+        let mut take_end = split.clone();
+        take_end[axis + 1] = 1;
+        node = self.graph.slice(node, vec![0; split.len()], take_end);
+        let mut out = ty.shape.clone();
+        out[axis] = s.count;
+        self.graph.reshape(node, &out)
     }
 
     /// A compile-time integer, or a diagnostic saying one was needed.
@@ -1349,4 +1424,26 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A slice `lo:hi:step` of an axis of `size` resolved as NumPy's `slice.indices` does:
+/// the first element and how many there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stride {
+    first: usize,
+    count: usize,
+    step: i64,
+}
+
+impl Stride {
+    fn of(lo: Option<i64>, hi: Option<i64>, step: i64, size: i64) -> Stride {
+        // Bounds count from the end when negative, then clamp: into [0, size] for a
+        // positive step, into [-1, size - 1] for a negative one (-1: before the start).
+        let (floor, ceil) = if step > 0 { (0, size) } else { (-1, size - 1) };
+        let clamp = |b: i64| (if b < 0 { b + size } else { b }).clamp(floor, ceil);
+        let first = lo.map_or(if step > 0 { 0 } else { size - 1 }, clamp);
+        let stop = hi.map_or(if step > 0 { size } else { -1 }, clamp);
+        let count = if step > 0 { (stop - first + step - 1) / step } else { (first - stop + (-step) - 1) / -step };
+        Stride { first: first.max(0) as usize, count: count.max(0) as usize, step }
+    }
 }

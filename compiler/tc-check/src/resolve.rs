@@ -76,7 +76,8 @@ impl Resolver<'_> {
                 for i in idx {
                     match i {
                         ast::Index::Expr(e) => self.expr(e),
-                        ast::Index::Slice { lo, hi, .. } => lo.iter().chain(hi.iter()).for_each(|e| self.expr(e)),
+                        ast::Index::Slice { lo, hi, step, .. } => lo.iter().chain(hi).chain(step).for_each(|e| self.expr(e)),
+                        ast::Index::Ellipsis(_) | ast::Index::NewAxis(_) => {}
                     }
                 }
             }
@@ -203,7 +204,8 @@ impl DtypeWalk {
                 for i in idx {
                     match i {
                         ast::Index::Expr(e) => self.expr(e),
-                        ast::Index::Slice { lo, hi, .. } => lo.iter().chain(hi.iter()).for_each(|e| self.expr(e)),
+                        ast::Index::Slice { lo, hi, step, .. } => lo.iter().chain(hi).chain(step).for_each(|e| self.expr(e)),
+                        ast::Index::Ellipsis(_) | ast::Index::NewAxis(_) => {}
                     }
                 }
             }

@@ -173,15 +173,31 @@ pub enum UnOp {
     Not,
 }
 
-/// One index of `x[...]`: an expression, or a slice `lo:hi` with either end optional.
+/// One index of `x[...]`: an expression, a slice `lo:hi:step` with each part optional,
+/// `...` or `None`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Index {
     Expr(Expr),
     Slice {
         lo: Option<Expr>,
         hi: Option<Expr>,
+        step: Option<Expr>,
         span: Span,
     },
+    /// `...`: full slices of every axis the other indices leave.
+    Ellipsis(Span),
+    /// `None`: a new axis of size 1.
+    NewAxis(Span),
+}
+
+impl Index {
+    /// An index expression; the name `None` is a new axis, as in NumPy.
+    pub fn from_expr(e: Expr) -> Index {
+        match &e.kind {
+            ExprKind::Path(p) if p.segments.len() == 1 && p.segments[0].name == "None" => Index::NewAxis(e.span),
+            _ => Index::Expr(e),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

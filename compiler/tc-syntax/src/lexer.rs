@@ -99,6 +99,8 @@ pub enum Tok<'s> {
     Arrow,
     #[token("=")]
     Assign,
+    #[token("...")]
+    Ellipsis,
     #[token("..")]
     DotDot,
     #[token(".")]
@@ -168,6 +170,7 @@ impl fmt::Display for Tok<'_> {
             Tok::ColonColon => "`::`",
             Tok::Arrow => "`->`",
             Tok::Assign => "`=`",
+            Tok::Ellipsis => "`...`",
             Tok::DotDot => "`..`",
             Tok::Dot => "`.`",
             Tok::At => "`@`",
@@ -274,6 +277,8 @@ pub struct Lexer<'s> {
     pending: VecDeque<Spanned<'s>>,
     /// Whether the last token emitted was a `.`.
     after_dot: bool,
+    /// The previous token was `[` or `,`, where no path can continue.
+    after_open: bool,
 }
 
 /// The byte length of the UTF-8 byte-order mark `src` starts with; 0 without one. The
@@ -297,6 +302,7 @@ impl<'s> Lexer<'s> {
             src,
             pending: VecDeque::new(),
             after_dot: false,
+            after_open: false,
         }
     }
 
@@ -392,8 +398,20 @@ impl<'s> Iterator for Lexer<'s> {
                 item = self.split_field_float(start, end).unwrap_or(item);
             }
         }
+        if let Ok((start, Tok::ColonColon, end)) = item {
+            // `::` separates path segments after a name and before a name, `{` or `*`;
+            // elsewhere (`x[::2]`, `x[::k]`, `x[1::-1]`) it is the two colons of a step
+            // slice.
+            let rest = self.src[end..].trim_start();
+            let path_follows = rest.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '{' || c == '*');
+            if self.after_open || !path_follows {
+                self.pending.push_front(Ok((start + 1, Tok::Colon, end)));
+                item = Ok((start, Tok::Colon, start + 1));
+            }
+        }
         if let Ok((_, tok, _)) = &item {
             self.after_dot = *tok == Tok::Dot;
+            self.after_open = matches!(tok, Tok::LBracket | Tok::Comma);
         }
         Some(item)
     }
@@ -584,11 +602,13 @@ mod tests {
     #[test]
     fn operators_take_the_longest_match() {
         assert_eq!(
-            toks("** * :: : -> - == = != ! <= < >= > && || .. ."),
+            toks("** * a::b : -> - == = != ! <= < >= > && || .. ."),
             vec![
                 Ok(Tok::StarStar),
                 Ok(Tok::Star),
+                Ok(Tok::Ident("a")),
                 Ok(Tok::ColonColon),
+                Ok(Tok::Ident("b")),
                 Ok(Tok::Colon),
                 Ok(Tok::Arrow),
                 Ok(Tok::Minus),
@@ -652,6 +672,19 @@ mod tests {
             toks("a \u{feff}"),
             vec![Ok(Tok::Ident("a")), Err(LexErrorKind::InvalidChar)]
         );
+    }
+
+    #[test]
+    fn double_colon_is_a_path_separator_only_between_names() {
+        let ok = |src| toks(src).into_iter().collect::<Result<Vec<_>, _>>().unwrap();
+        assert_eq!(ok("nn::relu")[1], Tok::ColonColon);
+        assert_eq!(ok("use nn::{a}")[2], Tok::ColonColon);
+        assert_eq!(ok("use nn::*")[2], Tok::ColonColon);
+        for src in ["x[::2]", "x[::k]", "x[1::-1]", "x[0, ::n]", "x[a:: 2]"] {
+            let t = ok(src);
+            assert!(!t.contains(&Tok::ColonColon), "{src}: {t:?}");
+            assert_eq!(t.iter().filter(|t| **t == Tok::Colon).count(), 2, "{src}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use lalrpop_util::{ErrorRecovery, ParseError};
 
-use crate::ast::{BinOp, Dim, Expr, ExprKind, File, Ident, KwArg, Span, UnOp};
+use crate::ast::{BinOp, Dim, Expr, ExprKind, File, Ident, KwArg, Path, Span, UnOp};
 use crate::diag::{Diagnostic, FileId, Loc};
 use crate::lexer::{LexError, LexErrorKind, Lexer, Tok};
 
@@ -247,7 +247,8 @@ impl Sink {
         }
     }
 
-    /// `base.T`; any other name after `.` is E0001.
+    /// `base.T`, and `base.shape` (the call `shape(base)`); any other name after `.` is
+    /// E0001.
     pub fn named_field(&mut self, base: Expr, name: Ident, span: Span) -> Expr {
         if name.name == "T" {
             return Expr {
@@ -255,15 +256,23 @@ impl Sink {
                 span,
             };
         }
+        if name.name == "shape" {
+            let path = Path { span: name.span, segments: vec![name] };
+            let callee = Expr { span: path.span, kind: ExprKind::Path(path) };
+            return Expr {
+                kind: ExprKind::Call { callee: Box::new(callee), args: vec![base], kwargs: Vec::new() },
+                span,
+            };
+        }
         let diag = Diagnostic::new(
             "E0001",
             self.loc(name.span),
             format!(
-                "expected a tuple index or `T` after `.` but found identifier `{}`",
+                "expected a tuple index, `T` or `shape` after `.` but found identifier `{}`",
                 name.name
             ),
         )
-        .with_hint("tuple elements are `.0`, `.1`, ...; `.T` reverses the axes of a tensor");
+        .with_hint("tuple elements are `.0`, `.1`, ...; `.T` reverses the axes of a tensor and `.shape` is its shape");
         self.diags.push(diag);
         Expr {
             kind: ExprKind::Error,

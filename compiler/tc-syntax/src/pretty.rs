@@ -308,10 +308,15 @@ fn expr_sx(expr: &Expr) -> Sx {
         ExprKind::Index(base, indices) => {
             let indices = indices.iter().map(|index| match index {
                 Index::Expr(e) => expr_sx(e),
-                Index::Slice { lo, hi, span } => {
+                Index::Slice { lo, hi, step, span } => {
                     let bound = |e: &Option<Expr>| e.as_ref().map_or_else(|| atom("_"), expr_sx);
-                    node("slice", *span, [bound(lo), bound(hi)])
+                    match step {
+                        None => node("slice", *span, [bound(lo), bound(hi)]),
+                        Some(_) => node("slice", *span, [bound(lo), bound(hi), bound(step)]),
+                    }
                 }
+                Index::Ellipsis(span) => node("ellipsis", *span, []),
+                Index::NewAxis(span) => node("newaxis", *span, []),
             });
             node("index", at, [expr_sx(base)].into_iter().chain(indices))
         }

@@ -143,7 +143,7 @@ fn error_codes() {
         ("E0001 chained comparison", "fn f(a, b, c) { a < b < c }"),
         ("E0001 unclosed block", "fn f(x) {\n    let y = x;"),
         ("E0001 stray token after item", "fn f(x) { x } }"),
-        ("E0001 unknown field", "fn f(x) { x.shape }"),
+        ("E0001 unknown field", "fn f(x) { x.size }"),
         (
             "E0001 two rest dimensions",
             "fn f(x: f32[..A, N, ..B]) { x }",
