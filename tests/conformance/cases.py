@@ -300,6 +300,9 @@ v1_cols = r(6, 2)
 v1_g = r(6, 14)
 v1_block = np.arange(120, dtype=f32).reshape(4, 5, 6)
 v1_sg = r(3, 3)
+ein_a, ein_b, ein_q, ein_k, ein_m, ein_v = r(2, 3), r(3, 4), r(2, 5, 3, 4), r(2, 6, 3, 4), r(4, 4), r(3)
+ein_g = r(2, 3, 5, 6)
+ein_x, ein_y = ints(-5, 5, 3, 4), ints(-5, 5, 2, 3, 4)
 
 
 def step_slice_grad(g):
@@ -780,6 +783,22 @@ CASES = [
          args=dict(x=m67, g=v1_sg), expect=[step_slice_grad(v1_sg)]),
     dict(name="err_v1_two_ellipses", src="fn main(x) { x[..., 0, ...] }", args=dict(x=m67), exit=1, error="E0309", at="1:24"),
     dict(name="err_v1_zero_step", src="fn main(x) { x[::0] }", args=dict(x=x4), exit=1, error="E0309", at="1:18"),
+    # ------------------------------------------------------------ v1 einsum
+    dict(name="v1_einsum",
+         src="fn main(a, b, q, k, m, v) { (einsum(\"ij,jk->ik\", a, b), einsum(\"ij->ji\", a), einsum(\"ij->\", a), einsum(\"bqhd,bkhd->bhqk\", q, k), einsum(\"ii->\", m), einsum(\"ii->i\", m), einsum(\"i,i->\", v, v), einsum(\"i,j->ij\", v, v), einsum(\"...ij,jk->...ik\", q, m), einsum(\"ij,jk,kl->il\", a, b, m), einsum(\"bij->bj\", a[None])) }",
+         args=dict(a=ein_a, b=ein_b, q=ein_q, k=ein_k, m=ein_m, v=ein_v),
+         expect=[np.einsum("ij,jk->ik", ein_a, ein_b), ein_a.T, ein_a.sum(), np.einsum("bqhd,bkhd->bhqk", ein_q, ein_k), np.trace(ein_m), np.diag(ein_m),
+                 ein_v @ ein_v, np.outer(ein_v, ein_v), np.einsum("...ij,jk->...ik", ein_q, ein_m), ein_a @ ein_b @ ein_m, ein_a.sum(axis=0)[None]],
+         rtol=1e-5, atol=1e-5),
+    dict(name="v1_einsum_broadcast_ints", src="fn main(x, y) { (einsum(\"...i,...i->...\", x, y), einsum(\"ij,ij->j\", x[0:1], y[0])) }",
+         args=dict(x=ein_x, y=ein_y),
+         expect=[np.einsum("...i,...i->...", ein_x, ein_y), np.einsum("ij,ij->j", ein_x[0:1], ein_y[0])]),
+    dict(name="grad_v1_einsum", src="fn main(q, k, g) { grad(sum(einsum(\"bqhd,bkhd->bhqk\", q, k) * g), (q, k)) }",
+         args=dict(q=ein_q, k=ein_k, g=ein_g),
+         expect=[np.einsum("bhqk,bkhd->bqhd", ein_g, ein_k), np.einsum("bhqk,bqhd->bkhd", ein_g, ein_q)], rtol=1e-5, atol=1e-5),
+    dict(name="err_v1_einsum_char", src="fn main(a, b) { einsum(\"ij,j#->ik\", a, b) }", args=dict(a=a45, b=b56), exit=1, error="E0317", at="1:29"),
+    dict(name="err_v1_einsum_rank", src="fn main(a) { einsum(\"ijk->i\", a) }", args=dict(a=a45), exit=1, error="E0317"),
+    dict(name="err_v1_string_value", src="fn main(a) { let s = \"ij\"; a }", args=dict(a=a45), exit=1, error="E0310"),
     # ------------------------------------------------------------ v1 gradients
     dict(name="grad_v1_elementwise",
          src="fn main(x, u, p) { (grad(sum(tan(x)), x), grad(sum(atan(x)), x), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(sinh(x)), x), grad(sum(cosh(x)), x), grad(sum(asinh(x)), x), grad(sum(acosh(p + 1.0)), p), grad(sum(atanh(u)), u), grad(sum(log1p(p)), p), grad(sum(expm1(x)), x), grad(sum(log2(p)), p), grad(sum(exp2(x)), x), grad(sum(square(x)), x), grad(sum(reciprocal(p)), p)) }",

@@ -281,6 +281,11 @@ impl<'a> Elab<'a> {
                 Err(_) => self.error(Diagnostic::new("E0314", self.loc(env, e.span), format!("integer literal {i} does not fit in i64")).with_label("too large")),
             },
             ExprKind::Float(f) => self.weak_literal(Konst::Float(*f), DType::F32, self.loc(env, e.span)),
+            ExprKind::Str(_) => self.error(
+                Diagnostic::new("E0310", self.loc(env, e.span), "a string is not a value")
+                    .with_label("a string here")
+                    .with_hint("strings are only `einsum`'s subscripts, e.g. `einsum(\"ij,jk->ik\", a, b)`"),
+            ),
             ExprKind::Bool(b) => self.weak_literal(Konst::Bool(*b), DType::Bool, self.loc(env, e.span)),
             ExprKind::Path(p) => self.path(env, p),
             ExprKind::Tuple(items) => Value::Tuple(items.iter().map(|x| self.expr(env, x)).collect()),
@@ -860,6 +865,9 @@ impl<'a> Elab<'a> {
         if let Callee::Builtin(name) = &target {
             if name == "grad" {
                 return crate::builtins::grad(self, env, args, kwargs, span);
+            }
+            if name == "einsum" {
+                return crate::builtins::einsum(self, env, args, kwargs, span);
             }
         }
         let evaluated = Args {

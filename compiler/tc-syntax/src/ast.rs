@@ -217,6 +217,8 @@ pub enum ExprKind {
     /// Integer literal; `u64` so that out-of-range values are reported by the checker.
     Int(u64),
     Float(FloatLit),
+    /// A string literal: only `einsum`'s subscripts take one.
+    Str(String),
     Bool(bool),
     Path(Path),
     Tuple(Vec<Expr>),

@@ -47,6 +47,9 @@ pub enum Tok<'s> {
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9][0-9_]*)?", parse_float)]
     #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9][0-9_]*", parse_float)]
     Float(FloatLit),
+    /// A string literal, without its quotes: `einsum`'s subscripts. No escapes, one line.
+    #[regex(r#""[^"\n]*""#, |lex| { let s = lex.slice(); &s[1..s.len() - 1] })]
+    Str(&'s str),
     /// A keyword kept for a later version of the language; never valid.
     #[token("if", |lex| lex.slice())]
     #[token("else", |lex| lex.slice())]
@@ -148,6 +151,7 @@ impl fmt::Display for Tok<'_> {
             Tok::Ident(name) => return write!(f, "identifier `{name}`"),
             Tok::Int(value) => return write!(f, "integer `{value}`"),
             Tok::Float(value) => return write!(f, "float `{:?}`", value.nearest),
+            Tok::Str(text) => return write!(f, "string `\"{text}\"`"),
             Tok::Reserved(word) => return write!(f, "`{word}`"),
             Tok::Fn => "`fn`",
             Tok::Let => "`let`",

@@ -254,6 +254,7 @@ fn expr_sx(expr: &Expr) -> Sx {
     match &expr.kind {
         ExprKind::Int(n) => Sx::List(vec![atom("int"), atom(n.to_string()), span(at)]),
         ExprKind::Float(x) => Sx::List(vec![atom("float"), atom(format!("{:?}", x.nearest)), span(at)]),
+        ExprKind::Str(text) => Sx::List(vec![atom("str"), atom(format!("{text:?}")), span(at)]),
         ExprKind::Bool(b) => Sx::List(vec![atom("bool"), atom(b.to_string()), span(at)]),
         ExprKind::Path(path) => Sx::List(vec![atom("path"), atom(path_text(path)), span(at)]),
         ExprKind::Tuple(elems) => node("tuple", at, elems.iter().map(expr_sx)),

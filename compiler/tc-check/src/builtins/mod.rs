@@ -2,9 +2,12 @@
 //! each to primitive IR ops. The v1 additions built from primitive ops are in
 //! `elementwise.rs`, `reductions.rs` and `shape.rs`.
 
+mod einsum;
 mod elementwise;
 mod reductions;
 mod shape;
+
+pub(crate) use einsum::einsum;
 
 use tc_ir::{ArgOp, BinaryOp, Dist, PoolKind, ReduceOp, Type, UnaryOp};
 use tc_syntax::ast::{self, Expr, ExprKind, Span};
@@ -19,7 +22,7 @@ use crate::value::{Konst, TVal, Value};
 const CORE: &[&str] = &[
     "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf", "atan", "floor", "ceil", "round", "maximum", "minimum", "floor_div", "where", "sum",
     "mean", "max", "min", "prod", "argmax", "argmin", "conv2d", "max_pool2d", "avg_pool2d", "reshape", "transpose", "swapaxes", "broadcast_to", "expand_dims", "squeeze",
-    "concat", "stack", "pad", "flatten", "take", "one_hot", "shape", "size", "zeros", "ones", "full", "arange", "eye", "random_uniform", "random_normal", "grad",
+    "concat", "stack", "pad", "flatten", "take", "one_hot", "shape", "size", "zeros", "ones", "full", "arange", "eye", "random_uniform", "random_normal", "grad", "einsum",
 ];
 
 /// Every built-in name, for lookups and "did you mean" hints.
