@@ -242,6 +242,11 @@ impl LexError {
                 } else {
                     "characters"
                 };
+                if text.starts_with('"') {
+                    return Diagnostic::new("E0002", loc, "unterminated string")
+                        .with_label("no closing `\"` on this line")
+                        .with_hint("a string literal ends on the line it starts, e.g. `\"ij,jk->ik\"`");
+                }
                 let diag = Diagnostic::new("E0002", loc, format!("unexpected {noun} `{shown}`"))
                     .with_label("not part of any token");
                 match text {

@@ -151,7 +151,7 @@ fn error_codes() {
         ("E0001 empty body", "fn f(x) { }"),
         ("E0002 invalid characters", "fn f(x) { x ## 2 }"),
         ("E0002 single ampersand", "fn f(a, b) { a & b }"),
-        ("E0002 quote", "fn f() { \"text\" }"),
+        ("E0002 unterminated string", "fn f() { \"text }"),
         ("E0003 if", "fn f(c, a, b) { if c { a } else { b } }"),
         ("E0003 reserved name", "fn f(x) { let in = x; in }"),
         ("E0004 integer", "fn f() { 18446744073709551616 }"),
