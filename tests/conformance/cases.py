@@ -303,6 +303,33 @@ v1_sg = r(3, 3)
 ein_a, ein_b, ein_q, ein_k, ein_m, ein_v = r(2, 3), r(3, 4), r(2, 5, 3, 4), r(2, 6, 3, 4), r(4, 4), r(3)
 ein_g = r(2, 3, 5, 6)
 ein_x, ein_y = ints(-5, 5, 3, 4), ints(-5, 5, 2, 3, 4)
+scan_x, scan_i = r(3, 7), ints(-5, 5, 10)
+scan_long = r(1000)
+scan_long[700] = np.nan
+scan_z = a([2.0, 0.5, 0.0, 3.0, 0.0, 1.5])
+scan_w = a([1, 2, 3, 4, 5, 6])
+
+
+def cumprod_grad(z, w):
+    """d/dz_j of Σ_t w_t Π_{k<=t} z_k, term by term (exact with zeros)."""
+    g = np.zeros(len(z))
+    for j in range(len(z)):
+        for t in range(j, len(z)):
+            g[j] += w[t] * np.prod([z[k] for k in range(t + 1) if k != j])
+    return g.astype(f32)
+
+
+def cummax_grad(z, w):
+    """Each running maximum's weight goes to the element that attains it (no ties here)."""
+    g = np.zeros(len(z), f32)
+    for t in range(len(z)):
+        g[int(np.argmax(z[:t + 1]))] += w[t]
+    return g
+
+
+def cumsum_self_grad(x):
+    """d/dx of Σ cumsum(x, 1) * x: cumsum(x) + the reversed cumsum of x."""
+    return np.cumsum(x, 1) + np.flip(np.cumsum(np.flip(x, 1), 1), 1)
 
 
 def step_slice_grad(g):
@@ -799,6 +826,19 @@ CASES = [
     dict(name="err_v1_einsum_char", src="fn main(a, b) { einsum(\"ij,j#->ik\", a, b) }", args=dict(a=a45, b=b56), exit=1, error="E0317", at="1:29"),
     dict(name="err_v1_einsum_rank", src="fn main(a) { einsum(\"ijk->i\", a) }", args=dict(a=a45), exit=1, error="E0317"),
     dict(name="err_v1_string_value", src="fn main(a) { let s = \"ij\"; a }", args=dict(a=a45), exit=1, error="E0310"),
+    # ------------------------------------------------------------ v1 scans
+    dict(name="v1_scans",
+         src="fn main(x, i, e) { (cumsum(x, 1), cumprod(x, 0), cummax(x, 1), cummin(x, 0), cumsum(i), cumprod(x), cumsum(x[:, 0:1], 1), cumsum(x[:, 0:2], 1), cumsum(x[:, 0:3], -1), cummax(i, 0), cumsum(e, 0)) }",
+         args=dict(x=scan_x, i=scan_i, e=np.zeros((0, 3), f32)),
+         expect=[np.cumsum(scan_x, 1), np.cumprod(scan_x, 0), np.maximum.accumulate(scan_x, 1), np.minimum.accumulate(scan_x, 0), np.cumsum(scan_i).astype(i32),
+                 np.cumprod(scan_x), np.cumsum(scan_x[:, 0:1], 1), np.cumsum(scan_x[:, 0:2], 1), np.cumsum(scan_x[:, 0:3], 1), np.maximum.accumulate(scan_i),
+                 np.zeros((0, 3), f32)], rtol=1e-5, atol=1e-5),
+    dict(name="v1_scans_long_nan", src="fn main(x) { (cumsum(x), cummax(x), cummin(x * 0.0 + x)) }", args=dict(x=scan_long),
+         expect=[np.cumsum(scan_long.astype(f64)).astype(f32), np.maximum.accumulate(scan_long),
+                 np.minimum.accumulate(scan_long)], rtol=1e-4, atol=1e-3),
+    dict(name="grad_v1_scans", src="fn main(z, w, x) { (grad(sum(cumprod(z) * w), z), grad(sum(cummax(z) * w), z), grad(sum(cumsum(x, 1) * x), x)) }",
+         args=dict(z=scan_z, w=scan_w, x=scan_x),
+         expect=[cumprod_grad(scan_z, scan_w), cummax_grad(scan_z, scan_w), cumsum_self_grad(scan_x)], rtol=1e-5, atol=1e-5),
     # ------------------------------------------------------------ v1 gradients
     dict(name="grad_v1_elementwise",
          src="fn main(x, u, p) { (grad(sum(tan(x)), x), grad(sum(atan(x)), x), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(sinh(x)), x), grad(sum(cosh(x)), x), grad(sum(asinh(x)), x), grad(sum(acosh(p + 1.0)), p), grad(sum(atanh(u)), u), grad(sum(log1p(p)), p), grad(sum(expm1(x)), x), grad(sum(log2(p)), p), grad(sum(exp2(x)), x), grad(sum(square(x)), x), grad(sum(reciprocal(p)), p)) }",

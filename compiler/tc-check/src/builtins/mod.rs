@@ -1,10 +1,11 @@
 //! The built-in operations of SPEC §5: argument binding, checking, and lowering of
 //! each to primitive IR ops. The v1 additions built from primitive ops are in
-//! `elementwise.rs`, `reductions.rs` and `shape.rs`.
+//! `elementwise.rs`, `reductions.rs`, `scans.rs`, `shape.rs` and `einsum.rs`.
 
 mod einsum;
 mod elementwise;
 mod reductions;
+mod scans;
 mod shape;
 
 pub(crate) use einsum::einsum;
@@ -27,7 +28,7 @@ const CORE: &[&str] = &[
 
 /// Every built-in name, for lookups and "did you mean" hints.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    [CORE, elementwise::NAMES, reductions::NAMES, shape::NAMES].into_iter().flatten().copied()
+    [CORE, elementwise::NAMES, reductions::NAMES, scans::NAMES, shape::NAMES].into_iter().flatten().copied()
 }
 
 pub(crate) fn is_builtin(name: &str) -> bool {
@@ -53,6 +54,7 @@ fn params(name: &str) -> &'static [&'static str] {
         "atan2" => &["y", "x"],
         "clip" => &["x", "lo", "hi"],
         "any" | "all" | "logsumexp" => &["x", "axis", "keepdims"],
+        "cumsum" | "cumprod" | "cummax" | "cummin" => &["x", "axis"],
         "var" | "std" => &["x", "axis", "keepdims", "ddof"],
         "moveaxis" => &["x", "source", "destination"],
         "flip" => &["x", "axis"],
@@ -173,6 +175,7 @@ impl Builtin<'_, '_, '_> {
             "var" | "std" => self.variance(name),
             "logsumexp" => self.logsumexp(),
             n if elementwise::NAMES.contains(&n) => self.elementwise_v1(n),
+            n if scans::NAMES.contains(&n) => self.scan(n),
             n if shape::NAMES.contains(&n) => self.shape_v1(n),
             "argmax" | "argmin" => self.arg_reduce(name),
             "conv2d" => self.conv2d(),
