@@ -859,6 +859,15 @@ CASES = [
          src="fn main(x, i, g) { (grad(sum(flip(roll(tile(x, (1, 2)), 3, 1), 0) * g), x), grad(sum(take_along_axis(x, i, 1)), x), grad(sum(index_add(x, [0, 0], x[1:3, :] * 2.0)), x), grad(sum(tril(x) * triu(x)), x)) }",
          args=dict(x=m67, i=v1_idx, g=v1_g),
          expect=[v1_shape_grad(v1_g), take_along_grad(v1_idx), index_add_grad(), 2 * np.eye(6, 7, dtype=f32) * m67]),
+    # Values JAX 0.10.2 gives for the same gradients at ties and kinks (jax.grad of
+    # lax.cummax/cummin, jnp.clip, jnp.arccosh/arcsin/arccos at the domain's edge,
+    # jnp.cumprod through zeros).
+    dict(name="grad_v1_jax_conventions",
+         src="fn main(z, w, m, c, o, u, p) { (grad(sum(cummax(z) * w), z), grad(sum(cummin(m) * w), m), grad(sum(clip(c, -1.0, 1.0)), c), grad(sum(acosh(o)), o), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(cumprod(p) * w), p)) }",
+         args=dict(z=a([1, 3, 3, 2, 3, 5]), w=a([1, 2, 3, 4, 5, 6]), m=a([3, 1, 1, 2, 1, 0.5]), c=a([-2, -1, -0.5, 0, 0.5, 1, 2]),
+                   o=a([1.0, 2.0]), u=a([1.0, -1.0, 0.5]), p=a([2.0, 0.5, 0.0, 3.0, 0.0, 1.5])),
+         expect=[a([1, 6.75, 4.75, 0, 2.5, 6]), a([1, 6.75, 4.75, 0, 2.5, 6]), a([0, 0.5, 1, 1, 1, 0.5, 0]), a([np.inf, 1 / np.sqrt(3)]),
+                 a([np.inf, np.inf, 1 / np.sqrt(0.75)]), a([-np.inf, -np.inf, -1 / np.sqrt(0.75)]), a([2, 4, 15, 0, 0, 0])]),
     # ------------------------------------------------------------ v1 errors
     dict(name="err_v1_any_of_floats", src="fn main(x) { any(x) }", args=dict(x=x4), exit=1, error="E0305", at="1:18"),
     dict(name="err_v1_tril_vector", src="fn main(x) { tril(x) }", args=dict(x=x4), exit=1, error="E0306"),

@@ -167,13 +167,15 @@ impl Ew<'_> {
         self.sel(origin, at_origin, r)
     }
 
-    /// `sqrt((1 - x)(1 + x))`, the cosine of `asin(x)`, without cancellation near ±1.
+    /// `√(1 - x) · √(1 + x)`, the cosine of `asin(x)`, without cancellation near ±1 (as
+    /// two roots, so that at ±1 the gradient is the root's infinity, not `inf · 0`).
     fn cos_of_asin(&mut self, x: NodeId) -> NodeId {
         let one = self.c(1.0);
         let a = self.sub(one, x);
         let b = self.add(one, x);
-        let p = self.mul(a, b);
-        self.un(UnaryOp::Sqrt, p)
+        let ra = self.un(UnaryOp::Sqrt, a);
+        let rb = self.un(UnaryOp::Sqrt, b);
+        self.mul(ra, rb)
     }
 
     /// Above this magnitude `asinh`/`acosh` are `log(2|x|)` to the dtype's precision
@@ -214,14 +216,15 @@ impl Ew<'_> {
     fn acosh(&mut self, x: NodeId) -> NodeId {
         let big = self.c(self.large());
         let is_big = self.bin(BinaryOp::Ge, x, big);
-        // acosh(x) = log1p(t + sqrt(2t + t²)) with t = x - 1 below, log(2x) above.
+        // acosh(x) = log1p(t + √t · √(t + 2)) with t = x - 1 below, log(2x) above.
         let one = self.c(1.0);
         let x_small = self.sel(is_big, one, x);
         let t = self.sub(x_small, one);
         let two = self.c(2.0);
         let tt = self.add(t, two);
-        let p = self.mul(t, tt);
-        let s = self.un(UnaryOp::Sqrt, p);
+        let rt = self.un(UnaryOp::Sqrt, t);
+        let rtt = self.un(UnaryOp::Sqrt, tt);
+        let s = self.mul(rt, rtt);
         let f = self.add(t, s);
         let small_r = self.log1p(f);
         let x_big = self.sel(is_big, x, one);
