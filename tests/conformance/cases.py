@@ -308,6 +308,28 @@ scan_long = r(1000)
 scan_long[700] = np.nan
 scan_z = a([2.0, 0.5, 0.0, 3.0, 0.0, 1.5])
 scan_w = a([1, 2, 3, 4, 5, 6])
+sort_x = a([[3, 1, 2, 1, np.nan, 0], [5, -0.0, 0.0, 7, 7, -1], [np.nan, 2, np.nan, 1, 1, 9]])
+sort_i = a([4, -2, 4, 9, 0, -2, 4], i32)
+sort_long = np.round(r(4, 3000) * 100) / 4
+
+
+def argsort_desc(x):
+    """The stable descending order along the last axis, NaN last."""
+    keys = np.where(np.isnan(x), 0, -x.astype(f64)) if x.dtype.kind == "f" else -x.astype(f64)
+    nan = np.isnan(x) if x.dtype.kind == "f" else np.zeros(x.shape, bool)
+    return np.lexsort((keys, nan), axis=-1).astype(i32)
+
+
+def sort_grad(x, w):
+    g = np.zeros_like(x)
+    np.put_along_axis(g, np.argsort(x, kind="stable", axis=-1), np.broadcast_to(w, x.shape), axis=-1)
+    return g
+
+
+def top_k_grad(x, k):
+    g = np.zeros_like(x)
+    np.put_along_axis(g, argsort_desc(x)[:, :k], 1, axis=-1)
+    return g
 
 
 def cumprod_grad(z, w):
@@ -839,6 +861,20 @@ CASES = [
     dict(name="grad_v1_scans", src="fn main(z, w, x) { (grad(sum(cumprod(z) * w), z), grad(sum(cummax(z) * w), z), grad(sum(cumsum(x, 1) * x), x)) }",
          args=dict(z=scan_z, w=scan_w, x=scan_x),
          expect=[cumprod_grad(scan_z, scan_w), cummax_grad(scan_z, scan_w), cumsum_self_grad(scan_x)], rtol=1e-5, atol=1e-5),
+    # ------------------------------------------------------------ v1 sorting
+    dict(name="v1_sort_argsort_top_k",
+         src="fn main(x, i) { (sort(x), argsort(x), sort(x, axis=0), argsort(x, descending=true), sort(i), argsort(i, 0, true), top_k(x, 2), top_k(i, 3), sort(x, descending=true)) }",
+         args=dict(x=sort_x, i=sort_i),
+         expect=[np.sort(sort_x), np.argsort(sort_x, kind="stable").astype(i32), np.sort(sort_x, axis=0), argsort_desc(sort_x), np.sort(sort_i), argsort_desc(sort_i),
+                 np.take_along_axis(sort_x, argsort_desc(sort_x)[:, :2], 1), argsort_desc(sort_x)[:, :2], sort_i[argsort_desc(sort_i)[:3]],
+                 argsort_desc(sort_i)[:3], np.take_along_axis(sort_x, argsort_desc(sort_x), 1)]),
+    dict(name="v1_sort_long_rows", src="fn main(x) { (sort(x), top_k(x, 10)) }", args=dict(x=sort_long),
+         expect=[np.sort(sort_long), np.take_along_axis(sort_long, argsort_desc(sort_long)[:, :10], 1), argsort_desc(sort_long)[:, :10]]),
+    dict(name="grad_v1_sort_top_k", src="fn main(x, w) { (grad(sum(sort(x) * w), x), grad(sum(top_k(x, 2).0), x)) }",
+         args=dict(x=sort_x, w=a([1, 2, 3, 4, 5, 6])),
+         expect=[sort_grad(sort_x, a([1, 2, 3, 4, 5, 6])), top_k_grad(sort_x, 2)]),
+    dict(name="err_v1_top_k_too_many", src="fn main(x) { top_k(x, 7) }", args=dict(x=sort_x), exit=1, error="E0307", at="1:23"),
+    dict(name="err_v1_sort_bool", src="fn main(x) { sort(x > 0.0) }", args=dict(x=sort_x), exit=1, error="E0305"),
     # ------------------------------------------------------------ v1 gradients
     dict(name="grad_v1_elementwise",
          src="fn main(x, u, p) { (grad(sum(tan(x)), x), grad(sum(atan(x)), x), grad(sum(asin(u)), u), grad(sum(acos(u)), u), grad(sum(sinh(x)), x), grad(sum(cosh(x)), x), grad(sum(asinh(x)), x), grad(sum(acosh(p + 1.0)), p), grad(sum(atanh(u)), u), grad(sum(log1p(p)), p), grad(sum(expm1(x)), x), grad(sum(log2(p)), p), grad(sum(exp2(x)), x), grad(sum(square(x)), x), grad(sum(reciprocal(p)), p)) }",

@@ -77,7 +77,7 @@ fn input_adjoints(g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Vec<(NodeId
     let inp = &n.inputs;
     let out = node;
     let contributions = match &n.op {
-        Op::Param(_) | Op::Const(_) | Op::Iota { .. } | Op::Random(_) | Op::ArgReduce { .. } => vec![],
+        Op::Param(_) | Op::Const(_) | Op::Iota { .. } | Op::Random(_) | Op::ArgReduce { .. } | Op::ArgSort { .. } => vec![],
         Op::Unary(u) => match unary(g, *u, inp[0], out, dy) {
             Some(d) => vec![(inp[0], d)],
             None => vec![],

@@ -113,6 +113,12 @@ impl Graph {
 
     /// NumPy-style broadcast of `x` to `shape` (aligned at the right); returns `x`
     /// itself when the shape is already equal.
+    /// The positions that sort `x` along `axis` (`Op::ArgSort`).
+    pub fn argsort(&mut self, x: NodeId, axis: usize, descending: bool) -> NodeId {
+        let shape = self.ty(x).shape.clone();
+        self.push(Op::ArgSort { axis, descending }, vec![x], Type::new(DType::I32, shape))
+    }
+
     pub fn broadcast(&mut self, x: NodeId, shape: &[usize]) -> NodeId {
         let in_ty = self.ty(x);
         if in_ty.shape == shape {

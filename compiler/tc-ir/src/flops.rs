@@ -15,7 +15,7 @@ impl Graph {
         let elements = |i: usize| input(i).map_or(0, |t| t.num_elements() as u64);
         match &node.op {
             Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast | Op::Random(_) => out,
-            Op::Reduce { .. } | Op::ArgReduce { .. } => elements(0),
+            Op::Reduce { .. } | Op::ArgReduce { .. } | Op::ArgSort { .. } => elements(0),
             Op::ScatterAdd { .. } => elements(1),
             Op::MatMul => 2 * out * input(0).and_then(|t| t.shape.last().copied()).unwrap_or(0) as u64,
             // w: [K, C, R, S]; each output element sums C·R·S products.

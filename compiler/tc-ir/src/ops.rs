@@ -45,6 +45,10 @@ pub enum Op {
     /// Index of the first maximum (minimum) along `axis`, which is removed; result `i32`.
     /// NaN counts as the maximum (and minimum), as in NumPy. The axis is non-empty.
     ArgReduce { op: ArgOp, axis: usize },
+    /// The `i32` positions that sort `x` along `axis` (the result has x's shape): a
+    /// stable sort, ascending or descending, with NaN last in both orders and equal
+    /// elements (`-0` and `+0` included) in their original order.
+    ArgSort { axis: usize, descending: bool },
     /// Broadcast to the node's shape: input axis `i` becomes output axis `dims[i]`
     /// (strictly increasing); an input axis must have the output's size or size 1.
     Broadcast { dims: Vec<usize> },
@@ -326,6 +330,7 @@ impl Op {
             Op::Cast => "cast",
             Op::Reduce { .. } => "reduce",
             Op::ArgReduce { .. } => "argreduce",
+            Op::ArgSort { .. } => "argsort",
             Op::Broadcast { .. } => "broadcast",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",

@@ -162,6 +162,7 @@ fn print_attrs(op: &Op) -> String {
         Op::Iota { axis } => format!("[axis={axis}]"),
         Op::Reduce { op, axes } => format!("[op={}, axes={}]", op.name(), list(axes)),
         Op::ArgReduce { op, axis } => format!("[op={}, axis={axis}]", op.name()),
+        Op::ArgSort { axis, descending } => format!("[axis={axis}, descending={descending}]"),
         Op::Broadcast { dims } => format!("[dims={}]", list(dims)),
         Op::Transpose { perm } => format!("[perm={}]", list(perm)),
         Op::Reverse { axes } => format!("[axes={}]", list(axes)),
@@ -1044,6 +1045,16 @@ fn build_op(mnemonic: &str, pos: Pos, items: Vec<AttrItem>) -> Result<Op, ParseE
                 _ => return err(wpos, format!("unknown arg-reduction `{w}` (argmax or argmin)")),
             };
             Op::ArgReduce { op, axis: a.usize("axis")? }
+        }
+        "argsort" => {
+            let axis = a.usize("axis")?;
+            let (w, wpos) = a.word("descending")?;
+            let descending = match w.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return err(wpos, format!("`descending` is `true` or `false`, not `{w}`")),
+            };
+            Op::ArgSort { axis, descending }
         }
         "broadcast" => Op::Broadcast { dims: a.list("dims")? },
         "transpose" => Op::Transpose { perm: a.list("perm")? },

@@ -284,6 +284,15 @@ pub fn infer_type(op: &Op, inputs: &[&Type]) -> Result<Type, String> {
             shape.remove(*axis);
             Ok(Type::new(DType::I32, shape))
         }
+        Op::ArgSort { axis, .. } => {
+            arity(inputs, 1)?;
+            let x = inputs[0];
+            axis_in_range(*axis, x.rank(), "axis")?;
+            if x.dtype == DType::Bool {
+                return Err(format!("argsort of {x}: bool has no order here"));
+            }
+            Ok(Type::new(DType::I32, x.shape.clone()))
+        }
         Op::Transpose { perm } => {
             arity(inputs, 1)?;
             let x = inputs[0];

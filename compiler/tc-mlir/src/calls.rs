@@ -36,6 +36,7 @@ pub fn emit(f: &mut Func, c: &CallKernel) -> Result<(), MlirError> {
         Op::Pad { lo, hi } => pad(f, c, lo, hi)?,
         Op::Concat { axis } => concat(f, c, *axis)?,
         Op::ArgReduce { op, axis } => arg_reduce(f, c, *op, *axis)?,
+        Op::ArgSort { axis, descending } => arg_sort(f, c, *axis, *descending)?,
         Op::Random(dist) => random(f, c, *dist)?,
         other => return Err(MlirError::Unsupported(format!("the library call {other:?}"))),
     };
@@ -520,6 +521,80 @@ fn arg_reduce(f: &mut Func, c: &CallKernel, which: ArgOp, axis: usize) -> Result
     let nj = b.op(format!("arith.select {take}, {j}, {best_j} : i32"));
     let r = generic(f, &ins, &outs, &["parallel", "parallel", "reduction"], &args, &body, &[nb, nj]);
     let flat = to_flat(&mut f.top(), &r[1], &[o, inner], "i32");
+    let os = f.shape(c.output);
+    Ok(from_flat(&mut f.top(), &flat, &os, "i32"))
+}
+
+/// The stable sorting permutation along `axis`, as two contractions over the axis
+/// (row length² work per row): each element's rank (how many elements of its row sort
+/// before it: smaller, or larger when `descending`, equal ones at a lower index, NaN after
+/// every number), then at each rank the index whose rank it is.
+fn arg_sort(f: &mut Func, c: &CallKernel, axis: usize, descending: bool) -> Result<String, MlirError> {
+    let x = c.inputs[0];
+    let d = f.dtype(x);
+    let e = elem(d);
+    let (o, len, inner) = split(&f.shape(x), axis);
+    let xf = f.current(x)?;
+    let x3 = from_flat(&mut f.top(), &xf, &[o, len, inner], e);
+    let zero = f.top().int(0, DType::I32);
+    let t3 = tensor_ty(&[o, len, inner], e);
+    let i3 = tensor_ty(&[o, len, inner], "i32");
+    // Ranks. Loops (o, j, q, k): a = x[o, j, q] is ranked against b = x[o, k, q].
+    let rank0 = filled(f, &[o, len, inner], "i32", &zero);
+    let ins = [op(&x3, t3.clone(), projection(4, &[0, 1, 2]), e), op(&x3, t3.clone(), projection(4, &[0, 3, 2]), e)];
+    let outs = [op(&rank0, i3.clone(), projection(4, &[0, 1, 2]), "i32")];
+    let args: Vec<String> = (0..3).map(|_| f.ssa.fresh()).collect();
+    let (a, bv, rank) = (&args[0], &args[1], &args[2]);
+    let mut body = String::new();
+    let mut b = Block::new(&mut f.ssa, &mut body, 4);
+    let j = b.op("linalg.index 1 : index");
+    let k = b.op("linalg.index 3 : index");
+    let earlier = b.op(format!("arith.cmpi ult, {k}, {j} : index"));
+    let before = if d.is_float() {
+        let pred = if descending { "ogt" } else { "olt" };
+        let strictly = b.op(format!("arith.cmpf {pred}, {bv}, {a} : {e}"));
+        let same = b.op(format!("arith.cmpf oeq, {bv}, {a} : {e}"));
+        let tie = b.op(format!("arith.andi {same}, {earlier} : i1"));
+        let ordered = b.op(format!("arith.ori {strictly}, {tie} : i1"));
+        let anan = b.op(format!("arith.cmpf uno, {a}, {a} : {e}"));
+        let bnan = b.op(format!("arith.cmpf uno, {bv}, {bv} : {e}"));
+        // b NaN: before a only if a is NaN too and b comes first; a NaN: every number is before it.
+        let both = b.op(format!("arith.andi {anan}, {earlier} : i1"));
+        let num = b.op(format!("arith.ori {anan}, {ordered} : i1"));
+        b.op(format!("arith.select {bnan}, {both}, {num} : i1"))
+    } else {
+        let unsigned = matches!(d, DType::U8 | DType::Bool);
+        let pred = match (descending, unsigned) {
+            (false, true) => "ult",
+            (false, false) => "slt",
+            (true, true) => "ugt",
+            (true, false) => "sgt",
+        };
+        let strictly = b.op(format!("arith.cmpi {pred}, {bv}, {a} : {e}"));
+        let same = b.op(format!("arith.cmpi eq, {bv}, {a} : {e}"));
+        let tie = b.op(format!("arith.andi {same}, {earlier} : i1"));
+        b.op(format!("arith.ori {strictly}, {tie} : i1"))
+    };
+    let one = b.op("arith.constant 1 : i32");
+    let next = b.op(format!("arith.addi {rank}, {one} : i32"));
+    let r = b.op(format!("arith.select {before}, {next}, {rank} : i32"));
+    let ranks = generic(f, &ins, &outs, &["parallel", "parallel", "parallel", "reduction"], &args, &body, &[r]).remove(0);
+    // The inverse permutation. Loops (o, r, q, j): out[o, r, q] = j where rank[o, j, q] == r.
+    let out0 = filled(f, &[o, len, inner], "i32", &zero);
+    let ins = [op(&ranks, i3.clone(), projection(4, &[0, 3, 2]), "i32")];
+    let outs = [op(&out0, i3, projection(4, &[0, 1, 2]), "i32")];
+    let args: Vec<String> = (0..2).map(|_| f.ssa.fresh()).collect();
+    let (rk, acc) = (&args[0], &args[1]);
+    let mut body = String::new();
+    let mut b = Block::new(&mut f.ssa, &mut body, 4);
+    let r = b.op("linalg.index 1 : index");
+    let r = b.op(format!("arith.index_cast {r} : index to i32"));
+    let j = b.op("linalg.index 3 : index");
+    let j = b.op(format!("arith.index_cast {j} : index to i32"));
+    let hit = b.op(format!("arith.cmpi eq, {rk}, {r} : i32"));
+    let v = b.op(format!("arith.select {hit}, {j}, {acc} : i32"));
+    let perm = generic(f, &ins, &outs, &["parallel", "parallel", "parallel", "reduction"], &args, &body, &[v]).remove(0);
+    let flat = to_flat(&mut f.top(), &perm, &[o, len, inner], "i32");
     let os = f.shape(c.output);
     Ok(from_flat(&mut f.top(), &flat, &os, "i32"))
 }

@@ -187,6 +187,7 @@ fn emit_node(h: &mut Hlo, graph: &Graph, id: NodeId, ins: &[&str]) -> Result<Str
         }
         Op::Reduce { op, axes } => reduce(h, *op, ins[0], &in_ty(0), axes, out)?,
         Op::ArgReduce { op, axis } => arg_reduce(h, *op, ins[0], &in_ty(0), *axis, out)?,
+        Op::ArgSort { axis, descending } => arg_sort(h, ins[0], &in_ty(0), *axis, *descending)?,
         Op::Broadcast { dims } => h.op(format!("stablehlo.broadcast_in_dim {}, dims = [{}] : ({}) -> {t}", ins[0], list(dims), tty(&in_ty(0)))),
         Op::Reshape => h.op(format!("stablehlo.reshape {} : ({}) -> {t}", ins[0], tty(&in_ty(0)))),
         Op::Transpose { perm } => h.op(format!("stablehlo.transpose {}, dims = [{}] : ({}) -> {t}", ins[0], list(perm), tty(&in_ty(0)))),
@@ -489,6 +490,38 @@ fn arg_reduce(h: &mut Hlo, op: ArgOp, x: &str, xt: &Type, axis: usize, out: &Typ
     let v = format!("%h{}", h.next);
     h.body.push_str(&format!(
         "  {v}:2 = \"stablehlo.reduce\"({x}, {idx}, {init_v}, {init_i}) ({{\n{r}  }}) {{dimensions = array<i64: {axis}>}} : ({xt2}, {it}, {s}, {si}) -> ({ov}, {oi})\n"
+    ));
+    Ok(format!("{v}#1"))
+}
+
+/// `stablehlo.sort` of `x` with an iota beside it, stable, NaN last; the iota's sorted
+/// copy is the permutation.
+fn arg_sort(h: &mut Hlo, x: &str, xt: &Type, axis: usize, descending: bool) -> Result<String, MlirError> {
+    let d = xt.dtype;
+    let idx = h.op(format!("stablehlo.iota dim = {axis} : {}", ty(&xt.shape, DType::I32)));
+    let (s, si, sb) = (ty(&[], d), ty(&[], DType::I32), ty(&[], DType::Bool));
+    let ct = compare_type(d);
+    let mut r = String::new();
+    r.push_str(&format!("    ^bb0(%a: {s}, %c: {s}, %b: {si}, %e: {si}):\n"));
+    let dir = if descending { "GT" } else { "LT" };
+    r.push_str(&format!("      %before = stablehlo.compare {dir}, %a, %c, {ct} : ({s}, {s}) -> {sb}\n"));
+    let result = if d.is_float() {
+        // A number goes before a NaN; NaNs keep their order.
+        r.push_str(&format!("      %anan = stablehlo.compare NE, %a, %a, {ct} : ({s}, {s}) -> {sb}\n"));
+        r.push_str(&format!("      %cnan = stablehlo.compare NE, %c, %c, {ct} : ({s}, {s}) -> {sb}\n"));
+        r.push_str(&format!("      %anum = stablehlo.not %anan : {sb}\n"));
+        r.push_str(&format!("      %num_first = stablehlo.and %anum, %cnan : {sb}\n"));
+        r.push_str(&format!("      %lt = stablehlo.or %before, %num_first : {sb}\n"));
+        "%lt"
+    } else {
+        "%before"
+    };
+    r.push_str(&format!("      stablehlo.return {result} : {sb}\n"));
+    let (xt2, it) = (ty(&xt.shape, d), ty(&xt.shape, DType::I32));
+    h.next += 1;
+    let v = format!("%h{}", h.next);
+    h.body.push_str(&format!(
+        "  {v}:2 = \"stablehlo.sort\"({x}, {idx}) ({{\n{r}  }}) {{dimension = {axis} : i64, is_stable = true}} : ({xt2}, {it}) -> ({xt2}, {it})\n"
     ));
     Ok(format!("{v}#1"))
 }

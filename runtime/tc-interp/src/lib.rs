@@ -232,6 +232,10 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor], ty: &Type) -> Result<Tensor, InterpE
             arity(1)?;
             reduce::arg_reduce(*op, *axis, inputs[0])?
         }
+        Op::ArgSort { axis, descending } => {
+            arity(1)?;
+            reduce::arg_sort(*axis, *descending, inputs[0])?
+        }
         Op::Broadcast { dims } => {
             arity(1)?;
             layout::broadcast(inputs[0], dims, &ty.shape)?

@@ -354,3 +354,53 @@ mod tests {
         }
     }
 }
+
+/// The stable sorting permutation of `x` along `axis` (`Op::ArgSort`): NaN last in both
+/// orders, equal elements in their original order.
+pub fn arg_sort(axis: usize, descending: bool, x: &Tensor) -> Result<Tensor, InterpError> {
+    let shape = x.shape();
+    if axis >= shape.len() {
+        return Err(invalid("argsort", format!("axis {axis} out of range for rank {}", shape.len())));
+    }
+    let len = shape[axis];
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let keys: Vec<f64> = match vals(x) {
+        Vals::F(v) => v,
+        // Integers up to 2^53 order exactly as f64; i64 beyond compares through i128 below.
+        Vals::I(v) => v.into_iter().map(|i| i as f64).collect(),
+        Vals::B(b) => b.into_iter().map(f64::from).collect(),
+    };
+    let exact_ints: Option<Vec<i64>> = match vals(x) {
+        Vals::I(v) => Some(v),
+        _ => None,
+    };
+    let mut result = vec![0i64; outer * len * inner];
+    let mut order: Vec<usize> = Vec::with_capacity(len);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |j: usize| (o * len + j) * inner + i;
+            order.clear();
+            order.extend(0..len);
+            order.sort_by(|&a, &b| {
+                let ord = match &exact_ints {
+                    Some(v) => v[at(a)].cmp(&v[at(b)]),
+                    None => {
+                        let (ka, kb) = (keys[at(a)], keys[at(b)]);
+                        match (ka.is_nan(), kb.is_nan()) {
+                            (true, true) => return std::cmp::Ordering::Equal,
+                            (true, false) => return std::cmp::Ordering::Greater,
+                            (false, true) => return std::cmp::Ordering::Less,
+                            _ => ka.partial_cmp(&kb).expect("no NaN here"),
+                        }
+                    }
+                };
+                if descending { ord.reverse() } else { ord }
+            });
+            for (k, &j) in order.iter().enumerate() {
+                result[at(k)] = j as i64;
+            }
+        }
+    }
+    Ok(Tensor::new(shape.to_vec(), tc_tensor::Data::from_i64(DType::I32, &result)).expect("one index per element"))
+}

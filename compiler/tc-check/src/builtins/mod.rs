@@ -1,12 +1,13 @@
 //! The built-in operations of SPEC §5: argument binding, checking, and lowering of
 //! each to primitive IR ops. The v1 additions built from primitive ops are in
-//! `elementwise.rs`, `reductions.rs`, `scans.rs`, `shape.rs` and `einsum.rs`.
+//! `elementwise.rs`, `reductions.rs`, `scans.rs`, `shape.rs`, `sorting.rs` and `einsum.rs`.
 
 mod einsum;
 mod elementwise;
 mod reductions;
 mod scans;
 mod shape;
+mod sorting;
 
 pub(crate) use einsum::einsum;
 
@@ -28,7 +29,7 @@ const CORE: &[&str] = &[
 
 /// Every built-in name, for lookups and "did you mean" hints.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    [CORE, elementwise::NAMES, reductions::NAMES, scans::NAMES, shape::NAMES].into_iter().flatten().copied()
+    [CORE, elementwise::NAMES, reductions::NAMES, scans::NAMES, shape::NAMES, sorting::NAMES].into_iter().flatten().copied()
 }
 
 pub(crate) fn is_builtin(name: &str) -> bool {
@@ -55,6 +56,8 @@ fn params(name: &str) -> &'static [&'static str] {
         "clip" => &["x", "lo", "hi"],
         "any" | "all" | "logsumexp" => &["x", "axis", "keepdims"],
         "cumsum" | "cumprod" | "cummax" | "cummin" => &["x", "axis"],
+        "sort" | "argsort" => &["x", "axis", "descending"],
+        "top_k" => &["x", "k"],
         "var" | "std" => &["x", "axis", "keepdims", "ddof"],
         "moveaxis" => &["x", "source", "destination"],
         "flip" => &["x", "axis"],
@@ -95,6 +98,7 @@ fn optional(name: &str, param: &str) -> bool {
             | ("conv2d", "stride")
             | ("max_pool2d" | "avg_pool2d", "stride")
             | ("tril" | "triu", "k")
+            | ("sort" | "argsort", "descending")
     ) && !(matches!(name, "expand_dims" | "take_along_axis") && param == "axis")
         && !(matches!(name, "full" | "full_like") && param == "value")
 }
@@ -176,6 +180,7 @@ impl Builtin<'_, '_, '_> {
             "logsumexp" => self.logsumexp(),
             n if elementwise::NAMES.contains(&n) => self.elementwise_v1(n),
             n if scans::NAMES.contains(&n) => self.scan(n),
+            n if sorting::NAMES.contains(&n) => self.sorting(n),
             n if shape::NAMES.contains(&n) => self.shape_v1(n),
             "argmax" | "argmin" => self.arg_reduce(name),
             "conv2d" => self.conv2d(),

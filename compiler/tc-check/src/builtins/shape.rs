@@ -295,11 +295,22 @@ impl Builtin<'_, '_, '_> {
         let g = &mut self.e.graph;
         let xb = g.broadcast(x.node, &x_shape);
         let along = g.broadcast(along, &out);
-        // The flat position: Σ coordinate · stride, `along` standing for the axis'.
+        let node = self.gather_along(xb, &x_shape, along, axis, out[axis]);
+        Some(self.e.tensor(node))
+    }
+
+    /// `x` (of `shape`) gathered along `axis` at `idx`, an in-range index of x's shape
+    /// but `count` long on `axis`: one flat index per element, then one gather.
+    pub(super) fn gather_along(&mut self, x: NodeId, shape: &[usize], idx: NodeId, axis: usize, count: usize) -> NodeId {
+        let g = &mut self.e.graph;
+        let mut out = shape.to_vec();
+        out[axis] = count;
+        let dtype = if shape.iter().product::<usize>() >= i32::MAX as usize { DType::I64 } else { DType::I32 };
         let ty = Type::new(dtype, out.clone());
+        let along = g.cast(idx, dtype);
         let mut flat = g.full(&ty, 0.0);
         let mut stride = 1usize;
-        for a in (0..rank).rev() {
+        for a in (0..shape.len()).rev() {
             let coord = if a == axis { along } else { g.iota(ty.clone(), a) };
             let scaled = match stride {
                 1 => coord,
@@ -309,12 +320,10 @@ impl Builtin<'_, '_, '_> {
                 }
             };
             flat = g.add(flat, scaled);
-            stride *= x_shape[a];
+            stride *= shape[a];
         }
-        let total = x_shape.iter().product();
-        let xf = g.reshape(xb, &[total]);
-        let node = g.gather(xf, flat, 0);
-        Some(self.e.tensor(node))
+        let xf = g.reshape(x, &[shape.iter().product()]);
+        g.gather(xf, flat, 0)
     }
 
     /// `index_add(x, idx, v, axis=0)`: `x` plus `v`'s slices added at `idx` along

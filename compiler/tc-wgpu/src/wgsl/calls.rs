@@ -11,6 +11,9 @@
 //!   contain it (max: recomputing each window's maximum and its number of ties, so the
 //!   gradient is shared equally among ties as the interpreter does);
 //! - `argreduce` scans its axis: first extreme wins, the first NaN wins over everything;
+//! - `argsort` ranks each element by counting the elements of its row that sort before
+//!   it (cost: row length² per row; fine for rows of thousands, slow for longer ones) and
+//!   writes its index at that rank;
 //! - `random` is Philox-4x32-10 on 32-bit words, bit-exact with the interpreter; the
 //!   uniform value `(x0 >> 8) · 2⁻²⁴` is exact in f32, a normal value is Box–Muller in
 //!   f32 (the interpreter's f64 formula, to a few ulp of f32). A constant seed is baked
@@ -42,6 +45,7 @@ pub fn generate(sh: Shader, index: usize, c: &CallKernel) -> Result<ShaderKernel
         Op::Pad { lo, hi } => pad(sh, index, c, lo, hi),
         Op::Concat { axis } => concat(sh, index, c, *axis),
         Op::ArgReduce { op, axis } => arg_reduce(sh, index, c, *op, *axis),
+        Op::ArgSort { axis, descending } => arg_sort(sh, index, c, *axis, *descending),
         Op::Random(dist) => random(sh, index, c, *dist),
         op => Err(CodegenError::Unsupported(format!("the library call {}", op.mnemonic()))),
     }
@@ -276,6 +280,51 @@ fn arg_reduce(mut sh: Shader, index: usize, c: &CallKernel, op: ArgOp, axis: usi
     let st = store(&mut sh, c.output, "p", "i32(best_j)");
     body.push_str(&format!("    {st}\n"));
     per_element(sh, format!("k{index}_argreduce"), total, &body)
+}
+
+/// The stable sorting permutation along `axis`: each invocation takes one element, counts
+/// the elements of its row that come before it (smaller, or larger when `descending`;
+/// equal ones at a lower index; NaN after every number) and writes the element's index
+/// at that rank. The ranks of a row are a permutation, so every output is written once.
+fn arg_sort(mut sh: Shader, index: usize, c: &CallKernel, axis: usize, descending: bool) -> Result<ShaderKernel, CodegenError> {
+    let xs = shape(&sh, c.inputs[0]);
+    let len = xs[axis];
+    // llvmpipe ends a shader's loops after 65,535 iterations in all.
+    if len > 65_535 {
+        return Err(CodegenError::Unsupported(format!("argsort of an axis of {len} elements (at most 65,535 on this backend)")));
+    }
+    let inner: usize = xs[axis + 1..].iter().product();
+    let total: usize = xs.iter().product();
+    let v = Val::of(dtype(&sh, c.inputs[0]))?;
+    let a = load(&mut sh, c.inputs[0], &format!("(o * {len}u + j) * {inn}u + q", inn = inner.max(1)));
+    let b = load(&mut sh, c.inputs[0], &format!("(o * {len}u + k) * {inn}u + q", inn = inner.max(1)));
+    let cmp = if descending { ">" } else { "<" };
+    let ordered = format!("b {cmp} a || (b == a && k < j)");
+    let before = if matches!(v, Val::F { .. }) {
+        sh.helpers.need(Helper::IsNan);
+        format!("select(is_nan(a) || ({ordered}), is_nan(a) && k < j, is_nan(b))")
+    } else {
+        ordered
+    };
+    let st = store(&mut sh, c.output, &format!("(o * {len}u + rank) * {inn}u + q", inn = inner.max(1)), "i32(j)");
+    let body = format!(
+        "    let row = {len}u * {inn}u;
+    let o = p / row;
+    let j = (p % row) / {inn}u;
+    let q = p % {inn}u;
+    let a = {a};
+    var rank = 0u;
+    for (var k: u32 = 0u; k < {len}u; k = k + 1u) {{
+        let b = {b};
+        if ({before}) {{
+            rank = rank + 1u;
+        }}
+    }}
+    {st}
+",
+        inn = inner.max(1)
+    );
+    per_element(sh, format!("k{index}_argsort"), total, &body)
 }
 
 /// [`arg_reduce`] of a long axis: one workgroup per result, each invocation scanning every
