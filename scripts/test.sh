@@ -44,3 +44,6 @@ done
 
 echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
 ./scripts/iree_check.sh target/debug/tensorc "$cases"
+
+echo "Flower: two tensorc nodes in a real flwr==1.41.0 federation (SuperLink + FedAvg ServerApp)"
+./tests/flower/e2e.sh target/debug/tensorc

@@ -28,7 +28,9 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("public_pem", &String::from_utf8_lossy(&self.public_pem)).finish()
+        f.debug_struct("Identity")
+            .field("public_pem", &String::from_utf8_lossy(&self.public_pem))
+            .finish()
     }
 }
 
@@ -52,9 +54,16 @@ impl Identity {
 
     fn from_key(key: SigningKey) -> Identity {
         let public = p384::PublicKey::from(key.verifying_key());
-        let public_pem = public.to_public_key_pem(LineEnding::LF).expect("a P-384 public key encodes").into_bytes();
+        let public_pem = public
+            .to_public_key_pem(LineEnding::LF)
+            .expect("a P-384 public key encodes")
+            .into_bytes();
         let public_b64 = base64::engine::general_purpose::STANDARD.encode(&public_pem);
-        Identity { key, public_pem, public_b64 }
+        Identity {
+            key,
+            public_pem,
+            public_b64,
+        }
     }
 
     /// The three authentication headers for a request made now.
@@ -69,14 +78,20 @@ impl Identity {
         [
             ("flwr-public-key", self.public_b64.clone()),
             ("flwr-timestamp", timestamp),
-            ("flwr-signature", base64::engine::general_purpose::STANDARD.encode(signature)),
+            (
+                "flwr-signature",
+                base64::engine::general_purpose::STANDARD.encode(signature),
+            ),
         ]
     }
 
     /// The DER ECDSA signature of `message`'s SHA-256 digest.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         let digest = Sha256::digest(message);
-        let signature: Signature = self.key.sign_prehash(&digest).expect("a 32-byte prehash signs on P-384");
+        let signature: Signature = self
+            .key
+            .sign_prehash(&digest)
+            .expect("a 32-byte prehash signs on P-384");
         signature.to_der().as_bytes().to_vec()
     }
 }
@@ -131,15 +146,25 @@ mod tests {
         let id = Identity::generate();
         let headers = id.headers();
         let ts = &headers[1].1;
-        let der = base64::engine::general_purpose::STANDARD.decode(&headers[2].1).unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&headers[2].1)
+            .unwrap();
         let sig = Signature::from_der(&der).unwrap();
         let digest = Sha256::digest(ts.as_bytes());
-        id.key.verifying_key().verify_prehash(&digest, &sig).unwrap();
+        id.key
+            .verifying_key()
+            .verify_prehash(&digest, &sig)
+            .unwrap();
         let pem = String::from_utf8(
-            base64::engine::general_purpose::STANDARD.decode(&headers[0].1).unwrap(),
+            base64::engine::general_purpose::STANDARD
+                .decode(&headers[0].1)
+                .unwrap(),
         )
         .unwrap();
-        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n") && pem.ends_with("-----END PUBLIC KEY-----\n"));
+        assert!(
+            pem.starts_with("-----BEGIN PUBLIC KEY-----\n")
+                && pem.ends_with("-----END PUBLIC KEY-----\n")
+        );
     }
 
     #[test]
@@ -149,7 +174,10 @@ mod tests {
         let secret = p384::SecretKey::from_bytes(&pem).unwrap();
         let text = secret.to_sec1_pem(LineEnding::LF).unwrap();
         assert_eq!(Identity::from_pem(&text).unwrap().public_pem, id.public_pem);
-        assert!(matches!(Identity::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), Err(Error::Config(_))));
+        assert!(matches!(
+            Identity::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            Err(Error::Config(_))
+        ));
         assert!(matches!(Identity::from_pem(""), Err(Error::Config(_))));
     }
 }

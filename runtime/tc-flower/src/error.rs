@@ -9,7 +9,12 @@ pub enum Error {
     /// The SuperLink answered with a non-200 status: its JSON `{code, detail}` when it
     /// sent one (`code` is Flower's API error code, e.g. 2007 for a run that is not
     /// running), else the status and the start of the body.
-    Api { call: String, status: u16, code: Option<i64>, detail: String },
+    Api {
+        call: String,
+        status: u16,
+        code: Option<i64>,
+        detail: String,
+    },
     /// The SuperLink could not be reached, or the exchange broke off (after retries).
     Transport { call: String, detail: String },
     /// Something received is not what the protocol allows: a bad object, hash, header,
@@ -40,13 +45,31 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Api { call, status, code: Some(code), detail } => {
-                write!(f, "the SuperLink refused `{call}` (HTTP {status}, Flower error {code}): {detail}")
+            Error::Api {
+                call,
+                status,
+                code: Some(code),
+                detail,
+            } => {
+                write!(
+                    f,
+                    "the SuperLink refused `{call}` (HTTP {status}, Flower error {code}): {detail}"
+                )
             }
-            Error::Api { call, status, code: None, detail } => {
-                write!(f, "the SuperLink refused `{call}` (HTTP {status}): {detail}")
+            Error::Api {
+                call,
+                status,
+                code: None,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "the SuperLink refused `{call}` (HTTP {status}): {detail}"
+                )
             }
-            Error::Transport { call, detail } => write!(f, "`{call}`: cannot reach the SuperLink: {detail}"),
+            Error::Transport { call, detail } => {
+                write!(f, "`{call}`: cannot reach the SuperLink: {detail}")
+            }
             Error::Protocol(message) => write!(f, "invalid data from the SuperLink: {message}"),
             Error::Config(message) => write!(f, "{message}"),
             Error::Stopped => write!(f, "stopped"),

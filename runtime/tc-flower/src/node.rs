@@ -32,6 +32,11 @@ pub trait Handler {
     /// The reply's content for an instruction, or the reason it failed (sent back as
     /// the reply's error).
     fn handle(&mut self, message: &Message) -> Result<RecordDict, String>;
+
+    /// A few words on the last instruction handled (examples, loss), for the log.
+    fn note(&self) -> String {
+        String::new()
+    }
 }
 
 /// How a node runs.
@@ -96,6 +101,8 @@ pub struct Reply {
     /// Bytes of the instruction's objects, and of the reply's.
     pub bytes_in: usize,
     pub bytes_out: usize,
+    /// The handler's words on it ([`Handler::note`]).
+    pub note: String,
     /// Seconds the handler took, and the whole exchange.
     pub handle_seconds: f64,
     pub total_seconds: f64,
@@ -111,7 +118,9 @@ pub struct Summary {
 }
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Sleep `wait`, waking early if `stop` is set; whether it was.
@@ -141,7 +150,11 @@ impl Backoff {
 }
 
 /// `f` until it succeeds, retrying transient errors with backoff until `stop`.
-fn retrying<T>(stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>), mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+fn retrying<T>(
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event<'_>),
+    mut f: impl FnMut() -> Result<T, Error>,
+) -> Result<T, Error> {
     let mut backoff = Backoff::new();
     loop {
         match f() {
@@ -160,17 +173,36 @@ fn retrying<T>(stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>), mut f: im
 /// Serve instructions until `stop` is set or `max_runs` runs have finished, then
 /// deactivate and unregister. Errors only for what the node cannot go on after: bad
 /// options, or a SuperLink that refuses to register or activate it.
-pub fn run(options: &NodeOptions, handler: &mut dyn Handler, stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Summary, Error> {
+pub fn run(
+    options: &NodeOptions,
+    handler: &mut dyn Handler,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary, Error> {
     if !(10.0..=1800.0).contains(&options.heartbeat) {
-        return Err(Error::Config(format!("--heartbeat {}: must be between 10 and 1800 seconds", options.heartbeat)));
+        return Err(Error::Config(format!(
+            "--heartbeat {}: must be between 10 and 1800 seconds",
+            options.heartbeat
+        )));
     }
-    let fleet = Arc::new(Fleet::new(&options.superlink, &options.tls, options.identity.clone(), options.timeout, &options.limits)?);
+    let fleet = Arc::new(Fleet::new(
+        &options.superlink,
+        &options.tls,
+        options.identity.clone(),
+        options.timeout,
+        &options.limits,
+    )?);
     let node_id = connect(&fleet, options, stop, on_event)?;
     on_event(Event::Connected { node_id });
     let node = Arc::new(std::sync::atomic::AtomicU64::new(node_id));
     let beating = Arc::new(AtomicBool::new(true));
     let heartbeat = {
-        let (fleet, node, beating, interval) = (Arc::clone(&fleet), Arc::clone(&node), Arc::clone(&beating), options.heartbeat);
+        let (fleet, node, beating, interval) = (
+            Arc::clone(&fleet),
+            Arc::clone(&node),
+            Arc::clone(&beating),
+            options.heartbeat,
+        );
         std::thread::Builder::new()
             .name("flower-heartbeat".to_string())
             .spawn(move || {
@@ -194,8 +226,19 @@ pub fn run(options: &NodeOptions, handler: &mut dyn Handler, stop: &AtomicBool, 
             })
             .map_err(|e| Error::Config(format!("cannot start the heartbeat thread: {e}")))?
     };
-    let mut summary = Summary { node_id, ..Summary::default() };
-    let result = serve(&fleet, &node, options, handler, stop, on_event, &mut summary);
+    let mut summary = Summary {
+        node_id,
+        ..Summary::default()
+    };
+    let result = serve(
+        &fleet,
+        &node,
+        options,
+        handler,
+        stop,
+        on_event,
+        &mut summary,
+    );
     beating.store(false, Ordering::Relaxed);
     let _ = heartbeat.join();
     let node_id = node.load(Ordering::Relaxed);
@@ -214,10 +257,17 @@ pub fn run(options: &NodeOptions, handler: &mut dyn Handler, stop: &AtomicBool, 
 
 /// Register (unless the SuperLink registers nodes itself: then its refusal is not an
 /// error) and activate; the node id.
-fn connect(fleet: &Fleet, options: &NodeOptions, stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>)) -> Result<u64, Error> {
+fn connect(
+    fleet: &Fleet,
+    options: &NodeOptions,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<u64, Error> {
     match retrying(stop, on_event, || fleet.register_node()) {
         Ok(()) => {}
-        Err(e @ Error::Api { .. }) => on_event(Event::Note(format!("register: {e}; activating a pre-registered key"))),
+        Err(e @ Error::Api { .. }) => on_event(Event::Note(format!(
+            "register: {e}; activating a pre-registered key"
+        ))),
         Err(e) => return Err(e),
     }
     retrying(stop, on_event, || fleet.activate_node(options.heartbeat))
@@ -272,8 +322,13 @@ fn serve(
                 continue;
             }
         };
-        let (Some(message), Some(tree)) = (pulled.messages_list.first(), pulled.message_object_trees.first()) else {
-            if finished_runs(fleet, node_id, &mut runs, summary, on_event) && options.max_runs.is_some_and(|n| summary.runs_finished >= n) {
+        let (Some(message), Some(tree)) = (
+            pulled.messages_list.first(),
+            pulled.message_object_trees.first(),
+        ) else {
+            if finished_runs(fleet, node_id, &mut runs, summary, on_event)
+                && options.max_runs.is_some_and(|n| summary.runs_finished >= n)
+            {
                 return Ok(());
             }
             if sleep(options.poll, stop) {
@@ -294,19 +349,31 @@ fn serve(
             Err(Error::Stopped) => return Err(Error::Stopped),
             Err(e) => {
                 summary.errors += 1;
-                on_event(Event::Note(format!("message of run {}: {e}", metadata.run_id)));
+                on_event(Event::Note(format!(
+                    "message of run {}: {e}",
+                    metadata.run_id
+                )));
             }
         }
     }
 }
 
 /// Ask about each run served and not yet known finished; whether one has finished.
-fn finished_runs(fleet: &Fleet, node_id: u64, runs: &mut BTreeSet<u64>, summary: &mut Summary, on_event: &mut dyn FnMut(Event<'_>)) -> bool {
+fn finished_runs(
+    fleet: &Fleet,
+    node_id: u64,
+    runs: &mut BTreeSet<u64>,
+    summary: &mut Summary,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> bool {
     let mut any = false;
     for run_id in runs.clone() {
         let finished = match fleet.get_run_status(node_id, run_id) {
             Ok(status) => status == "finished",
-            Err(Error::Api { code: Some(RUN_NOT_RUNNING), .. }) => true,
+            Err(Error::Api {
+                code: Some(RUN_NOT_RUNNING),
+                ..
+            }) => true,
             Err(_) => false,
         };
         if finished {
@@ -332,10 +399,14 @@ fn exchange(
     let start = Instant::now();
     let run_id = metadata.run_id;
     if tree.object_id != metadata.message_id {
-        return Err(Error::protocol("the pulled message's id is not its object tree's root"));
+        return Err(Error::protocol(
+            "the pulled message's id is not its object tree's root",
+        ));
     }
     let fetched = fetch(fleet, node_id, run_id, tree, &options.limits, stop);
-    let bytes_in = fetched.as_ref().map_or(0, |o| o.values().map(Vec::len).sum());
+    let bytes_in = fetched
+        .as_ref()
+        .map_or(0, |o| o.values().map(Vec::len).sum());
     let instruction = fetched.and_then(|objects| objects::decode(tree, &objects, &options.limits));
     // The message is taken off the SuperLink's queue whether or not it is valid.
     fleet.confirm_message_received(node_id, run_id, &metadata.message_id)?;
@@ -348,18 +419,33 @@ fn exchange(
             };
             match handler.handle(message) {
                 Ok(content) => (Body::Content(content), round),
-                Err(reason) => (Body::Error(proto::Error { code: APP_ERROR, reason }), round),
+                Err(reason) => (
+                    Body::Error(proto::Error {
+                        code: APP_ERROR,
+                        reason,
+                    }),
+                    round,
+                ),
             }
         }
         Err(Error::Stopped) => return Err(Error::Stopped),
-        Err(e) => (Body::Error(proto::Error { code: APP_ERROR, reason: e.to_string() }), None),
+        Err(e) => (
+            Body::Error(proto::Error {
+                code: APP_ERROR,
+                reason: e.to_string(),
+            }),
+            None,
+        ),
     };
     let handle_seconds = handle_start.elapsed().as_secs_f64();
     let error = match &reply_body {
         Body::Error(e) => Some(e.reason.clone()),
         Body::Content(_) => None,
     };
-    let reply = Message { metadata: reply_metadata(metadata, node_id), body: reply_body };
+    let reply = Message {
+        metadata: reply_metadata(metadata, node_id),
+        body: reply_body,
+    };
     let encoded = objects::encode(&reply);
     push(fleet, node_id, &reply, &encoded, handle_seconds)?;
     Ok(Reply {
@@ -369,6 +455,7 @@ fn exchange(
         error,
         bytes_in,
         bytes_out: encoded.bytes(),
+        note: handler.note(),
         handle_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
     })
@@ -405,7 +492,14 @@ pub fn reply_metadata(instruction: &proto::Metadata, node_id: u64) -> proto::Met
 }
 
 /// Pull every object of `tree`, each checked against its id and the limits.
-fn fetch(fleet: &Fleet, node_id: u64, run_id: u64, tree: &proto::ObjectTree, limits: &Limits, stop: &AtomicBool) -> Result<HashMap<String, Vec<u8>>, Error> {
+fn fetch(
+    fleet: &Fleet,
+    node_id: u64,
+    run_id: u64,
+    tree: &proto::ObjectTree,
+    limits: &Limits,
+    stop: &AtomicBool,
+) -> Result<HashMap<String, Vec<u8>>, Error> {
     let ids = objects::tree_ids(tree, limits)?;
     let mut objects = HashMap::with_capacity(ids.len());
     let mut total = 0usize;
@@ -414,14 +508,18 @@ fn fetch(fleet: &Fleet, node_id: u64, run_id: u64, tree: &proto::ObjectTree, lim
         let content = loop {
             let response = fleet.pull_object(node_id, run_id, &id)?;
             if !response.object_found {
-                return Err(Error::protocol(format!("object {id} of the message is not on the SuperLink")));
+                return Err(Error::protocol(format!(
+                    "object {id} of the message is not on the SuperLink"
+                )));
             }
             if response.object_available {
                 break response.object_content;
             }
             tries += 1;
             if tries > 600 {
-                return Err(Error::protocol(format!("object {id} did not become available in 60 s")));
+                return Err(Error::protocol(format!(
+                    "object {id} did not become available in 60 s"
+                )));
             }
             if sleep(Duration::from_millis(100), stop) {
                 return Err(Error::Stopped);
@@ -430,7 +528,10 @@ fn fetch(fleet: &Fleet, node_id: u64, run_id: u64, tree: &proto::ObjectTree, lim
         objects::check_object(&id, &content, limits)?;
         total += content.len();
         if total > limits.message_bytes {
-            return Err(Error::protocol(format!("the message's objects exceed {} bytes", limits.message_bytes)));
+            return Err(Error::protocol(format!(
+                "the message's objects exceed {} bytes",
+                limits.message_bytes
+            )));
         }
         objects.insert(id, content);
     }
@@ -438,7 +539,13 @@ fn fetch(fleet: &Fleet, node_id: u64, run_id: u64, tree: &proto::ObjectTree, lim
 }
 
 /// Push the reply's message and then the objects the SuperLink asks for, children first.
-fn push(fleet: &Fleet, node_id: u64, reply: &Message, encoded: &Encoded, runtime: f64) -> Result<(), Error> {
+fn push(
+    fleet: &Fleet,
+    node_id: u64,
+    reply: &Message,
+    encoded: &Encoded,
+    runtime: f64,
+) -> Result<(), Error> {
     let mut metadata = reply.metadata.clone();
     metadata.message_id = encoded.id.clone();
     let (content, error) = match &reply.body {
@@ -447,21 +554,39 @@ fn push(fleet: &Fleet, node_id: u64, reply: &Message, encoded: &Encoded, runtime
     };
     let request = proto::PushMessagesRequest {
         node: Some(proto::Node { node_id }),
-        messages_list: vec![proto::Message { metadata: Some(metadata), content, error }],
+        messages_list: vec![proto::Message {
+            metadata: Some(metadata),
+            content,
+            error,
+        }],
         message_object_trees: vec![encoded.tree.clone()],
         clientapp_runtime_list: vec![runtime],
     };
     let response = fleet.push_messages(&request)?;
-    let wanted: BTreeSet<&str> = response.objects_to_push.iter().map(String::as_str).collect();
+    let wanted: BTreeSet<&str> = response
+        .objects_to_push
+        .iter()
+        .map(String::as_str)
+        .collect();
     if let Some(unknown) = wanted.iter().find(|id| encoded.object(id).is_none()) {
-        return Err(Error::protocol(format!("the SuperLink asks for object {unknown}, which the reply does not have")));
+        return Err(Error::protocol(format!(
+            "the SuperLink asks for object {unknown}, which the reply does not have"
+        )));
     }
     for (id, bytes) in &encoded.objects {
         if !wanted.contains(id.as_str()) {
             continue;
         }
-        if !fleet.push_object(node_id, reply.metadata.run_id, id, bytes.clone(), &response.session_id)? {
-            return Err(Error::protocol(format!("the SuperLink did not store object {id}")));
+        if !fleet.push_object(
+            node_id,
+            reply.metadata.run_id,
+            id,
+            bytes.clone(),
+            &response.session_id,
+        )? {
+            return Err(Error::protocol(format!(
+                "the SuperLink did not store object {id}"
+            )));
         }
     }
     Ok(())

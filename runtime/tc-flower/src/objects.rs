@@ -49,7 +49,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { message_bytes: 1 << 30, objects: 1 << 16, object_bytes: 16 << 20 }
+        Limits {
+            message_bytes: 1 << 30,
+            objects: 1 << 16,
+            object_bytes: 16 << 20,
+        }
     }
 }
 
@@ -68,17 +72,30 @@ impl Array {
         let dtype = numpy_name(t.dtype())
             .ok_or_else(|| Error::Config(format!("{} tensors have no NumPy dtype", t.dtype())))?;
         let data = tc_tensor::write_npy(t).map_err(|e| Error::Config(e.to_string()))?;
-        Ok(Array { dtype: dtype.to_string(), shape: t.shape().to_vec(), stype: NUMPY_STYPE.to_string(), data })
+        Ok(Array {
+            dtype: dtype.to_string(),
+            shape: t.shape().to_vec(),
+            stype: NUMPY_STYPE.to_string(),
+            data,
+        })
     }
 
     /// The tensor these `.npy` bytes hold, checked against the declared dtype and shape.
     pub fn to_tensor(&self) -> Result<Tensor, Error> {
         if self.stype != NUMPY_STYPE {
-            return Err(Error::protocol(format!("array stype `{}`: only `{NUMPY_STYPE}` is supported", self.stype)));
+            return Err(Error::protocol(format!(
+                "array stype `{}`: only `{NUMPY_STYPE}` is supported",
+                self.stype
+            )));
         }
-        let dtype = dtype_of_numpy(&self.dtype)
-            .ok_or_else(|| Error::protocol(format!("array dtype `{}` is not one tensorc has", self.dtype)))?;
-        let t = tc_tensor::read_npy(&self.data).map_err(|e| Error::protocol(format!("array data: {e}")))?;
+        let dtype = dtype_of_numpy(&self.dtype).ok_or_else(|| {
+            Error::protocol(format!(
+                "array dtype `{}` is not one tensorc has",
+                self.dtype
+            ))
+        })?;
+        let t = tc_tensor::read_npy(&self.data)
+            .map_err(|e| Error::protocol(format!("array data: {e}")))?;
         if t.dtype() != dtype || t.shape() != self.shape.as_slice() {
             return Err(Error::protocol(format!(
                 "array declared {} {:?} but its .npy data holds {} {:?}",
@@ -107,9 +124,17 @@ pub fn numpy_name(dtype: DType) -> Option<&'static str> {
 }
 
 fn dtype_of_numpy(name: &str) -> Option<DType> {
-    [DType::F64, DType::F32, DType::F16, DType::I64, DType::I32, DType::U8, DType::Bool]
-        .into_iter()
-        .find(|&d| numpy_name(d) == Some(name))
+    [
+        DType::F64,
+        DType::F32,
+        DType::F16,
+        DType::I64,
+        DType::I32,
+        DType::U8,
+        DType::Bool,
+    ]
+    .into_iter()
+    .find(|&d| numpy_name(d) == Some(name))
 }
 
 /// A ConfigRecord's or MetricRecord's value, as the records carry them.
@@ -173,7 +198,10 @@ pub struct Encoded {
 impl Encoded {
     /// The bytes of object `id`.
     pub fn object(&self, id: &str) -> Option<&[u8]> {
-        self.objects.iter().find(|(i, _)| i == id).map(|(_, b)| b.as_slice())
+        self.objects
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, b)| b.as_slice())
     }
 
     /// Bytes of all objects.
@@ -199,7 +227,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Whether `id` looks like an object id: 64 lowercase hex digits.
 pub fn is_object_id(id: &str) -> bool {
-    id.len() == 64 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The bytes of an object: header, NUL, body.
@@ -263,27 +294,45 @@ impl Deflater {
         if self.seen.insert(id.clone()) {
             self.objects.push((id.clone(), bytes));
         }
-        ObjectTree { object_id: id, children }
+        ObjectTree {
+            object_id: id,
+            children,
+        }
     }
 
     /// Each distinct child tree once, in order.
     fn distinct_trees(trees: Vec<ObjectTree>) -> (Vec<String>, Vec<ObjectTree>) {
         let mut seen = HashSet::new();
-        let trees: Vec<ObjectTree> = trees.into_iter().filter(|t| seen.insert(t.object_id.clone())).collect();
+        let trees: Vec<ObjectTree> = trees
+            .into_iter()
+            .filter(|t| seen.insert(t.object_id.clone()))
+            .collect();
         (trees.iter().map(|t| t.object_id.clone()).collect(), trees)
     }
 
     fn array(&mut self, array: &Array) -> ObjectTree {
-        let chunks: Vec<ObjectTree> =
-            array.data.chunks(MAX_CHUNK).map(|c| self.add(with_header("ArrayChunk", &[], c), Vec::new())).collect();
+        let chunks: Vec<ObjectTree> = array
+            .data
+            .chunks(MAX_CHUNK)
+            .map(|c| self.add(with_header("ArrayChunk", &[], c), Vec::new()))
+            .collect();
         let all: Vec<String> = chunks.iter().map(|t| t.object_id.clone()).collect();
         let (unique, trees) = Self::distinct_trees(chunks);
-        let indices: Vec<String> =
-            all.iter().map(|id| unique.iter().position(|u| u == id).unwrap_or(0).to_string()).collect();
+        let indices: Vec<String> = all
+            .iter()
+            .map(|id| unique.iter().position(|u| u == id).unwrap_or(0).to_string())
+            .collect();
         let mut body = String::from("{\"dtype\": ");
         py_json_string(&array.dtype, &mut body);
         body.push_str(", \"shape\": [");
-        body.push_str(&array.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+        body.push_str(
+            &array
+                .shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         body.push_str("], \"stype\": ");
         py_json_string(&array.stype, &mut body);
         body.push_str(", \"arraychunk_ids\": [");
@@ -293,15 +342,24 @@ impl Deflater {
     }
 
     fn refs(&mut self, kind: &str, named: Vec<(String, ObjectTree)>) -> ObjectTree {
-        let refs: Vec<(String, String)> = named.iter().map(|(n, t)| (n.clone(), t.object_id.clone())).collect();
+        let refs: Vec<(String, String)> = named
+            .iter()
+            .map(|(n, t)| (n.clone(), t.object_id.clone()))
+            .collect();
         let (unique, trees) = Self::distinct_trees(named.into_iter().map(|(_, t)| t).collect());
-        self.add(with_header(kind, &unique, py_json_refs(&refs).as_bytes()), trees)
+        self.add(
+            with_header(kind, &unique, py_json_refs(&refs).as_bytes()),
+            trees,
+        )
     }
 
     fn record(&mut self, record: &Record) -> ObjectTree {
         match record {
             Record::Arrays(arrays) => {
-                let named = arrays.iter().map(|(n, a)| (n.clone(), self.array(a))).collect();
+                let named = arrays
+                    .iter()
+                    .map(|(n, a)| (n.clone(), self.array(a)))
+                    .collect();
                 self.refs("ArrayRecord", named)
             }
             Record::Config(items) => {
@@ -310,11 +368,16 @@ impl Deflater {
                         .iter()
                         .map(|(k, v)| proto::ConfigItem {
                             key: k.clone(),
-                            value: Some(proto::ConfigRecordValue { value: Some(v.clone()) }),
+                            value: Some(proto::ConfigRecordValue {
+                                value: Some(v.clone()),
+                            }),
                         })
                         .collect(),
                 };
-                self.add(with_header("ConfigRecord", &[], &body.encode_to_vec()), Vec::new())
+                self.add(
+                    with_header("ConfigRecord", &[], &body.encode_to_vec()),
+                    Vec::new(),
+                )
             }
             Record::Metrics(items) => {
                 let body = proto::MetricRecord {
@@ -322,11 +385,16 @@ impl Deflater {
                         .iter()
                         .map(|(k, v)| proto::MetricItem {
                             key: k.clone(),
-                            value: Some(proto::MetricRecordValue { value: Some(v.clone()) }),
+                            value: Some(proto::MetricRecordValue {
+                                value: Some(v.clone()),
+                            }),
                         })
                         .collect(),
                 };
-                self.add(with_header("MetricRecord", &[], &body.encode_to_vec()), Vec::new())
+                self.add(
+                    with_header("MetricRecord", &[], &body.encode_to_vec()),
+                    Vec::new(),
+                )
             }
         }
     }
@@ -335,20 +403,36 @@ impl Deflater {
 /// Deflate a message into its objects. The metadata's `message_id` is ignored (an id
 /// cannot be part of what it hashes); set it to [`Encoded::id`] when sending.
 pub fn encode(message: &Message) -> Encoded {
-    let mut d = Deflater { objects: Vec::new(), seen: HashSet::new() };
+    let mut d = Deflater {
+        objects: Vec::new(),
+        seen: HashSet::new(),
+    };
     let mut metadata = message.metadata.clone();
     metadata.message_id.clear();
     let (children, error) = match &message.body {
         Body::Content(dict) => {
-            let named = dict.0.iter().map(|(n, r)| (n.clone(), d.record(r))).collect();
+            let named = dict
+                .0
+                .iter()
+                .map(|(n, r)| (n.clone(), d.record(r)))
+                .collect();
             (vec![d.refs("RecordDict", named)], None)
         }
         Body::Error(e) => (Vec::new(), Some(e.clone())),
     };
-    let body = proto::Message { metadata: Some(metadata), content: None, error }.encode_to_vec();
+    let body = proto::Message {
+        metadata: Some(metadata),
+        content: None,
+        error,
+    }
+    .encode_to_vec();
     let ids: Vec<String> = children.iter().map(|t| t.object_id.clone()).collect();
     let tree = d.add(with_header("Message", &ids, &body), children);
-    Encoded { id: tree.object_id.clone(), tree, objects: d.objects }
+    Encoded {
+        id: tree.object_id.clone(),
+        tree,
+        objects: d.objects,
+    }
 }
 
 /// An object split into its header's fields and its body.
@@ -360,7 +444,10 @@ struct Parsed<'a> {
 
 fn parse_object<'a>(id: &str, bytes: &'a [u8]) -> Result<Parsed<'a>, Error> {
     let bad = |why: &str| Error::protocol(format!("object {id}: {why}"));
-    let nul = bytes.iter().position(|&b| b == 0).ok_or_else(|| bad("no header (no NUL byte)"))?;
+    let nul = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| bad("no header (no NUL byte)"))?;
     let head = std::str::from_utf8(&bytes[..nul]).map_err(|_| bad("the header is not UTF-8"))?;
     let body = &bytes[nul + 1..];
     let fields: Vec<&str> = head.split(' ').collect();
@@ -368,13 +455,27 @@ fn parse_object<'a>(id: &str, bytes: &'a [u8]) -> Result<Parsed<'a>, Error> {
         return Err(bad("the header is not `TYPE CHILDREN LENGTH`"));
     };
     if len.parse::<usize>().ok() != Some(body.len()) {
-        return Err(bad(&format!("the header says a body of {len} bytes, the body has {}", body.len())));
+        return Err(bad(&format!(
+            "the header says a body of {len} bytes, the body has {}",
+            body.len()
+        )));
     }
-    let children: Vec<&str> = if children.is_empty() { Vec::new() } else { children.split(',').collect() };
+    let children: Vec<&str> = if children.is_empty() {
+        Vec::new()
+    } else {
+        children.split(',').collect()
+    };
     if let Some(c) = children.iter().find(|c| !is_object_id(c)) {
-        return Err(bad(&format!("child id `{}` is not a SHA-256 hex digest", c.chars().take(80).collect::<String>())));
+        return Err(bad(&format!(
+            "child id `{}` is not a SHA-256 hex digest",
+            c.chars().take(80).collect::<String>()
+        )));
     }
-    Ok(Parsed { kind, children, body })
+    Ok(Parsed {
+        kind,
+        children,
+        body,
+    })
 }
 
 /// Rebuilds a message from its tree and the pulled objects (each already checked
@@ -389,14 +490,22 @@ impl<'a> Inflater<'a> {
     /// The object of `tree`, its header checked against the tree and `kind`.
     fn object(&self, tree: &'a ObjectTree, kind: &str) -> Result<Parsed<'a>, Error> {
         let id = tree.object_id.as_str();
-        let bytes = self.objects.get(id).ok_or_else(|| Error::protocol(format!("object {id} was not received")))?;
+        let bytes = self
+            .objects
+            .get(id)
+            .ok_or_else(|| Error::protocol(format!("object {id} was not received")))?;
         let parsed = parse_object(id, bytes)?;
         if parsed.kind != kind {
-            return Err(Error::protocol(format!("object {id} is a `{}` where a `{kind}` belongs", parsed.kind)));
+            return Err(Error::protocol(format!(
+                "object {id} is a `{}` where a `{kind}` belongs",
+                parsed.kind
+            )));
         }
         let tree_children: Vec<&str> = tree.children.iter().map(|c| c.object_id.as_str()).collect();
         if parsed.children != tree_children {
-            return Err(Error::protocol(format!("object {id}: its header's children differ from the object tree's")));
+            return Err(Error::protocol(format!(
+                "object {id}: its header's children differ from the object tree's"
+            )));
         }
         Ok(parsed)
     }
@@ -406,33 +515,49 @@ impl<'a> Inflater<'a> {
         tree.children
             .iter()
             .find(|c| c.object_id == id)
-            .ok_or_else(|| Error::protocol(format!("object {}: reference {id} is not one of its children", tree.object_id)))
+            .ok_or_else(|| {
+                Error::protocol(format!(
+                    "object {}: reference {id} is not one of its children",
+                    tree.object_id
+                ))
+            })
     }
 
     /// A JSON object of strings, in order.
     fn refs(id: &str, body: &[u8]) -> Result<Vec<(String, String)>, Error> {
-        let value: serde_json::Value =
-            serde_json::from_slice(body).map_err(|e| Error::protocol(format!("object {id}: bad JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| Error::protocol(format!("object {id}: bad JSON: {e}")))?;
         let serde_json::Value::Object(map) = value else {
-            return Err(Error::protocol(format!("object {id}: expected a JSON object")));
+            return Err(Error::protocol(format!(
+                "object {id}: expected a JSON object"
+            )));
         };
         map.into_iter()
             .map(|(k, v)| match v {
                 serde_json::Value::String(s) => Ok((k, s)),
-                _ => Err(Error::protocol(format!("object {id}: entry `{k}` is not an object id"))),
+                _ => Err(Error::protocol(format!(
+                    "object {id}: entry `{k}` is not an object id"
+                ))),
             })
             .collect()
     }
 
     fn message(&mut self, tree: &'a ObjectTree) -> Result<Message, Error> {
         let parsed = self.object(tree, "Message")?;
-        let proto = proto::Message::decode(parsed.body)
-            .map_err(|e| Error::protocol(format!("message {}: bad protobuf: {e}", tree.object_id)))?;
-        let metadata = proto.metadata.ok_or_else(|| Error::protocol("a message without metadata"))?;
+        let proto = proto::Message::decode(parsed.body).map_err(|e| {
+            Error::protocol(format!("message {}: bad protobuf: {e}", tree.object_id))
+        })?;
+        let metadata = proto
+            .metadata
+            .ok_or_else(|| Error::protocol("a message without metadata"))?;
         let body = match (proto.error, parsed.children.as_slice()) {
             (Some(e), []) => Body::Error(e),
             (None, [_]) => Body::Content(self.record_dict(&tree.children[0])?),
-            _ => return Err(Error::protocol("a message must carry either content or an error")),
+            _ => {
+                return Err(Error::protocol(
+                    "a message must carry either content or an error",
+                ))
+            }
         };
         Ok(Message { metadata, body })
     }
@@ -442,7 +567,10 @@ impl<'a> Inflater<'a> {
         let mut records = Vec::new();
         for (name, id) in Self::refs(&tree.object_id, parsed.body)? {
             let child = Self::child(tree, &id)?;
-            let bytes = self.objects.get(&id).ok_or_else(|| Error::protocol(format!("object {id} was not received")))?;
+            let bytes = self
+                .objects
+                .get(&id)
+                .ok_or_else(|| Error::protocol(format!("object {id} was not received")))?;
             let kind = parse_object(&id, bytes)?.kind;
             let record = match kind {
                 "ArrayRecord" => Record::Arrays(self.array_record(child)?),
@@ -468,9 +596,16 @@ impl<'a> Inflater<'a> {
         let id = &tree.object_id;
         let parsed = self.object(tree, "Array")?;
         let bad = |why: &str| Error::protocol(format!("array {id}: {why}"));
-        let value: serde_json::Value = serde_json::from_slice(parsed.body).map_err(|e| bad(&format!("bad JSON: {e}")))?;
-        let dtype = value.get("dtype").and_then(|v| v.as_str()).ok_or_else(|| bad("no `dtype`"))?;
-        let stype = value.get("stype").and_then(|v| v.as_str()).ok_or_else(|| bad("no `stype`"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(parsed.body).map_err(|e| bad(&format!("bad JSON: {e}")))?;
+        let dtype = value
+            .get("dtype")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad("no `dtype`"))?;
+        let stype = value
+            .get("stype")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad("no `stype`"))?;
         let shape = value
             .get("shape")
             .and_then(|v| v.as_array())
@@ -484,7 +619,11 @@ impl<'a> Inflater<'a> {
             .and_then(|v| v.as_array())
             .ok_or_else(|| bad("no `arraychunk_ids`"))?
             .iter()
-            .map(|i| i.as_u64().and_then(|i| usize::try_from(i).ok()).filter(|&i| i < parsed.children.len()))
+            .map(|i| {
+                i.as_u64()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .filter(|&i| i < parsed.children.len())
+            })
             .collect::<Option<Vec<usize>>>()
             .ok_or_else(|| bad("`arraychunk_ids` holds an index that is not one of its chunks"))?;
         // Sizes first: the data is allocated only once it is known to fit.
@@ -499,7 +638,10 @@ impl<'a> Inflater<'a> {
             total = total.saturating_add(c.body.len());
             self.array_bytes = self.array_bytes.saturating_add(c.body.len());
             if self.array_bytes > self.limits.message_bytes {
-                return Err(bad(&format!("the message's arrays exceed {} bytes", self.limits.message_bytes)));
+                return Err(bad(&format!(
+                    "the message's arrays exceed {} bytes",
+                    self.limits.message_bytes
+                )));
             }
             chunks.push(c.body);
         }
@@ -507,27 +649,43 @@ impl<'a> Inflater<'a> {
         for c in chunks {
             data.extend_from_slice(c);
         }
-        Ok(Array { dtype: dtype.to_string(), shape, stype: stype.to_string(), data })
+        Ok(Array {
+            dtype: dtype.to_string(),
+            shape,
+            stype: stype.to_string(),
+            data,
+        })
     }
 
     fn config_record(&mut self, tree: &'a ObjectTree) -> Result<Vec<(String, ConfigValue)>, Error> {
         let parsed = self.object(tree, "ConfigRecord")?;
-        let record = proto::ConfigRecord::decode(parsed.body)
-            .map_err(|e| Error::protocol(format!("config record {}: bad protobuf: {e}", tree.object_id)))?;
+        let record = proto::ConfigRecord::decode(parsed.body).map_err(|e| {
+            Error::protocol(format!(
+                "config record {}: bad protobuf: {e}",
+                tree.object_id
+            ))
+        })?;
         record
             .items
             .into_iter()
             .map(|i| match i.value.and_then(|v| v.value) {
                 Some(v) => Ok((i.key, v)),
-                None => Err(Error::protocol(format!("config entry `{}` has no value", i.key))),
+                None => Err(Error::protocol(format!(
+                    "config entry `{}` has no value",
+                    i.key
+                ))),
             })
             .collect()
     }
 
     fn metric_record(&mut self, tree: &'a ObjectTree) -> Result<Vec<(String, MetricValue)>, Error> {
         let parsed = self.object(tree, "MetricRecord")?;
-        let record = proto::MetricRecord::decode(parsed.body)
-            .map_err(|e| Error::protocol(format!("metric record {}: bad protobuf: {e}", tree.object_id)))?;
+        let record = proto::MetricRecord::decode(parsed.body).map_err(|e| {
+            Error::protocol(format!(
+                "metric record {}: bad protobuf: {e}",
+                tree.object_id
+            ))
+        })?;
         record
             .items
             .into_iter()
@@ -543,13 +701,25 @@ impl<'a> Inflater<'a> {
 /// shape: ids are SHA-256 digests, a message is at most 5 levels deep (Message,
 /// RecordDict, record, Array, ArrayChunk) and has at most `limits.objects` objects.
 pub fn tree_ids(tree: &ObjectTree, limits: &Limits) -> Result<Vec<String>, Error> {
-    fn walk(t: &ObjectTree, depth: usize, count: &mut usize, limits: &Limits, seen: &mut HashSet<String>, out: &mut Vec<String>) -> Result<(), Error> {
+    fn walk(
+        t: &ObjectTree,
+        depth: usize,
+        count: &mut usize,
+        limits: &Limits,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<String>,
+    ) -> Result<(), Error> {
         if depth > 5 {
-            return Err(Error::protocol("the object tree is deeper than a message can be"));
+            return Err(Error::protocol(
+                "the object tree is deeper than a message can be",
+            ));
         }
         *count += 1;
         if *count > limits.objects {
-            return Err(Error::protocol(format!("the object tree has more than {} objects", limits.objects)));
+            return Err(Error::protocol(format!(
+                "the object tree has more than {} objects",
+                limits.objects
+            )));
         }
         if !is_object_id(&t.object_id) {
             return Err(Error::protocol(format!(
@@ -573,23 +743,37 @@ pub fn tree_ids(tree: &ObjectTree, limits: &Limits) -> Result<Vec<String>, Error
 /// Check a pulled object: its size and its hash against its id.
 pub fn check_object(id: &str, bytes: &[u8], limits: &Limits) -> Result<(), Error> {
     if bytes.len() > limits.object_bytes {
-        return Err(Error::protocol(format!("object {id} has {} bytes, more than {}", bytes.len(), limits.object_bytes)));
+        return Err(Error::protocol(format!(
+            "object {id} has {} bytes, more than {}",
+            bytes.len(),
+            limits.object_bytes
+        )));
     }
     let actual = object_id(bytes);
     if actual != id {
-        return Err(Error::protocol(format!("object {id}: its content hashes to {actual}")));
+        return Err(Error::protocol(format!(
+            "object {id}: its content hashes to {actual}"
+        )));
     }
     Ok(())
 }
 
 /// Inflate the message of `tree` from `objects` (id → bytes, each checked with
 /// [`check_object`]); the result's `message_id` is the tree's root id.
-pub fn decode(tree: &ObjectTree, objects: &HashMap<String, Vec<u8>>, limits: &Limits) -> Result<Message, Error> {
+pub fn decode(
+    tree: &ObjectTree,
+    objects: &HashMap<String, Vec<u8>>,
+    limits: &Limits,
+) -> Result<Message, Error> {
     tree_ids(tree, limits)?;
     for (id, bytes) in objects {
         check_object(id, bytes, limits)?;
     }
-    let mut inflater = Inflater { objects, limits: *limits, array_bytes: 0 };
+    let mut inflater = Inflater {
+        objects,
+        limits: *limits,
+        array_bytes: 0,
+    };
     let mut message = inflater.message(tree)?;
     message.metadata.message_id = tree.object_id.clone();
     Ok(message)

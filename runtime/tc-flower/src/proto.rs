@@ -112,7 +112,10 @@ pub mod metric_record_value {
 /// `flwr.proto.ConfigRecordValue`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ConfigRecordValue {
-    #[prost(oneof = "config_record_value::Value", tags = "1, 2, 3, 4, 5, 6, 21, 22, 23, 24, 25, 26")]
+    #[prost(
+        oneof = "config_record_value::Value",
+        tags = "1, 2, 3, 4, 5, 6, 21, 22, 23, 24, 25, 26"
+    )]
     pub value: Option<config_record_value::Value>,
 }
 

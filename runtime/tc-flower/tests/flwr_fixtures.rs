@@ -35,14 +35,26 @@ fn array(t: Tensor) -> Array {
 
 fn small() -> Message {
     let arrays = vec![
-        ("0".to_string(), array(Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.5]).unwrap())),
-        ("1".to_string(), array(Tensor::from_i32(vec![3], vec![5, -6, 7]).unwrap())),
-        ("2".to_string(), array(Tensor::from_f64_values(DType::F64, vec![], &[0.25]).unwrap())),
+        (
+            "0".to_string(),
+            array(Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.5]).unwrap()),
+        ),
+        (
+            "1".to_string(),
+            array(Tensor::from_i32(vec![3], vec![5, -6, 7]).unwrap()),
+        ),
+        (
+            "2".to_string(),
+            array(Tensor::from_f64_values(DType::F64, vec![], &[0.25]).unwrap()),
+        ),
     ];
     let config = vec![
         ("lr".to_string(), ConfigValue::Double(0.05)),
         ("server-round".to_string(), ConfigValue::Sint64(3)),
-        ("name".to_string(), ConfigValue::String("caf\u{e9} \"x\"".into())),
+        (
+            "name".to_string(),
+            ConfigValue::String("caf\u{e9} \"x\"".into()),
+        ),
         ("flag".to_string(), ConfigValue::Bool(true)),
     ];
     let metrics = vec![
@@ -55,28 +67,68 @@ fn small() -> Message {
         ("config".into(), Record::Config(config)),
         ("metrics".into(), Record::Metrics(metrics)),
     ]);
-    Message { metadata: metadata("train", true), body: Body::Content(content) }
+    Message {
+        metadata: metadata("train", true),
+        body: Body::Content(content),
+    }
 }
 
 fn large() -> Message {
     let arrays = vec![
-        ("0".to_string(), array(Tensor::from_f32(vec![4_000_000], vec![0.0; 4_000_000]).unwrap())),
-        ("1".to_string(), array(Tensor::from_f64_values(DType::I64, vec![10], &(0..10).map(f64::from).collect::<Vec<_>>()).unwrap())),
+        (
+            "0".to_string(),
+            array(Tensor::from_f32(vec![4_000_000], vec![0.0; 4_000_000]).unwrap()),
+        ),
+        (
+            "1".to_string(),
+            array(
+                Tensor::from_f64_values(
+                    DType::I64,
+                    vec![10],
+                    &(0..10).map(f64::from).collect::<Vec<_>>(),
+                )
+                .unwrap(),
+            ),
+        ),
     ];
-    Message { metadata: metadata("train", false), body: Body::Content(RecordDict(vec![("arrays".into(), Record::Arrays(arrays))])) }
+    Message {
+        metadata: metadata("train", false),
+        body: Body::Content(RecordDict(vec![("arrays".into(), Record::Arrays(arrays))])),
+    }
 }
 
 fn error() -> Message {
-    Message { metadata: metadata("evaluate", false), body: Body::Error(proto::Error { code: 2, reason: "shapes do not fit".into() }) }
+    Message {
+        metadata: metadata("evaluate", false),
+        body: Body::Error(proto::Error {
+            code: 2,
+            reason: "shapes do not fit".into(),
+        }),
+    }
 }
 
 fn ids(value: &serde_json::Value) -> Vec<String> {
-    value["object_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    value["object_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 fn flower_objects(value: &serde_json::Value) -> HashMap<String, Vec<u8>> {
-    let unhex = |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect();
-    value["objects"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), unhex(v.as_str().unwrap()))).collect()
+    let unhex = |s: &str| {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    value["objects"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), unhex(v.as_str().unwrap())))
+        .collect()
 }
 
 #[test]
@@ -86,13 +138,28 @@ fn ids_equal_flowers() {
         let encoded = objects::encode(&message);
         let mine: Vec<String> = encoded.objects.iter().map(|(id, _)| id.clone()).collect();
         assert_eq!(mine, ids(&f[name]), "{name}: object ids, children first");
-        assert_eq!(encoded.id, f[name]["message_id"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            encoded.id,
+            f[name]["message_id"].as_str().unwrap(),
+            "{name}"
+        );
     }
     // The four chunks of the zeros: the middle two are equal and stored once.
     let encoded = objects::encode(&large());
-    let chunks = encoded.objects.iter().filter(|(_, b)| b.starts_with(b"ArrayChunk ")).count();
-    assert_eq!(chunks, 4, "three distinct chunks of the zeros and one of the arange");
-    let array = encoded.objects.iter().find(|(_, b)| b.starts_with(b"Array ")).unwrap();
+    let chunks = encoded
+        .objects
+        .iter()
+        .filter(|(_, b)| b.starts_with(b"ArrayChunk "))
+        .count();
+    assert_eq!(
+        chunks, 4,
+        "three distinct chunks of the zeros and one of the arange"
+    );
+    let array = encoded
+        .objects
+        .iter()
+        .find(|(_, b)| b.starts_with(b"Array "))
+        .unwrap();
     assert!(String::from_utf8_lossy(&array.1).ends_with("\"arraychunk_ids\": [0, 1, 1, 2]}"));
 }
 
@@ -107,14 +174,30 @@ fn flowers_bytes_decode_to_the_same_message() {
         expected.metadata.message_id = tree.object_id.clone();
         assert_eq!(decoded, expected, "{name}");
     }
-    let decoded = objects::decode(&objects::encode(&small()).tree, &flower_objects(&f["small"]), &Limits::default()).unwrap();
-    let Body::Content(content) = decoded.body else { panic!() };
-    let Some(Record::Arrays(arrays)) = content.get("arrays") else { panic!() };
-    assert_eq!(arrays[0].1.to_tensor().unwrap().as_f32().unwrap(), &[1.0, 2.0, 3.0, 4.5]);
+    let decoded = objects::decode(
+        &objects::encode(&small()).tree,
+        &flower_objects(&f["small"]),
+        &Limits::default(),
+    )
+    .unwrap();
+    let Body::Content(content) = decoded.body else {
+        panic!()
+    };
+    let Some(Record::Arrays(arrays)) = content.get("arrays") else {
+        panic!()
+    };
+    assert_eq!(
+        arrays[0].1.to_tensor().unwrap().as_f32().unwrap(),
+        &[1.0, 2.0, 3.0, 4.5]
+    );
     assert_eq!(arrays[2].1.to_tensor().unwrap().shape(), &[] as &[usize]);
 }
 
-fn round_trip(objects: &HashMap<String, Vec<u8>>, tree: &ObjectTree, limits: &Limits) -> Result<Message, Error> {
+fn round_trip(
+    objects: &HashMap<String, Vec<u8>>,
+    tree: &ObjectTree,
+    limits: &Limits,
+) -> Result<Message, Error> {
     objects::decode(tree, objects, limits)
 }
 
@@ -126,7 +209,12 @@ fn encoded_small() -> (ObjectTree, HashMap<String, Vec<u8>>) {
 /// Replace object `old` by `bytes` (under its true id) in the map and the tree, and
 /// every object that refers to it by the same text with the new id (re-hashed in turn):
 /// the result passes every hash check, so only the other checks can refuse it.
-fn replace(tree: &mut ObjectTree, objects: &mut HashMap<String, Vec<u8>>, old: &str, bytes: Vec<u8>) {
+fn replace(
+    tree: &mut ObjectTree,
+    objects: &mut HashMap<String, Vec<u8>>,
+    old: &str,
+    bytes: Vec<u8>,
+) {
     fn rename(t: &mut ObjectTree, old: &str, new: &str) {
         if t.object_id == old {
             t.object_id = new.to_string();
@@ -162,7 +250,11 @@ fn replace(tree: &mut ObjectTree, objects: &mut HashMap<String, Vec<u8>>, old: &
 }
 
 fn find(objects: &HashMap<String, Vec<u8>>, prefix: &str) -> String {
-    objects.iter().find(|(_, b)| b.starts_with(prefix.as_bytes())).map(|(k, _)| k.clone()).unwrap()
+    objects
+        .iter()
+        .find(|(_, b)| b.starts_with(prefix.as_bytes()))
+        .map(|(k, _)| k.clone())
+        .unwrap()
 }
 
 fn expect_protocol(result: Result<Message, Error>, needle: &str) {
@@ -196,7 +288,12 @@ fn bad_headers_and_bodies_are_refused() {
     // A chunk where an array belongs.
     let (mut tree, mut objects) = encoded_small();
     let id = find(&objects, "Array ");
-    replace(&mut tree, &mut objects, &id, objects::with_header("ArrayChunk", &[], b"xyz"));
+    replace(
+        &mut tree,
+        &mut objects,
+        &id,
+        objects::with_header("ArrayChunk", &[], b"xyz"),
+    );
     expect_protocol(round_trip(&objects, &tree, &limits), "");
 
     // A chunk index beyond the array's chunks.
@@ -204,23 +301,48 @@ fn bad_headers_and_bodies_are_refused() {
     let id = find(&objects, "Array ");
     let text = String::from_utf8(objects[&id].clone()).unwrap();
     let (head, body) = text.split_once('\0').unwrap();
-    let children: Vec<String> = head.split(' ').nth(1).unwrap().split(',').map(String::from).collect();
+    let children: Vec<String> = head
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
     let body = body.replace("\"arraychunk_ids\": [0]", "\"arraychunk_ids\": [7]");
-    replace(&mut tree, &mut objects, &id, objects::with_header("Array", &children, body.as_bytes()));
+    replace(
+        &mut tree,
+        &mut objects,
+        &id,
+        objects::with_header("Array", &children, body.as_bytes()),
+    );
     expect_protocol(round_trip(&objects, &tree, &limits), "arraychunk_ids");
 
     // Not JSON.
     let (mut tree, mut objects) = encoded_small();
     let id = find(&objects, "RecordDict");
-    let children: Vec<String> = tree.children[0].children.iter().map(|c| c.object_id.clone()).collect();
-    replace(&mut tree, &mut objects, &id, objects::with_header("RecordDict", &children, b"{\"arrays\": "));
+    let children: Vec<String> = tree.children[0]
+        .children
+        .iter()
+        .map(|c| c.object_id.clone())
+        .collect();
+    replace(
+        &mut tree,
+        &mut objects,
+        &id,
+        objects::with_header("RecordDict", &children, b"{\"arrays\": "),
+    );
     expect_protocol(round_trip(&objects, &tree, &limits), "bad JSON");
 
     // A header naming children the tree does not have.
     let (mut tree, mut objects) = encoded_small();
     let id = find(&objects, "MetricRecord");
     let stray = "0".repeat(64);
-    replace(&mut tree, &mut objects, &id, objects::with_header("MetricRecord", &[stray], b""));
+    replace(
+        &mut tree,
+        &mut objects,
+        &id,
+        objects::with_header("MetricRecord", &[stray], b""),
+    );
     expect_protocol(round_trip(&objects, &tree, &limits), "children differ");
 }
 
@@ -243,20 +365,41 @@ fn declared_dtype_and_shape_must_match_the_npy_data() {
 #[test]
 fn limits_bound_what_is_accepted() {
     let (tree, objects) = encoded_small();
-    let tight = Limits { message_bytes: 100, ..Limits::default() };
+    let tight = Limits {
+        message_bytes: 100,
+        ..Limits::default()
+    };
     expect_protocol(round_trip(&objects, &tree, &tight), "exceed");
-    let few = Limits { objects: 3, ..Limits::default() };
+    let few = Limits {
+        objects: 3,
+        ..Limits::default()
+    };
     expect_protocol(round_trip(&objects, &tree, &few), "more than 3 objects");
-    let small_objects = Limits { object_bytes: 64, ..Limits::default() };
+    let small_objects = Limits {
+        object_bytes: 64,
+        ..Limits::default()
+    };
     expect_protocol(round_trip(&objects, &tree, &small_objects), "more than 64");
     // Too deep, and ids that are not digests.
-    let mut deep = ObjectTree { object_id: "a".repeat(64), children: vec![] };
+    let mut deep = ObjectTree {
+        object_id: "a".repeat(64),
+        children: vec![],
+    };
     for _ in 0..6 {
-        deep = ObjectTree { object_id: "a".repeat(64), children: vec![deep] };
+        deep = ObjectTree {
+            object_id: "a".repeat(64),
+            children: vec![deep],
+        };
     }
     expect_protocol(round_trip(&objects, &deep, &Limits::default()), "deeper");
-    let bad = ObjectTree { object_id: "../etc/passwd".into(), children: vec![] };
-    expect_protocol(round_trip(&objects, &bad, &Limits::default()), "not a SHA-256");
+    let bad = ObjectTree {
+        object_id: "../etc/passwd".into(),
+        children: vec![],
+    };
+    expect_protocol(
+        round_trip(&objects, &bad, &Limits::default()),
+        "not a SHA-256",
+    );
 }
 
 #[test]
