@@ -5,6 +5,10 @@
 # Checks that the run completes, that the federated evaluate loss falls from round 1 to
 # the last round and accuracy does not fall, that the final model has the shapes and
 # dtypes of `init`, and that both nodes leave cleanly after the run (--max-runs 1).
+# Then a second run of one round with two new tensorc nodes beside a stock
+# `flower-supernode` (the NumPy ClientApp of the app): the aggregated model must equal,
+# to f32 rounding, the example-weighted mean of the three updates (the tensorc nodes
+# write theirs with --dump-updates, recomputed here in NumPy).
 #
 #   tests/flower/e2e.sh [TENSORC]        (default target/release/tensorc)
 #
@@ -116,4 +120,56 @@ for i in 0 1; do
     grep -q '^run .* evaluate: 100 test examples' "$work/node$i.log" || fail "node $i: no evaluate line with its 100 examples"
 done
 grep -h '^run ' "$work"/node0.log | head -n 2
+echo "flower: two tensorc nodes learn with FedAvg: ok"
+
+# Run 2: two tensorc nodes and a stock flower-supernode, one round; FedAvg's aggregate
+# against the mean recomputed from what each node sent.
+qport=$(free_port)
+mkdir -p "$work/supernode"
+setsid env FLWR_HOME="$work/supernode" "$venv/bin/flower-supernode" --insecure --superlink "127.0.0.1:$port" \
+    --host 127.0.0.1 --port "$qport" > "$work/supernode.log" 2>&1 &
+pids+=($!)
+disown $!
+nodes=()
+for i in 0 1; do
+    setsid "$tensorc" fed node "$model" --superlink "127.0.0.1:$port" --insecure --data synthetic:600 \
+        --partition "$i/2" --split shards:2 --seed 2 --heartbeat 10 --max-runs 1 --backend cpu \
+        --dump-updates "$work/dump$i" > "$work/mixed-node$i.log" 2>&1 &
+    pids+=($!)
+    nodes+=($!)
+done
+for _ in $(seq 100); do
+    [ "$(cat "$work"/mixed-node*.log | grep -c '^connected')" = 2 ] && break
+    sleep 0.2
+done
+FLWR_HOME="$work/cli" timeout 150 "$venv/bin/flwr" run tests/flower/app loopback --stream \
+    --run-config "num-server-rounds=1 init-dir='$work/init' out-arrays='$work/final' min-nodes=3 round-timeout=60" \
+    > "$work/flwr-run2.log" 2>&1 || fail "flwr run (mixed) failed"
+for _ in $(seq 300); do [ -s "$work/final/0.npy" ] && break; sleep 0.2; done
+for p in "${nodes[@]}"; do
+    for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    wait "$p" || fail "node $p exited with status $?"
+done
+"$venv/bin/python" - "$work" <<'PY' || fail "FedAvg's aggregate is not the weighted mean of the updates"
+import os, sys
+import numpy as np
+work = sys.argv[1]
+keys = sorted((f[:-4] for f in os.listdir(f"{work}/final")), key=int)
+# The stock ClientApp returns the global model with num-examples = 1.
+updates = [({k: np.load(f"{work}/init/{k}.npy") for k in keys}, 1)]
+for i in (0, 1):
+    d = f"{work}/dump{i}"
+    n = int(open(f"{d}/round1-num-examples.txt").read())
+    updates.append(({k: np.load(f"{d}/round1-{k}.npy") for k in keys}, n))
+total = sum(n for _, n in updates)
+worst = 0.0
+for k in keys:
+    mean = sum(u[k].astype(np.float64) * n for u, n in updates) / total
+    final = np.load(f"{work}/final/{k}.npy")
+    assert final.shape == mean.shape and final.dtype == np.float32, k
+    err = float(np.max(np.abs(final - mean) / (np.abs(mean) + 1e-6))) if final.size else 0.0
+    worst = max(worst, err)
+    assert np.allclose(final, mean, rtol=1e-5, atol=1e-7), (k, err)
+print(f"aggregate = weighted mean of {len(updates)} updates ({total} examples); worst relative error {worst:.1e}")
+PY
 echo "flower end-to-end: ok"

@@ -3,7 +3,8 @@
 The initial model is the `.npy` files `tensorc run MODEL -e init -o DIR` writes (keys
 "0", "1", … in the ArrayRecord); each round trains on every node and evaluates the
 aggregate on every node. The result (per-round train and evaluate metrics, the final
-arrays' sums) is written as JSON to `out-file`, for tests and scripts.
+arrays' shapes and dtypes) is written as JSON to `out-file`, and the final model as
+`.npy` files to `out-arrays`, for tests and scripts.
 """
 
 import json
@@ -43,9 +44,14 @@ def main(grid: Grid, context: Context) -> None:
             {"lr": float(cfg["lr"]), "local-epochs": int(cfg["local-epochs"]), "batch-size": int(cfg["batch-size"])}
         ),
     )
+    final = {k: a.numpy() for k, a in result.arrays.items()}
+    folder = str(cfg["out-arrays"])
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for k, v in final.items():
+            np.save(os.path.join(folder, f"{k}.npy"), v)
     out = str(cfg["out-file"])
     if out:
-        final = {k: a.numpy() for k, a in result.arrays.items()}
         with open(out, "w", encoding="utf-8") as f:
             json.dump(
                 {
