@@ -47,3 +47,4 @@ echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
 
 echo "Flower: two tensorc nodes in a real flwr==1.41.0 federation (SuperLink + FedAvg ServerApp)"
 ./tests/flower/e2e.sh target/debug/tensorc
+./tests/flower/tls_auth.sh target/debug/tensorc
