@@ -8,7 +8,8 @@
 # Then a second run of one round with two new tensorc nodes beside a stock
 # `flower-supernode` (the NumPy ClientApp of the app): the aggregated model must equal,
 # to f32 rounding, the example-weighted mean of the three updates (the tensorc nodes
-# write theirs with --dump-updates, recomputed here in NumPy).
+# write theirs with --dump-updates, recomputed here in NumPy). Last, the SuperLink is
+# restarted under a serving node, which must join it again.
 #
 #   tests/flower/e2e.sh [TENSORC]        (default target/release/tensorc)
 #
@@ -56,10 +57,15 @@ port=$(free_port)
 "$tensorc" run "$model" -e init seed=0 -o "$work/init" > /dev/null
 
 mkdir -p "$work/link" "$work/cli"
-setsid env FLWR_HOME="$work/link" "$venv/bin/flower-superlink" --insecure --host 127.0.0.1 --port "$port" \
-    --disable-runtime-dependency-installation > "$work/superlink.log" 2>&1 &
-pids+=($!)
-disown $!  # killed at exit: no job notice
+superlink() {  # superlink FLWR_HOME LOG: a SuperLink on $port, its process group in $superlink_pid
+    mkdir -p "$1"
+    setsid env FLWR_HOME="$1" "$venv/bin/flower-superlink" --insecure --host 127.0.0.1 --port "$port" \
+        --disable-runtime-dependency-installation > "$2" 2>&1 &
+    superlink_pid=$!
+    pids+=($!)
+    disown $!  # killed at exit: no job notice
+}
+superlink "$work/link" "$work/superlink.log"
 
 nodes=()
 for i in 0 1; do
@@ -172,4 +178,23 @@ for k in keys:
     assert np.allclose(final, mean, rtol=1e-5, atol=1e-7), (k, err)
 print(f"aggregate = weighted mean of {len(updates)} updates ({total} examples); worst relative error {worst:.1e}")
 PY
+echo "flower: FedAvg's aggregate with a stock flower-supernode: ok"
+
+# The SuperLink restarts (with a fresh state): a serving node joins it again, and leaves
+# cleanly on SIGTERM.
+setsid "$tensorc" fed node "$model" --superlink "127.0.0.1:$port" --insecure --data synthetic:100 \
+    --heartbeat 10 --backend cpu > "$work/restart-node.log" 2>&1 &
+node=$!
+pids+=($node)
+for _ in $(seq 100); do grep -q '^connected' "$work/restart-node.log" && break; sleep 0.2; done
+kill -TERM -- "-$superlink_pid"
+for _ in $(seq 50); do kill -0 -- "-$superlink_pid" 2>/dev/null || break; sleep 0.2; done
+superlink "$work/link2" "$work/superlink2.log"
+for _ in $(seq 200); do [ "$(grep -c '^connected' "$work/restart-node.log")" = 2 ] && break; sleep 0.2; done
+[ "$(grep -c '^connected' "$work/restart-node.log")" = 2 ] || fail "the node did not join the restarted SuperLink"
+kill -TERM "$node"
+for _ in $(seq 100); do kill -0 "$node" 2>/dev/null || break; sleep 0.2; done
+wait "$node" || fail "the node exited with status $? after SIGTERM"
+grep -q '^left the federation' "$work/restart-node.log" || fail "the node did not leave cleanly"
+echo "flower: a restarted SuperLink is joined again: ok"
 echo "flower end-to-end: ok"
