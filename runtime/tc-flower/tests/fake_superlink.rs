@@ -14,9 +14,11 @@ use tc_flower::{proto, Error, Handler, Identity, Message, RecordDict, Tls};
 
 type Reply = (u16, Vec<u8>);
 type Route = dyn Fn(&str, &[u8]) -> Reply + Send + Sync;
+/// The calls a fake SuperLink received: name and body.
+type Calls = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// Serve `route(path, body)` on a free loopback port; the calls made, in order.
-fn serve(route: Arc<Route>) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+fn serve(route: Arc<Route>) -> (String, Calls) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let calls = Arc::new(Mutex::new(Vec::new()));
