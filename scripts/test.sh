@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 need=()
 ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 [ -e /usr/include/coin/CbcSolver.hpp ] || [ -e /usr/include/coin-or/CbcSolver.hpp ] || need+=(coinor-libcbc-dev)
+# For the Flower tests: a virtualenv (flwr==1.41.0) and openssl (the TLS test's certificates).
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v openssl >/dev/null || need+=(openssl)
 llvm=/usr/lib/llvm-22
 [ -x $llvm/bin/mlir-tblgen ] && [ -e $llvm/lib/libMLIR.so ] && [ -e $llvm/lib/libclang.so ] && [ -e $llvm/lib/libPolly.a ] ||
     need+=(libmlir-22-dev mlir-22-tools llvm-22-dev libclang-22-dev libpolly-22-dev libzstd-dev libz3-dev libxml2-dev)
@@ -44,3 +47,7 @@ done
 
 echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
 ./scripts/iree_check.sh target/debug/tensorc "$cases"
+
+echo "Flower: two tensorc nodes in a real flwr==1.41.0 federation (SuperLink + FedAvg ServerApp)"
+./tests/flower/e2e.sh target/debug/tensorc
+./tests/flower/tls_auth.sh target/debug/tensorc

@@ -361,6 +361,36 @@ impl Model {
         self.accuracy_of(&params.arg_type(), &leaves, split, batch)
     }
 
+    /// Mean loss and accuracy of `params` on the examples `indices` of `split`, in
+    /// batches of `batch` (the last one may be smaller); the loss is weighted by batch
+    /// size, so it is the mean over all examples. `(NaN, NaN)` for no examples.
+    pub fn evaluate(&self, params: &Value, split: &Split, indices: &[usize], batch: usize) -> Result<(f64, f64), Error> {
+        let leaves: Vec<Tensor> = params.leaves().into_iter().cloned().collect();
+        let params_type = params.arg_type();
+        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        for chunk in indices.chunks(batch.max(1)) {
+            let (x, y) = data::batch(split, chunk, self.layout, self.x_dtype);
+            let loss = self.module.compile("loss", &self.loss_args(params, &x, &y))?;
+            self.scalar_loss(&loss.outputs, &loss.graph, params, &x, &y)?;
+            let predict = self.compiled_predict(&params_type, &x)?;
+            let mut inputs = leaves.clone();
+            inputs.push(x);
+            let logits = self.module.run(&predict, &inputs)?.swap_remove(0);
+            inputs.push(y);
+            let value = self.module.run(&loss, &inputs)?.swap_remove(0);
+            loss_sum += value.data().to_f64_vec().first().copied().unwrap_or(f64::NAN) * chunk.len() as f64;
+            let classes = logits.shape()[1];
+            let values = logits.data().to_f64_vec();
+            for (row, &i) in chunk.iter().enumerate() {
+                if argmax(&values[row * classes..(row + 1) * classes]) == Some(usize::from(split.labels[i])) {
+                    correct += 1;
+                }
+            }
+        }
+        let n = indices.len() as f64;
+        Ok((loss_sum / n, correct as f64 / n))
+    }
+
     fn accuracy_of(&self, params: &ArgValue, leaves: &[Tensor], split: &Split, batch: usize) -> Result<f64, Error> {
         let indices: Vec<usize> = (0..split.len()).collect();
         let mut correct = 0usize;

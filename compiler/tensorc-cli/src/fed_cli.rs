@@ -1,7 +1,15 @@
-//! `tensorc fed …`: the command-line options, the per-round lines and the final JSON object.
+//! `tensorc fed …`: the command-line options, the per-round lines and the final JSON
+//! object of `fed simulate`; `fed node`'s options, signal handling and log lines.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use tc_flower::node::{Event as NodeEvent, NodeOptions};
+use tc_flower::{Identity, Tls};
+use tc_train::fed::local::{partition, LocalTrainer};
+use tc_train::fed::node::{ModelHandler, NodeSettings};
 
 use tc_train::data::{self, DataSpec};
 use tc_train::fed::{check, check_clients, clients_per_round, simulate, Batch, Byzantine, Options, RoundStats, SplitSpec, Summary, parse_slow};
@@ -14,6 +22,159 @@ use tensorc::{Backend, Error, Session};
 pub enum FedCommand {
     /// Federated averaging with simulated clients (SPEC §11)
     Simulate(SimulateArgs),
+    /// Join a Flower federation (flwr 1.41) as a native node: train and evaluate on this machine's data
+    Node(NodeArgs),
+}
+
+/// `tensorc fed node FILE --superlink HOST:PORT --data DATA [options]`.
+#[derive(clap::Args)]
+pub struct NodeArgs {
+    /// The model: a .tc file with `fn init(seed)`, `fn loss(p, x, y)`, `fn predict(p, x)`
+    file: PathBuf,
+    /// The SuperLink's Fleet API address
+    #[arg(long, value_name = "HOST:PORT")]
+    superlink: String,
+    /// fashion-mnist, fashion-mnist:DIR (IDX files, gzipped or not) or synthetic:N
+    #[arg(long, value_name = "DATA")]
+    data: String,
+    /// I/N: this node's share of the data (0-based I of N shares); default: all of it
+    #[arg(long, value_name = "I/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
+    /// How the training set is dealt to the N shares: iid, shards:S or dirichlet:ALPHA
+    #[arg(long, value_name = "SPLIT", default_value = "iid", value_parser = SplitSpec::parse)]
+    split: SplitSpec,
+    /// Seeds the split and local shuffling
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Learning rate when the instruction's config has no `lr`
+    #[arg(long, value_name = "LR", default_value_t = 0.1)]
+    lr: f64,
+    /// Local batch size when the instruction's config has no `batch-size`
+    #[arg(long, value_name = "B", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
+    /// Plain HTTP (a SuperLink started with --insecure)
+    #[arg(long, conflicts_with = "root_certificates")]
+    insecure: bool,
+    /// HTTPS, trusting the CA certificates in this PEM file
+    #[arg(long, value_name = "PEM")]
+    root_certificates: Option<PathBuf>,
+    /// The node's P-384 private key (PEM) when the SuperLink authenticates nodes; default: a fresh key
+    #[arg(long, value_name = "PEM")]
+    auth_key: Option<PathBuf>,
+    /// Seconds between heartbeats promised to the SuperLink (10 to 1800)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    heartbeat: f64,
+    /// Leave after N runs have finished (default: serve until SIGINT/SIGTERM)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_runs: Option<u64>,
+    /// Seconds before a request to the SuperLink is given up (and retried)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+    /// The backend: interp, cpu, wgpu or mlir (those this build has)
+    #[arg(long, value_name = "B", default_value_t = Backend::default(), value_parser = parse_backend)]
+    backend: Backend,
+    /// Also write each train reply's parameters to DIR as round<R>-<KEY>.npy (for checking aggregation)
+    #[arg(long, value_name = "DIR", hide = true)]
+    dump_updates: Option<PathBuf>,
+}
+
+fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text.split_once('/').and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
+        _ => Err(format!("`{text}`: expected I/N with 0 <= I < N, e.g. 0/3")),
+    }
+}
+
+/// Run `tensorc fed node`: serve until the runs are done or a signal arrives.
+fn node(a: NodeArgs) -> Result<(), Error> {
+    let tls = match (&a.root_certificates, a.insecure) {
+        (Some(path), false) => {
+            Tls::RootCertificates(std::fs::read(path).map_err(|error| Error::Io { path: path.clone(), error })?)
+        }
+        (None, true) => Tls::Insecure,
+        _ => return Err(Error::Usage("give --insecure (plain HTTP) or --root-certificates PEM (HTTPS)".to_string())),
+    };
+    let identity = match &a.auth_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.clone(), error })?;
+            Identity::from_pem(&text).map_err(|e| Error::Usage(format!("--auth-key {}: {e}", path.display())))?
+        }
+        None => Identity::generate(),
+    };
+    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
+        return Err(Error::Usage(format!("--timeout {}: must be between 0 and 3600 seconds", a.timeout)));
+    }
+    if !(10.0..=1800.0).contains(&a.heartbeat) {
+        return Err(Error::Usage(format!("--heartbeat {}: must be between 10 and 1800 seconds", a.heartbeat)));
+    }
+    tc_flower::client::check_address(&a.superlink).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut options = NodeOptions::new(a.superlink.clone(), tls, identity);
+    options.heartbeat = a.heartbeat;
+    options.timeout = std::time::Duration::from_secs_f64(a.timeout);
+    options.max_runs = a.max_runs.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let spec = DataSpec::parse(&a.data)?;
+    let session = Session::new(a.backend)?;
+    let model = Model::compile_file(&session, &a.file)?;
+    let data = data::load(&spec)?;
+    let (index, count) = a.partition.unwrap_or((0, 1));
+    let part = partition(&data, index, count, a.split, a.seed)?;
+    let template = model.init(a.seed)?;
+    let settings = NodeSettings {
+        lr: a.lr,
+        batch: usize::try_from(a.batch).unwrap_or(usize::MAX),
+        seed: a.seed,
+        dump_updates: a.dump_updates.clone(),
+        ..NodeSettings::default()
+    };
+    let line = |text: &str| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    };
+    line(&format!(
+        "node {} on {} (share {index}/{count}: {} training, {} test examples), backend {}, SuperLink {} ({})",
+        a.file.display(),
+        data.name,
+        part.train.len(),
+        part.test.len(),
+        session.backend(),
+        a.superlink,
+        if a.insecure { "insecure" } else { "TLS" }
+    ));
+    let mut handler = ModelHandler::new(LocalTrainer::new(&model, template), &data, part, settings);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| Error::Runtime(format!("cannot handle signals: {e}")))?;
+    }
+    let summary = tc_flower::node::run(&options, &mut handler, &stop, &mut |event| match event {
+        NodeEvent::Connected { node_id } => line(&format!("connected: node {node_id}")),
+        NodeEvent::Replied(r) => line(&format!(
+            "run {} round {} {}: {}{}  {:.2} s (handler {:.2} s)  in {}  out {}",
+            r.run_id,
+            r.round.map_or("-".to_string(), |n| n.to_string()),
+            r.message_type,
+            r.note,
+            r.error.as_ref().map_or(String::new(), |e| format!("error reply: {e}")),
+            r.total_seconds,
+            r.handle_seconds,
+            megabytes(r.bytes_in as u64),
+            megabytes(r.bytes_out as u64)
+        )),
+        NodeEvent::Retrying { error, wait } => line(&format!("{error}; retrying in {:.1} s", wait.as_secs_f64())),
+        NodeEvent::RunFinished { run_id } => line(&format!("run {run_id} finished")),
+        NodeEvent::Note(text) => line(&text),
+    })
+    .map_err(|e| match e {
+        tc_flower::Error::Config(m) => Error::Usage(m),
+        other => Error::Runtime(other.to_string()),
+    })?;
+    line(&format!(
+        "left the federation: node {}, {} messages ({} error replies), {} runs finished",
+        summary.node_id, summary.messages, summary.errors, summary.runs_finished
+    ));
+    Ok(())
 }
 
 /// `tensorc fed simulate FILE --data DATA [options]`.
@@ -100,7 +261,10 @@ fn parse_backend(name: &str) -> Result<Backend, String> {
 /// Run a `tensorc fed` command: per-round lines (on stderr with `--json`, whose object is
 /// then all of stdout).
 pub fn run_command(command: FedCommand) -> Result<(), Error> {
-    let FedCommand::Simulate(a) = command;
+    let a = match command {
+        FedCommand::Simulate(a) => a,
+        FedCommand::Node(a) => return node(a),
+    };
     let options = Options {
         clients: a.clients,
         fraction: a.fraction,

@@ -21,8 +21,13 @@
 //! For robustness experiments, `--byzantine P:scale[:S]` or `P:nan` makes a fraction P
 //! of the clients send their honest update times S (default 100), or NaN; `--max-norm`
 //! and `--clip` are the server's norm defences ([`ServerConfig`]).
+//!
+//! A real federation's node (`tensorc fed node`, with Flower as the engine) is [`node`],
+//! doing one client's work of [`local`]: its partition, local training, evaluation.
 
 mod fedprox;
+pub mod local;
+pub mod node;
 mod split;
 
 use std::collections::{BTreeMap, HashMap};

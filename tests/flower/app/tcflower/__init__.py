@@ -1,0 +1,1 @@
+"""A Flower app for federations of tensorc nodes."""
