@@ -494,8 +494,9 @@ fn arg_reduce(h: &mut Hlo, op: ArgOp, x: &str, xt: &Type, axis: usize, out: &Typ
     Ok(format!("{v}#1"))
 }
 
-/// `stablehlo.sort` of `x` with an iota beside it, stable, NaN last; the iota's sorted
-/// copy is the permutation.
+/// `stablehlo.sort` of `x` with an iota beside it, NaN last; the iota's sorted copy is
+/// the permutation. The comparator breaks ties by the index, so the order is total and
+/// the result does not depend on the sort's own stability.
 fn arg_sort(h: &mut Hlo, x: &str, xt: &Type, axis: usize, descending: bool) -> Result<String, MlirError> {
     let d = xt.dtype;
     let idx = h.op(format!("stablehlo.iota dim = {axis} : {}", ty(&xt.shape, DType::I32)));
@@ -504,17 +505,24 @@ fn arg_sort(h: &mut Hlo, x: &str, xt: &Type, axis: usize, descending: bool) -> R
     let mut r = String::new();
     r.push_str(&format!("    ^bb0(%a: {s}, %c: {s}, %b: {si}, %e: {si}):\n"));
     let dir = if descending { "GT" } else { "LT" };
-    r.push_str(&format!("      %before = stablehlo.compare {dir}, %a, %c, {ct} : ({s}, {s}) -> {sb}\n"));
+    r.push_str(&format!("      %strictly = stablehlo.compare {dir}, %a, %c, {ct} : ({s}, {s}) -> {sb}\n"));
+    r.push_str(&format!("      %same = stablehlo.compare EQ, %a, %c, {ct} : ({s}, {s}) -> {sb}\n"));
+    r.push_str(&format!("      %first = stablehlo.compare LT, %b, %e, SIGNED : ({si}, {si}) -> {sb}\n"));
+    r.push_str(&format!("      %tie = stablehlo.and %same, %first : {sb}\n"));
+    r.push_str(&format!("      %ordered = stablehlo.or %strictly, %tie : {sb}\n"));
     let result = if d.is_float() {
-        // A number goes before a NaN; NaNs keep their order.
+        // A number goes before a NaN; NaNs go by index.
         r.push_str(&format!("      %anan = stablehlo.compare NE, %a, %a, {ct} : ({s}, {s}) -> {sb}\n"));
         r.push_str(&format!("      %cnan = stablehlo.compare NE, %c, %c, {ct} : ({s}, {s}) -> {sb}\n"));
         r.push_str(&format!("      %anum = stablehlo.not %anan : {sb}\n"));
         r.push_str(&format!("      %num_first = stablehlo.and %anum, %cnan : {sb}\n"));
-        r.push_str(&format!("      %lt = stablehlo.or %before, %num_first : {sb}\n"));
+        r.push_str(&format!("      %both = stablehlo.and %anan, %cnan : {sb}\n"));
+        r.push_str(&format!("      %nan_order = stablehlo.and %both, %first : {sb}\n"));
+        r.push_str(&format!("      %lt0 = stablehlo.or %ordered, %num_first : {sb}\n"));
+        r.push_str(&format!("      %lt = stablehlo.or %lt0, %nan_order : {sb}\n"));
         "%lt"
     } else {
-        "%before"
+        "%ordered"
     };
     r.push_str(&format!("      stablehlo.return {result} : {sb}\n"));
     let (xt2, it) = (ty(&xt.shape, d), ty(&xt.shape, DType::I32));
