@@ -376,9 +376,10 @@ fn array_tensor(value: &Bound<'_, PyAny>) -> Result<Tensor, String> {
 /// otherwise gathered in C order.
 fn elements<T: Element + Copy>(array: &PyReadonlyArrayDyn<'_, T>) -> (Vec<usize>, Vec<T>) {
     let shape = array.shape().to_vec();
+    // `as_slice` also accepts Fortran order, whose buffer is not in C order.
     let values = match array.as_slice() {
-        Ok(slice) => slice.to_vec(),
-        Err(_) => array.as_array().iter().copied().collect(),
+        Ok(slice) if array.is_c_contiguous() => slice.to_vec(),
+        _ => array.as_array().iter().copied().collect(),
     };
     (shape, values)
 }
@@ -446,8 +447,10 @@ fn to_numpy(py: Python<'_>, tensor: Tensor) -> PyResult<Py<PyAny>> {
     }
 }
 
+/// The module `tensorc`.
 #[pymodule]
-fn tensorc(m: &Bound<'_, PyModule>) -> PyResult<()> {
+#[pyo3(name = "tensorc")]
+fn tensorc_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(compile_file, m)?)?;
     m.add_class::<Module>()?;
