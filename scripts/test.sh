@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: Mesa's software Vulkan driver (the wgpu backend's tests run on it
-# when there is no GPU), CBC (the exact rematerialisation MILP the remat tests use
+# when there is no GPU), valgrind, CBC (the exact rematerialisation MILP the remat tests use
 # as their oracle), and MLIR/LLVM 22 for the MLIR backend (melior links it statically;
 # its build needs libclang, Polly and the compression/solver libraries LLVM was built with).
 need=()
@@ -14,6 +14,8 @@ ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 # For the Flower tests: a virtualenv (flwr==1.41.0) and openssl (the TLS test's certificates).
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v openssl >/dev/null || need+=(openssl)
+# valgrind: the C API's example runs under it (bindings/c/tests/c_host.rs).
+command -v valgrind >/dev/null || need+=(valgrind)
 llvm=/usr/lib/llvm-22
 [ -x $llvm/bin/mlir-tblgen ] && [ -e $llvm/lib/libMLIR.so ] && [ -e $llvm/lib/libclang.so ] && [ -e $llvm/lib/libPolly.a ] ||
     need+=(libmlir-22-dev mlir-22-tools llvm-22-dev libclang-22-dev libpolly-22-dev libzstd-dev libz3-dev libxml2-dev)
@@ -32,7 +34,19 @@ fi
 
 export MLIR_SYS_220_PREFIX=$llvm TABLEGEN_220_PREFIX=$llvm LIBCLANG_PATH=$llvm/lib
 
+# libtensorc.so first: the C API's test links examples/c_host against it.
+cargo build --locked -p tensorc-capi
 cargo test --workspace --locked --no-fail-fast
+
+# The Python package, built by its own pyproject.toml (maturin) into a virtualenv under
+# target/ and tested with pytest; the dev profile reuses what the workspace tests built.
+echo "Python package (bindings/python)"
+venv=target/py-venv
+[ -x $venv/bin/python ] || python3 -m venv $venv
+$venv/bin/python -m pip install --quiet --upgrade pip pytest numpy
+MATURIN_PEP517_ARGS="--profile dev" $venv/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+$venv/bin/python -m pytest -q bindings/python/tests
+
 # The MLIR backend (cargo feature `mlir`): its JIT tests, the CLI with it, and the
 # binary the conformance suite runs (every backend).
 cargo test --locked -p tc-mlir --features jit --no-fail-fast

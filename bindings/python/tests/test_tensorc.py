@@ -1,0 +1,146 @@
+"""The tensorc Python package: compiling, calling with arrays, scalars and tuples, errors,
+threads, and a training loop written in Python around a `.tc` `step`."""
+
+import pathlib
+import threading
+
+import numpy as np
+import pytest
+
+import tensorc
+
+MODEL = pathlib.Path(__file__).parent / "model.tc"
+
+
+def test_functions_are_attributes_and_results_are_arrays():
+    m = tensorc.compile("fn add_one(x) { x + 1.0 }\nfn pair(x, y) { (x * 2.0, (y, x + y)) }")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = m.add_one(x)
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    np.testing.assert_array_equal(out, x + 1)
+    assert m.call("add_one", x=x).tolist() == (x + 1).tolist()
+    a, (b, c) = m.pair(np.ones(2, np.float32), np.full(2, 3, np.float32))
+    assert a.tolist() == [2, 2] and b.tolist() == [3, 3] and c.tolist() == [4, 4]
+    assert m.functions() == ["add_one", "pair"]
+    with pytest.raises(AttributeError):
+        m.missing
+
+
+def test_every_numpy_dtype_round_trips():
+    m = tensorc.compile("fn id(x) { x }")
+    for dtype in [np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_]:
+        x = np.array([[0, 1, 1], [1, 0, 1]], dtype=dtype)
+        y = m.id(x)
+        assert y.dtype == x.dtype and y.shape == x.shape, dtype
+        np.testing.assert_array_equal(y, x)
+    with pytest.raises(tensorc.Error, match="not a tensorc dtype"):
+        m.id(np.zeros(3, dtype=np.int16))
+
+
+def test_other_layouts_are_converted():
+    m = tensorc.compile("fn double(x) { x * 2.0 }")
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for view in [base.T, base[:, ::2], np.asfortranarray(base)]:
+        np.testing.assert_array_equal(m.double(view), view * 2)
+    # Lists go through numpy.asarray.
+    np.testing.assert_array_equal(m.double([1.5]), [3.0])
+
+
+def test_python_scalars_are_weak():
+    m = tensorc.compile("fn scale(x, s) { x * s }\nfn typed(x, s: f64) { x + (s as f32) }")
+    x = np.ones(3, np.float64)
+    # A float scalar takes the dtype of the array it meets: f64 here, not f32.
+    y = m.scale(x, 0.5)
+    assert y.dtype == np.float64 and y.tolist() == [0.5, 0.5, 0.5]
+    assert m.scale(np.ones(2, np.float16), 2).dtype == np.float16
+    assert m.scale(np.int32(3), 2).item() == 6
+    # A scalar annotation gives the number its dtype.
+    assert m.typed(np.zeros(2, np.float32), 1.25).tolist() == [1.25, 1.25]
+
+
+def test_tuples_for_tuple_parameters_and_results():
+    m = tensorc.compile_file(MODEL)
+    p = m.init(0)
+    assert isinstance(p, tuple) and [t.shape for t in p] == [(8, 16), (16,), (16, 3), (3,)]
+    x = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
+    logits = m.predict(p, x)
+    w1, b1, w2, b2 = p
+    expected = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(m.call("predict", p=p, x=x), logits)
+
+
+def test_compile_errors_carry_diagnostics_and_codes():
+    with pytest.raises(tensorc.CompileError) as info:
+        tensorc.compile("fn f(x) {\n    x + undefined_name\n}\n", name="broken.tc")
+    error = info.value
+    assert isinstance(error, tensorc.Error)
+    assert "undefined_name" in error.diagnostics and "broken.tc:2:" in error.diagnostics
+    assert error.codes and all(c.startswith("E") for c in error.codes)
+    assert error.codes[0] in str(error)
+
+
+def test_other_failures_are_tensorc_errors():
+    with pytest.raises(tensorc.Error, match="unknown backend"):
+        tensorc.compile("fn f(x) { x }", backend="tpu")
+    with pytest.raises(tensorc.Error):
+        tensorc.compile_file("/nonexistent/model.tc")
+    m = tensorc.compile("fn f(x: f32[N]) -> f32[N] { x }")
+    with pytest.raises(tensorc.Error, match="no parameter `y`"):
+        m.f(y=np.zeros(2, np.float32))
+    with pytest.raises(tensorc.Error, match="takes 1 arguments"):
+        m.f(np.zeros(2, np.float32), np.zeros(2, np.float32))
+    with pytest.raises(tensorc.Error, match="missing argument"):
+        m.f()
+    # A wrong dtype for an annotated parameter.
+    with pytest.raises(tensorc.Error, match="f32"):
+        m.f(np.zeros(2, np.int32))
+
+
+def test_interp_backend_agrees():
+    x = np.linspace(-1, 1, 7, dtype=np.float32)
+    source = "fn f(x) { exp(x) * 2.0 - x }"
+    cpu = tensorc.compile(source, backend="cpu").f(x)
+    interp = tensorc.compile(source, backend="interp").f(x)
+    np.testing.assert_allclose(cpu, interp, rtol=1e-6)
+
+
+def test_calls_from_several_threads():
+    m = tensorc.compile("fn f(x) { x * x + 1.0 }")
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(20):
+                x = np.full((k % 3 + 1, 4), k + i, np.float32)
+                np.testing.assert_array_equal(m.f(x), x * x + 1)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    # One specialisation per input shape, whichever thread came first.
+    assert m.compile_count() == 3
+
+
+def test_a_training_loop_in_python_lowers_the_loss():
+    m = tensorc.compile_file(MODEL)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(256, 8)).astype(np.float32)
+    y = np.argmax(x[:, :3], axis=1).astype(np.int32)
+    p = m.init(7)
+    losses = []
+    for epoch in range(30):
+        for batch in range(0, 256, 64):
+            p, loss = m.step(p, x[batch:batch + 64], y[batch:batch + 64], 0.2)
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0], losses
+    accuracy = np.mean(np.argmax(m.predict(p, x), axis=1) == y)
+    assert accuracy > 0.9, accuracy
+    # Same types every step: compiled once for step, once each for init and predict.
+    assert m.compile_count() == 3
