@@ -34,8 +34,10 @@ fi
 
 export MLIR_SYS_220_PREFIX=$llvm TABLEGEN_220_PREFIX=$llvm LIBCLANG_PATH=$llvm/lib
 
-# libtensorc.so first: the C API's test links examples/c_host against it.
-cargo build --locked -p tensorc-capi
+# Every library first, libtensorc.so among them (the C API's test links examples/c_host
+# against it, and `cargo test` alone does not build a cdylib); built for the whole
+# workspace so that the tests reuse it with the same features.
+cargo build --workspace --locked
 cargo test --workspace --locked --no-fail-fast
 
 # The Python package, built by its own pyproject.toml (maturin) into a virtualenv under
