@@ -112,7 +112,7 @@ fn deal(g: &mut Graph, x: NodeId, axis: usize, half: usize) -> (NodeId, NodeId) 
 /// `n` elements alternating from `evens` (`ceil(n/2)` of them) and `odds`.
 fn interleave(g: &mut Graph, evens: NodeId, odds: NodeId, axis: usize, n: usize) -> NodeId {
     let half = n / 2;
-    let paired_evens = if n % 2 == 0 { evens } else { cut(g, evens, axis, 0, half) };
+    let paired_evens = if n.is_multiple_of(2) { evens } else { cut(g, evens, axis, 0, half) };
     let mut shape = g.ty(odds).shape.clone();
     shape.insert(axis + 1, 1);
     let e = g.reshape(paired_evens, &shape);
