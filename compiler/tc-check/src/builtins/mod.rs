@@ -551,12 +551,17 @@ impl Builtin<'_, '_, '_> {
     }
 
     fn keepdims(&mut self, i: usize) -> Option<bool> {
+        self.flag(i, "keepdims")
+    }
+
+    /// A compile-time bool argument (default false).
+    fn flag(&mut self, i: usize, what: &str) -> Option<bool> {
         match self.bound[i].clone() {
             None => Some(false),
             Some((Value::Tensor(TVal { konst: Some(Konst::Bool(b)), .. }), _)) => Some(b),
             Some((Value::Error, _)) => None,
             Some((_, s)) => {
-                self.err("E0208", s, "`keepdims` must be `true` or `false`".to_string());
+                self.err("E0208", s, format!("`{what}` must be `true` or `false`"));
                 None
             }
         }

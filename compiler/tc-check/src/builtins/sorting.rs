@@ -5,7 +5,7 @@
 use tc_tensor::DType;
 
 use super::Builtin;
-use crate::value::{Konst, TVal, Value};
+use crate::value::{TVal, Value};
 
 /// The names this file lowers.
 pub(crate) const NAMES: &[&str] = &["sort", "argsort", "top_k"];
@@ -50,18 +50,5 @@ impl Builtin<'_, '_, '_> {
         let indices = self.e.graph.slice(order, vec![0; rank], end);
         let values = self.gather_along(x.node, &x.ty.shape, indices, rank - 1, k);
         Some(Value::Tuple(vec![self.e.tensor(values), self.e.tensor(indices)]))
-    }
-
-    /// A compile-time bool argument (default false).
-    fn flag(&mut self, i: usize, what: &str) -> Option<bool> {
-        match self.bound[i].clone() {
-            None => Some(false),
-            Some((Value::Tensor(TVal { konst: Some(Konst::Bool(b)), .. }), _)) => Some(b),
-            Some((Value::Error, _)) => None,
-            Some((_, s)) => {
-                self.err("E0208", s, format!("`{what}` must be `true` or `false`"));
-                None
-            }
-        }
     }
 }
