@@ -11,13 +11,14 @@
 //! Pipeline: `tc_kernel::lower` (fusion, coalescing, memory planning), then [`jit`]
 //! compiles each loop kernel with [`codegen`] (inline math from [`math`], f16/bf16 from
 //! [`narrow`], calls to [`externs`]); [`exec`] runs the kernels, library calls through
-//! [`library`], on the rayon thread pool. Semantics are those of `tc_ir::ops`, checked
-//! against `tc_interp` by the tests; see `docs/cpu-backend.md`.
+//! [`library`] (native ones in [`kernels`]), on the rayon thread pool. Semantics are those
+//! of `tc_ir::ops`, checked against `tc_interp` by the tests; see `docs/cpu-backend.md`.
 
 pub mod codegen;
 pub mod exec;
 pub mod externs;
 pub mod jit;
+pub mod kernels;
 pub mod library;
 pub mod math;
 pub mod narrow;

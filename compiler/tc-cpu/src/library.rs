@@ -6,10 +6,11 @@
 //!   `gemm` and rounds each result once, as the interpreter does.
 //! - `conv2d` on f32 and f64 is im2col (the padded, strided, dilated input windows as a
 //!   matrix, padding taking part literally as zeros) followed by one `gemm` per image.
-//! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `pool`, `pool_grad`, `gather`,
-//!   `scatter_add`, `concat`, `pad`, `argreduce`, `random` — is evaluated by the
-//!   reference interpreter's `tc_interp::eval_op` on copies of its operands. These are
-//!   correct by construction and not optimised.
+//! - `pool`, `pool_grad`, `pad`, `concat`, `gather`, `scatter_add` and `argreduce` run
+//!   the native kernels of [`crate::kernels`] on the dtypes those cover.
+//! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `random`, and the
+//!   cases `kernels` leaves out — is evaluated by the reference interpreter's
+//!   `tc_interp::eval_op` on copies of its operands: correct by construction, not optimised.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -212,6 +213,7 @@ pub fn call(op: &Op, inputs: &[Buf], transposed: &[bool], out: Buf) -> Result<()
         (Op::MatMul, _) => matmul(inputs[0], transposed[0], inputs[1], transposed[1], out)?,
         (Op::Conv2d { stride, pad, dilation }, DType::F32) => conv2d_float(inputs[0], inputs[1], out, *stride, *pad, *dilation, 1.0f32),
         (Op::Conv2d { stride, pad, dilation }, DType::F64) => conv2d_float(inputs[0], inputs[1], out, *stride, *pad, *dilation, 1.0f64),
+        _ if crate::kernels::try_call(op, inputs, out).is_some() => {}
         _ => {
             let tensors: Vec<Tensor> = inputs.iter().map(|&b| read(b)).collect();
             let refs: Vec<&Tensor> = tensors.iter().collect();

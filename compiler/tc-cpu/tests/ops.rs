@@ -325,3 +325,74 @@ fn wrong_inputs_are_errors_not_panics() {
     g.outputs.push(y);
     assert!(matches!(tc_cpu::compile(&g), Err(tc_cpu::CpuError::Verify(_))));
 }
+
+/// Compile `graph`, run it and the interpreter, and require identical outputs (NaN
+/// matching NaN): the native library kernels round exactly where the interpreter does.
+fn check_exact(graph: &Graph, inputs: &[Tensor], what: &str) {
+    let want = tc_interp::run(graph, inputs).unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+    let got = tc_cpu::compile(graph).unwrap().run(inputs).unwrap_or_else(|e| panic!("{what}: run: {e}"));
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.shape(), w.shape(), "{what}");
+        let (g, w) = (g.data().to_f64_vec(), w.data().to_f64_vec());
+        for (k, (a, b)) in g.iter().zip(&w).enumerate() {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{what}: element {k}: cpu {a} vs interp {b}");
+        }
+    }
+}
+
+/// The native kernels (pool, pool_grad, pad, concat, gather, scatter_add, argreduce) on
+/// inputs large enough to be split over threads, with ties, NaN and overlapping windows.
+#[test]
+fn native_library_kernels_equal_the_interpreter_on_large_inputs() {
+    let mut rng = Rng(43);
+    for d in [DType::F32, DType::F64] {
+        // Integers in a small range give ties in every pooling window; a few NaN.
+        let tx = Type::new(d, vec![4, 6, 30, 29]);
+        let mut x = random_tensor(&mut rng, &tx).data().to_f64_vec();
+        for (k, v) in x.iter_mut().enumerate() {
+            *v = if k % 997 == 5 { f64::NAN } else { (*v * 3.0).round() };
+        }
+        let x = Tensor::new(tx.shape.clone(), Data::from_f64(d, &x)).unwrap();
+        for kind in [PoolKind::Max, PoolKind::Avg] {
+            for (size, stride) in [([2, 2], [2, 2]), ([3, 3], [1, 2]), ([3, 2], [2, 1])] {
+                let mut g = Graph::new("pool");
+                let px = g.param(0, tx.clone());
+                let y = g.pool(kind, px, size, stride);
+                let dy = g.param(1, g.ty(y).clone());
+                let gx = g.pool_grad(kind, px, dy, size, stride);
+                g.outputs.extend([y, gx]);
+                let dyv = random_tensor(&mut rng, &g.ty(dy).clone());
+                check_exact(&g, &[x.clone(), dyv], &format!("pool {kind:?} {size:?} {stride:?} {d}"));
+            }
+        }
+        for axis in 0..4 {
+            let mut out_shape = tx.shape.clone();
+            out_shape.remove(axis);
+            for op in [ArgOp::ArgMax, ArgOp::ArgMin] {
+                let g = op_graph(Op::ArgReduce { op, axis }, std::slice::from_ref(&tx), Type::new(DType::I32, out_shape.clone()));
+                check_exact(&g, std::slice::from_ref(&x), &format!("{op:?} axis {axis} {d}"));
+            }
+        }
+        let idx = Tensor::new(vec![7], Data::I64(vec![3, -1, 0, 3, 29, -40, 3])).unwrap();
+        let g = op_graph(Op::Gather { axis: 2 }, &[tx.clone(), Type::new(DType::I64, vec![7])], Type::new(d, vec![4, 6, 7, 29]));
+        check_exact(&g, &[x.clone(), idx.clone()], &format!("gather {d}"));
+        for axis in [0, 2] {
+            let mut upd_shape = tx.shape.clone();
+            upd_shape[axis] = 7;
+            let upd = random_tensor(&mut rng, &Type::new(d, upd_shape.clone()));
+            let g = op_graph(Op::ScatterAdd { axis }, &[Type::new(DType::I64, vec![7]), Type::new(d, upd_shape)], tx.clone());
+            check_exact(&g, &[idx.clone(), upd], &format!("scatter_add axis {axis} {d}"));
+        }
+    }
+    for d in DType::ALL {
+        let ty = Type::new(d, vec![5, 40, 130]);
+        let x = random_tensor(&mut rng, &ty);
+        let v = random_tensor(&mut rng, &Type::scalar(d));
+        let g = op_graph(Op::Pad { lo: vec![1, 0, 3], hi: vec![2, 5, 0] }, &[ty.clone(), Type::scalar(d)], Type::new(d, vec![8, 45, 133]));
+        check_exact(&g, &[x.clone(), v], &format!("pad {d}"));
+        let ty2 = Type::new(d, vec![5, 3, 130]);
+        let x2 = random_tensor(&mut rng, &ty2);
+        let g = op_graph(Op::Concat { axis: 1 }, &[ty.clone(), ty2.clone(), ty.clone()], Type::new(d, vec![5, 83, 130]));
+        check_exact(&g, &[x.clone(), x2, x.clone()], &format!("concat {d}"));
+    }
+}
