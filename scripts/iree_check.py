@@ -11,10 +11,14 @@ with a reason), the program and its inputs are written to a folder, and
   tensorc emit --stage stablehlo     are each compiled by `iree-compile` for the CPU
                                      (llvm-cpu) and run with IREE's runtime on the inputs.
 Every output must match the interpreter's (floats within rtol 1e-4, atol 1e-5; the rest
-exactly). The last line printed is 'N passed, M failed'; the exit status is 1 on failure.
+exactly). Cases run in parallel worker processes (IREE_CHECK_JOBS, default the number of
+CPUs), printed in order. The last line printed is 'N passed, M failed'; the exit status is
+1 on failure.
 Run by scripts/iree_check.sh, which makes the virtualenv with IREE 3.13.
 """
+import concurrent.futures
 import importlib.util
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -141,30 +145,40 @@ def check_case(tensorc, iree_compile, case, d):
     return failures
 
 
+def check_in_folder(tensorc, iree_compile, case):
+    """check_case in a fresh temporary folder (one worker process's task)."""
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            return check_case(tensorc, iree_compile, case, d)
+        except RuntimeError as e:
+            return [str(e)]
+
+
 def main():
     tensorc = os.path.abspath(sys.argv[1])
     iree_compile = os.path.join(os.path.dirname(sys.executable), "iree-compile")
     cases = OWN_CASES + (conformance_cases(sys.argv[2]) if len(sys.argv) > 2 else [])
     passed = failed = skipped = 0
+    run = [c for c in cases if not c.get("skip_backends", {}).get("iree")]
     for case in cases:
         reason = case.get("skip_backends", {}).get("iree")
         if reason:
             skipped += 1
             print(f"skip {case['name']}: {reason}")
-            continue
-        with tempfile.TemporaryDirectory() as d:
-            try:
-                failures = check_case(tensorc, iree_compile, case, d)
-            except RuntimeError as e:
-                failures = [str(e)]
-        if failures:
-            failed += 1
-            print(f"FAIL {case['name']}")
-            for f in failures:
-                print(f"    {f[:2000]}")
-        else:
-            passed += 1
-            print(f"ok   {case['name']}")
+    jobs = int(os.environ.get("IREE_CHECK_JOBS", os.cpu_count() or 1))
+    # Spawned workers (not forked): IREE's runtime holds threads once loaded.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        results = pool.map(check_in_folder, [tensorc] * len(run), [iree_compile] * len(run), run)
+        for case, failures in zip(run, results):
+            if failures:
+                failed += 1
+                print(f"FAIL {case['name']}")
+                for f in failures:
+                    print(f"    {f[:2000]}")
+            else:
+                passed += 1
+                print(f"ok   {case['name']}", flush=True)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
 

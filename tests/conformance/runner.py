@@ -2,7 +2,7 @@
 """The conformance runner: runs each case of a cases file through the `tensorc` command line
 on one backend and compares what it wrote with the NumPy oracle's values.
 
-Usage: runner.py TENSORC CASES.py [--backend B] [--only NAME]
+Usage: runner.py TENSORC CASES.py [--backend B] [--only NAME] [--jobs N]
 
 CASES.py defines CASES, a list of dicts. Every case has `name` and `src` (the program), and
 optionally `entry` (default `main`), `args` ({parameter: value}: an ndarray is written as
@@ -21,9 +21,11 @@ A panic is always a failure, whatever the case expects.
 
 Each case prints `PASS name`, `FAIL name: why` or `SKIP name: reason`; the last line is
 `N passed, M failed, K skipped`. The exit status is 1 when any case failed, else 0.
-CASE_TIMEOUT (seconds, default 120) bounds each run of tensorc.
+CASE_TIMEOUT (seconds, default 120) bounds each run of tensorc. Cases run `--jobs` at a time
+(default: the number of CPUs); their lines are printed in the file's order.
 """
 import argparse
+import concurrent.futures
 import importlib.util
 import os
 import subprocess
@@ -141,6 +143,7 @@ def main():
     parser.add_argument("cases", help="a cases file (a Python file defining CASES)")
     parser.add_argument("--backend", default="interp", help="interp, cpu, wgpu or mlir")
     parser.add_argument("--only", help="run only the case of this name")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="cases run at once (default: the CPUs)")
     args = parser.parse_args()
     timeout = float(os.environ.get("CASE_TIMEOUT", "120"))
 
@@ -152,22 +155,23 @@ def main():
     if args.only and args.only not in names:
         sys.exit(f"{args.cases}: no case named {args.only}")
 
-    passed = failed = skipped = 0
-    for case in cases:
-        if args.only and case["name"] != args.only:
-            continue
+    selected = [c for c in cases if not args.only or c["name"] == args.only]
+
+    def outcome(case):
+        """(status, text): SKIP with its reason, PASS, or FAIL with why."""
         reason = case.get("skip_backends", {}).get(args.backend)
         if reason:
-            skipped += 1
-            print(f"SKIP {case['name']}: {reason}", flush=True)
-            continue
+            return "SKIP", reason
         why = run_case(args.tensorc, case, args.backend, timeout)
-        if why is None:
-            passed += 1
-            print(f"PASS {case['name']}", flush=True)
-        else:
-            failed += 1
-            print(f"FAIL {case['name']}: {why}", flush=True)
+        return ("PASS", None) if why is None else ("FAIL", why)
+
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    # Each case is its own tensorc process, so threads run them in parallel.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for case, (status, text) in zip(selected, pool.map(outcome, selected)):
+            counts[status] += 1
+            print(f"{status} {case['name']}" + (f": {text}" if text else ""), flush=True)
+    passed, failed, skipped = counts["PASS"], counts["FAIL"], counts["SKIP"]
     print(f"{passed} passed, {failed} failed, {skipped} skipped (--backend {args.backend})")
     sys.exit(1 if failed else 0)
 
