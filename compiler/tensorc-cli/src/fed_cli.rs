@@ -151,7 +151,7 @@ fn node(a: NodeArgs) -> Result<(), Error> {
     let summary = tc_flower::node::run(&options, &mut handler, &stop, &mut |event| match event {
         NodeEvent::Connected { node_id } => line(&format!("connected: node {node_id}")),
         NodeEvent::Replied(r) => line(&format!(
-            "run {} round {} {}: {}{}  {:.2} s (handler {:.2} s)  in {}  out {}",
+            "run {} round {} {}: {}{}  {:.2} s (handler {:.2} s; receive {:.4} s, decode {:.4} s, encode {:.4} s, send {:.4} s)  in {}  out {}",
             r.run_id,
             r.round.map_or("-".to_string(), |n| n.to_string()),
             r.message_type,
@@ -159,6 +159,10 @@ fn node(a: NodeArgs) -> Result<(), Error> {
             r.error.as_ref().map_or(String::new(), |e| format!("error reply: {e}")),
             r.total_seconds,
             r.handle_seconds,
+            r.receive_seconds,
+            r.decode_seconds,
+            r.encode_seconds,
+            r.send_seconds,
             megabytes(r.bytes_in as u64),
             megabytes(r.bytes_out as u64)
         )),

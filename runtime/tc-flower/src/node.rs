@@ -103,9 +103,17 @@ pub struct Reply {
     pub bytes_out: usize,
     /// The handler's words on it ([`Handler::note`]).
     pub note: String,
-    /// Seconds the handler took, and the whole exchange.
+    /// Seconds the handler took, and the whole exchange (from the pulled instruction to
+    /// the last object of the reply pushed).
     pub handle_seconds: f64,
     pub total_seconds: f64,
+    /// The protocol's share of `total_seconds`: fetching the instruction's objects and
+    /// confirming it (receive), checking and decoding them into arrays (decode),
+    /// encoding the reply into objects (encode), pushing the reply and its objects (send).
+    pub receive_seconds: f64,
+    pub decode_seconds: f64,
+    pub encode_seconds: f64,
+    pub send_seconds: f64,
 }
 
 /// What a node did.
@@ -404,12 +412,17 @@ fn exchange(
         ));
     }
     let fetched = fetch(fleet, node_id, run_id, tree, &options.limits, stop);
+    let mut receive_seconds = start.elapsed().as_secs_f64();
     let bytes_in = fetched
         .as_ref()
         .map_or(0, |o| o.values().map(Vec::len).sum());
+    let decode_start = Instant::now();
     let instruction = fetched.and_then(|objects| objects::decode(tree, &objects, &options.limits));
+    let decode_seconds = decode_start.elapsed().as_secs_f64();
     // The message is taken off the SuperLink's queue whether or not it is valid.
+    let confirm_start = Instant::now();
     fleet.confirm_message_received(node_id, run_id, &metadata.message_id)?;
+    receive_seconds += confirm_start.elapsed().as_secs_f64();
     let handle_start = Instant::now();
     let (reply_body, round) = match &instruction {
         Ok(message) => {
@@ -446,8 +459,12 @@ fn exchange(
         metadata: reply_metadata(metadata, node_id),
         body: reply_body,
     };
+    let encode_start = Instant::now();
     let encoded = objects::encode(&reply);
+    let encode_seconds = encode_start.elapsed().as_secs_f64();
+    let send_start = Instant::now();
     push(fleet, node_id, &reply, &encoded, handle_seconds)?;
+    let send_seconds = send_start.elapsed().as_secs_f64();
     Ok(Reply {
         run_id,
         message_type: metadata.message_type.clone(),
@@ -458,6 +475,10 @@ fn exchange(
         note: handler.note(),
         handle_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
+        receive_seconds,
+        decode_seconds,
+        encode_seconds,
+        send_seconds,
     })
 }
 
