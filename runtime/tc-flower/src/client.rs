@@ -76,6 +76,9 @@ impl Fleet {
             .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
             .http_status_as_error(false)
             .max_redirects(0)
+            // Flower's SuperLink (uvicorn) closes a connection idle for 5 s; one reused
+            // after that is reset mid-request. Idle connections are dropped before.
+            .max_idle_age(Duration::from_secs(2))
             .user_agent("tensorc-fed-node");
         let scheme = match tls {
             Tls::Insecure => "http",

@@ -4,7 +4,9 @@
 //! unregister.
 //!
 //! What is unreachable is retried with exponential backoff (0.5 s doubling to 30 s),
-//! for as long as the node runs; what is invalid is never retried: an instruction
+//! for as long as the node runs; within an exchange (fetching an instruction, pushing
+//! its reply) a failed call is tried twice more before the exchange is given up; what
+//! is invalid is never retried: an instruction
 //! whose objects are malformed gets an error reply when its metadata is readable,
 //! and the node goes on serving. A node that the SuperLink no longer knows (it
 //! restarted with fresh state) registers and activates again.
@@ -176,6 +178,24 @@ fn retrying<T>(
             other => return other,
         }
     }
+}
+
+/// `f`, tried again up to twice (after 0.5 s, then 1 s) while it fails transiently: for
+/// the calls of one exchange, whose loss would cost the ServerApp a reply.
+fn few_tries<T>(stop: &AtomicBool, mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let mut wait = Duration::from_millis(500);
+    for _ in 0..2 {
+        match f() {
+            Err(e) if e.is_transient() => {
+                if sleep(wait, stop) {
+                    return Err(Error::Stopped);
+                }
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    f()
 }
 
 /// Serve instructions until `stop` is set or `max_runs` runs have finished, then
@@ -421,7 +441,7 @@ fn exchange(
     let decode_seconds = decode_start.elapsed().as_secs_f64();
     // The message is taken off the SuperLink's queue whether or not it is valid.
     let confirm_start = Instant::now();
-    fleet.confirm_message_received(node_id, run_id, &metadata.message_id)?;
+    few_tries(stop, || fleet.confirm_message_received(node_id, run_id, &metadata.message_id))?;
     receive_seconds += confirm_start.elapsed().as_secs_f64();
     let handle_start = Instant::now();
     let (reply_body, round) = match &instruction {
@@ -463,7 +483,7 @@ fn exchange(
     let encoded = objects::encode(&reply);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     let send_start = Instant::now();
-    push(fleet, node_id, &reply, &encoded, handle_seconds)?;
+    push(fleet, node_id, &reply, &encoded, handle_seconds, stop)?;
     let send_seconds = send_start.elapsed().as_secs_f64();
     Ok(Reply {
         run_id,
@@ -527,7 +547,7 @@ fn fetch(
     for id in ids {
         let mut tries = 0;
         let content = loop {
-            let response = fleet.pull_object(node_id, run_id, &id)?;
+            let response = few_tries(stop, || fleet.pull_object(node_id, run_id, &id))?;
             if !response.object_found {
                 return Err(Error::protocol(format!(
                     "object {id} of the message is not on the SuperLink"
@@ -566,6 +586,7 @@ fn push(
     reply: &Message,
     encoded: &Encoded,
     runtime: f64,
+    stop: &AtomicBool,
 ) -> Result<(), Error> {
     let mut metadata = reply.metadata.clone();
     metadata.message_id = encoded.id.clone();
@@ -583,7 +604,7 @@ fn push(
         message_object_trees: vec![encoded.tree.clone()],
         clientapp_runtime_list: vec![runtime],
     };
-    let response = fleet.push_messages(&request)?;
+    let response = few_tries(stop, || fleet.push_messages(&request))?;
     let wanted: BTreeSet<&str> = response
         .objects_to_push
         .iter()
@@ -598,13 +619,15 @@ fn push(
         if !wanted.contains(id.as_str()) {
             continue;
         }
-        if !fleet.push_object(
-            node_id,
-            reply.metadata.run_id,
-            id,
-            bytes.clone(),
-            &response.session_id,
-        )? {
+        if !few_tries(stop, || {
+            fleet.push_object(
+                node_id,
+                reply.metadata.run_id,
+                id,
+                bytes.clone(),
+                &response.session_id,
+            )
+        })? {
             return Err(Error::protocol(format!(
                 "the SuperLink did not store object {id}"
             )));
