@@ -58,7 +58,7 @@ pub struct NodeArgs {
     /// HTTPS, trusting the CA certificates in this PEM file
     #[arg(long, value_name = "PEM")]
     root_certificates: Option<PathBuf>,
-    /// The node's P-384 private key (PEM) when the SuperLink authenticates nodes; default: a fresh key
+    /// The node's P-384 private key (OpenSSH format as `ssh-keygen -t ecdsa -b 384` writes it, PKCS#8 or SEC1 PEM) when the SuperLink authenticates nodes; default: a fresh key
     #[arg(long, value_name = "PEM")]
     auth_key: Option<PathBuf>,
     /// Seconds between heartbeats promised to the SuperLink (10 to 1800)

@@ -165,7 +165,10 @@ impl Fleet {
             return Err(api_error(name, status, &bytes));
         }
         Resp::decode(&bytes[..]).map_err(|e| {
-            Error::protocol(format!("`{name}`: the reply is not a valid protobuf: {e}"))
+            Error::protocol(format!(
+                "`{name}`: the reply is not a valid protobuf: {}",
+                shorten(&e.to_string())
+            ))
         })
     }
 
@@ -302,6 +305,18 @@ impl Fleet {
     }
 }
 
+/// `text`, or its first and last 100 characters when it is longer than 240 (prost
+/// names every level of a message nested too deep).
+fn shorten(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 240 {
+        return text.to_string();
+    }
+    let head: String = chars[..100].iter().collect();
+    let tail: String = chars[chars.len() - 100..].iter().collect();
+    format!("{head} … {tail}")
+}
+
 /// The error of a non-200 reply: Flower's `{code, detail}` if the body is that JSON.
 fn api_error(call: &str, status: u16, body: &[u8]) -> Error {
     let parsed: Option<(Option<i64>, String)> = serde_json::from_slice::<serde_json::Value>(body)
@@ -353,6 +368,15 @@ mod tests {
         ] {
             assert!(matches!(check_address(bad), Err(Error::Config(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn long_errors_are_shortened() {
+        assert_eq!(shorten("short"), "short");
+        let long = format!("{}{}", "a".repeat(200), "b".repeat(200));
+        let s = shorten(&long);
+        assert_eq!(s.chars().count(), 203);
+        assert!(s.starts_with("aaa") && s.ends_with("bbb") && s.contains(" … "));
     }
 
     #[test]
