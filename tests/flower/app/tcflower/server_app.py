@@ -2,11 +2,12 @@
 
 The initial model is the `.npy` files `tensorc run MODEL -e init -o DIR` writes (keys
 "0", "1", … in the ArrayRecord); each round trains on every node and evaluates the
-aggregate on every node. The result (per-round train and evaluate metrics, the final
+aggregate on every node (unless `fraction-evaluate` is 0). The result (per-round train and evaluate metrics, the final
 arrays' shapes and dtypes) is written as JSON to `out-file`, and the final model as
 `.npy` files to `out-arrays`, for tests and scripts.
 
-With `probe = true` the run first sends every node two instructions that a tensorc node
+The run starts once `wait-nodes` nodes (at least `min-nodes`) are connected. With
+`probe = true` it first sends every node two instructions that a tensorc node
 must refuse with an error reply (and then keep serving): a `query` message, a type it
 does not handle, and a `train` message whose arrays have the wrong shapes; the replies
 go into the result under "probe".
@@ -55,11 +56,15 @@ class PollingGrid:
         return replies
 
 
-def probe(grid, nodes: int, template: ArrayRecord, timeout: float) -> list:
-    """Send each node a `query` and a `train` with wrongly shaped arrays; their replies."""
+def wait_for_nodes(grid, nodes: int, timeout: float) -> None:
     end = time.time() + timeout
-    while len(ids := sorted(grid.get_node_ids())) < nodes and time.time() < end:
+    while len(list(grid.get_node_ids())) < nodes and time.time() < end:
         time.sleep(0.2)
+
+
+def probe(grid, template: ArrayRecord, timeout: float) -> list:
+    """Send each node a `query` and a `train` with wrongly shaped arrays; their replies."""
+    ids = sorted(grid.get_node_ids())
     wrong = ArrayRecord({k: Array(np.zeros((3,) * (1 + len(a.shape) % 2), dtype=np.float32)) for k, a in template.items()})
     messages = []
     for node in ids:
@@ -82,12 +87,14 @@ def main(grid: Grid, context: Context) -> None:
     nodes = int(cfg["min-nodes"])
     grid = PollingGrid(grid, float(cfg["poll"]))
     initial = load_init(str(cfg["init-dir"]))
-    probed = probe(grid, nodes, initial, float(cfg["round-timeout"])) if bool(cfg["probe"]) else None
+    wait_for_nodes(grid, max(nodes, int(cfg["wait-nodes"])), float(cfg["round-timeout"]))
+    probed = probe(grid, initial, float(cfg["round-timeout"])) if bool(cfg["probe"]) else None
+    evaluate = float(cfg["fraction-evaluate"])
     strategy = FedAvg(
         fraction_train=1.0,
-        fraction_evaluate=1.0,
+        fraction_evaluate=evaluate,
         min_train_nodes=nodes,
-        min_evaluate_nodes=nodes,
+        min_evaluate_nodes=nodes if evaluate > 0 else 0,
         min_available_nodes=nodes,
     )
     result = strategy.start(
