@@ -19,10 +19,10 @@
 # VmHWM; for the Python node the sum over its processes (flower-supernode,
 # flower-superexec, flwr-clientapp).
 #
-#   bench/flower_bench.sh [ROUNDS]      (default 6; needs target/release/tensorc)
+#   bench/flower_bench.sh [ROUNDS]      (default 4; needs target/release/tensorc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-6}
+rounds=${1:-4}
 tensorc=$(realpath target/release/tensorc)
 venv=target/flwr-venv
 [ -x "$tensorc" ] || { echo "build it first: cargo build --release -p tensorc-cli"; exit 1; }
@@ -52,11 +52,11 @@ wait_for() {  # wait_for SECONDS COMMAND...
 }
 free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { (: > "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# peak_rss PGID OUT: until the group is gone, the sum over its processes of each one's
-# VmHWM (kB), written to OUT after every sample.
+# peak_rss PID OUT: while the process PID (a process group's leader) lives, the sum over
+# the processes of its group of each one's VmHWM (kB), written to OUT after every sample.
 peak_rss() {
     declare -A peak=()
-    while kill -0 -- "-$1" 2>/dev/null; do
+    while kill -0 "$1" 2>/dev/null; do
         for p in $(pgrep -g "$1"); do
             kb=$(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
             [ -n "$kb" ] && [ "$kb" -gt "${peak[$p]:-0}" ] && peak[$p]=$kb

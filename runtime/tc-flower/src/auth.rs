@@ -149,7 +149,10 @@ fn openssh_secret(text: &str) -> Result<p384::SecretKey, Error> {
     if kind != b"ecdsa-sha2-nistp384" {
         return Err(bad(&format!(
             "a `{}` key; Flower nodes need ECDSA on P-384 (`ssh-keygen -t ecdsa -b 384`)",
-            String::from_utf8_lossy(kind).chars().take(40).collect::<String>()
+            String::from_utf8_lossy(kind)
+                .chars()
+                .take(40)
+                .collect::<String>()
         )));
     }
     if private.string().ok_or_else(truncated)? != b"nistp384" {
@@ -187,7 +190,8 @@ impl<'a> SshReader<'a> {
         Some(head)
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn string(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.u32()?).ok()?;
@@ -304,7 +308,10 @@ FOVYqb3dkG87XOgUPXM2m/6XBvytcsA=
     #[test]
     fn keys_load_from_openssh_format() {
         let ssh = Identity::from_pem(SSH_KEY).unwrap();
-        assert_eq!(ssh.public_pem, Identity::from_pem(SSH_KEY_SEC1).unwrap().public_pem);
+        assert_eq!(
+            ssh.public_pem,
+            Identity::from_pem(SSH_KEY_SEC1).unwrap().public_pem
+        );
         // An ed25519 key (`ssh-keygen -t ed25519`): the wrong kind, said so.
         let ed = "-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
@@ -314,12 +321,19 @@ AAAEAlScuL8AeoVT37xL+wNqeO5t3AKj6SI1lnIPxk8fdwt5X3idTHefR3/jd9TnLNSlHW
 +ttzq7qCAlsnDmKCFbgjAAAAB3Jvb3RAdm0BAgMEBQY=
 -----END OPENSSH PRIVATE KEY-----
 ";
-        let Err(Error::Config(m)) = Identity::from_pem(ed) else { panic!("an ed25519 key loaded") };
+        let Err(Error::Config(m)) = Identity::from_pem(ed) else {
+            panic!("an ed25519 key loaded")
+        };
         assert!(m.contains("ssh-ed25519"), "{m}");
         // Every truncation, and every single-byte change of the body, is an error or
         // (where it only touches the comment or padding) the same key: never a panic.
-        let b64: String = SSH_KEY.lines().filter(|l| !l.starts_with("-----")).collect();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let b64: String = SSH_KEY
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         let wrap = |b: &[u8]| {
             format!(
                 "{OPENSSH_BEGIN}\n{}\n{OPENSSH_END}\n",
@@ -327,7 +341,10 @@ AAAEAlScuL8AeoVT37xL+wNqeO5t3AKj6SI1lnIPxk8fdwt5X3idTHefR3/jd9TnLNSlHW
             )
         };
         for n in 0..bytes.len() {
-            assert!(Identity::from_pem(&wrap(&bytes[..n])).is_err(), "truncated at {n}");
+            assert!(
+                Identity::from_pem(&wrap(&bytes[..n])).is_err(),
+                "truncated at {n}"
+            );
             let mut changed = bytes.clone();
             changed[n] ^= 0x5a;
             if let Ok(id) = Identity::from_pem(&wrap(&changed)) {

@@ -441,7 +441,9 @@ fn exchange(
     let decode_seconds = decode_start.elapsed().as_secs_f64();
     // The message is taken off the SuperLink's queue whether or not it is valid.
     let confirm_start = Instant::now();
-    few_tries(stop, || fleet.confirm_message_received(node_id, run_id, &metadata.message_id))?;
+    few_tries(stop, || {
+        fleet.confirm_message_received(node_id, run_id, &metadata.message_id)
+    })?;
     receive_seconds += confirm_start.elapsed().as_secs_f64();
     let handle_start = Instant::now();
     let (reply_body, round) = match &instruction {
