@@ -15,9 +15,10 @@
 #    successfully", ClientApp = from there to "Sending" (the hand-over to the ClientApp
 #    process, decoding, the handler, encoding, and the SuperNode's 0.5 s polls for the
 #    reply), send = "Sending" to "Sent successfully").
-# Medians over rounds 2..ROUNDS (round 1 compiles the model). Peak RSS: the node's
-# VmHWM; for the Python node the sum over its processes (flower-supernode,
-# flower-superexec, flwr-clientapp).
+# Medians over rounds 2..ROUNDS (round 1 compiles the model). Peak RSS: the largest
+# resident memory, sampled every 0.1 s, of the node's processes together (for the Python
+# node: flower-supernode, the flower-superexec it starts, and the flwr-clientapp
+# processes that one starts).
 #
 #   bench/flower_bench.sh [ROUNDS]      (default 4; needs target/release/tensorc)
 set -euo pipefail
@@ -52,18 +53,21 @@ wait_for() {  # wait_for SECONDS COMMAND...
 }
 free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { (: > "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# peak_rss PID OUT: while the process PID (a process group's leader) lives, the sum over
-# the processes of its group of each one's VmHWM (kB), written to OUT after every sample.
+# peak_rss PID OUT: while the process PID (a process group's leader) lives, every 0.1 s
+# the resident memory of all the processes of its group together (kB); the largest sum
+# is written to OUT.
 peak_rss() {
-    declare -A peak=()
+    local peak=0 total kb
     while kill -0 "$1" 2>/dev/null; do
-        for p in $(pgrep -g "$1"); do
-            kb=$(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-            [ -n "$kb" ] && [ "$kb" -gt "${peak[$p]:-0}" ] && peak[$p]=$kb
-        done
         total=0
-        for p in "${!peak[@]}"; do total=$((total + peak[$p])); done
-        echo "$total" > "$2"
+        for p in $(pgrep -g "$1"); do
+            kb=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+            total=$((total + ${kb:-0}))
+        done
+        if [ "$total" -gt "$peak" ]; then
+            peak=$total
+            echo "$peak" > "$2"
+        fi
         sleep 0.1
     done
 }
@@ -146,19 +150,19 @@ def tensorc(path):
     return per_round
 
 def python(path):
-    per_round, current, rnd, t = {}, None, None, {}
+    # Each round is a `train` message and then an `evaluate` one.
+    per_round, rnd, t = {}, 0, {}
     for line in open(path):
         ts, _, msg = line.rstrip("\n").partition(" ")
         ts = float(ts)
-        if m := re.match(r"\[RUN \d+, ROUND (\d+)\]", msg):
-            rnd = int(m.group(1))
-        elif msg.startswith("Receiving:"):
+        if msg.startswith("Receiving:"):
+            rnd += msg.startswith("Receiving: train")
             t = {"recv": ts}
         elif msg.startswith("Received successfully"):
             t["received"] = ts
         elif msg.startswith("Sending:"):
             t["sending"] = ts
-        elif msg.startswith("Sent successfully") and rnd is not None and len(t) == 3:
+        elif msg.startswith("Sent successfully") and len(t) == 3:
             acc = per_round.setdefault(rnd, [0.0] * 4)
             parts = [t["received"] - t["recv"], t["sending"] - t["received"], ts - t["sending"], ts - t["recv"]]
             for i, v in enumerate(parts):
