@@ -10,17 +10,15 @@
 # is killed with SIGKILL once it has answered round 1. The run must complete with the
 # other three; its evaluate accuracy after round 3 must be at least 80%, within one point
 # of `tensorc fed simulate` on the same three shares (run meanwhile), and its loss must
-# fall; the final model has the shapes and dtypes of `init`; the three nodes leave on
-# their own (--max-runs 1).
+# fall; the final model has the shapes and dtypes of `init`; two nodes leave on their
+# own (--max-runs 1).
 #
-# Run 2 (one round, no evaluation): the killed node restarted, a second tensorc node
-# (synthetic data) and a stock `flower-supernode` with the NumPy ClientApp of the app.
-# The aggregate must equal, to f32 rounding, the example-weighted mean of the three
-# updates (the tensorc nodes write theirs with --dump-updates, recomputed here in
-# NumPy): the restarted node rejoined.
-#
-# Last, the SuperLink is restarted (fresh state) under the serving synthetic node, which
-# must join the new one and leave cleanly on SIGTERM.
+# Then the SuperLink is restarted with a fresh state under the third node, which serves
+# on (no --max-runs) and must join the new one. Run 2 (one round, no evaluation): that
+# node, the killed node restarted and a stock `flower-supernode` with the NumPy ClientApp
+# of the app. The aggregate must equal, to f32 rounding, the example-weighted mean of the
+# three updates (the tensorc nodes write theirs with --dump-updates, recomputed here in
+# NumPy): the restarted node rejoined. Last, the serving node leaves cleanly on SIGTERM.
 #
 #   tests/flower/e2e.sh [TENSORC]        (default target/release/tensorc)
 #
@@ -130,10 +128,13 @@ pids+=($simulate)
 # once the SuperLink listens, so that they do not back off).
 wait_for 60 listening || fail "the SuperLink did not start"
 nodes=()
-for i in 0 1 2; do
+for i in 0 1; do
     node "fmnist$i.log" --data fashion-mnist --partition "$i/3" --seed 0 --max-runs 1
     nodes+=($node_pid)
 done
+# The third serves on: it joins the restarted SuperLink and run 2.
+node fmnist2.log --data fashion-mnist --partition 2/3 --seed 0 --dump-updates "$work/dump1"
+serving=$node_pid
 node victim.log --data fashion-mnist --partition 0/30 --seed 0
 victim=$node_pid
 # The run starts while the nodes start; the ServerApp waits for the four.
@@ -149,11 +150,13 @@ disown $victim
 wait "$run" || fail "flwr run failed"
 wait_for 60 test -s "$work/result.json" || fail "the ServerApp wrote no result"
 
-# The three nodes see the run finish and leave (deactivate, unregister) on their own.
+# Two nodes see the run finish and leave (deactivate, unregister) on their own.
 wait_for 60 gone "${nodes[@]}" || fail "a node did not leave after the run"
 for p in "${nodes[@]}"; do wait "$p" || fail "node $p exited with status $?"; done
+grep -q '^left the federation' "$work/fmnist0.log" || fail "node 0 did not leave cleanly"
+grep -q '^left the federation' "$work/fmnist1.log" || fail "node 1 did not leave cleanly"
+wait_for 30 grep -q '^run .* finished' "$work/fmnist2.log" || fail "node 2 did not see the run finish"
 for i in 0 1 2; do
-    grep -q '^left the federation' "$work/fmnist$i.log" || fail "node $i did not leave cleanly"
     grep -q '^run .* round 3 train: 20000 examples' "$work/fmnist$i.log" || fail "node $i: no round 3 train line with its 20000 examples"
     grep -q '^run .* round 3 evaluate: 333[34] test examples' "$work/fmnist$i.log" || fail "node $i: no round 3 evaluate line with its share of the test set"
 done
@@ -192,8 +195,13 @@ for k in result["final_keys"]:
 PY
 echo "flower: error replies; three tensorc nodes reach 80% on Fashion-MNIST as fed simulate does; a node killed after round 1: ok ($((SECONDS - started)) s)"
 
-# Run 2: the killed node restarted, a synthetic node and a stock flower-supernode; one
-# round of FedAvg.
+# The SuperLink restarts (with a fresh state): the serving node joins it again. Run 2:
+# that node, the killed node restarted and a stock flower-supernode; one round of FedAvg.
+rm -rf "$work/dump1"
+kill -TERM -- "-$superlink_pid"
+wait_for 10 gone "$superlink_pid" || kill -KILL -- "-$superlink_pid" 2>/dev/null || true
+superlink "$work/link2" "$work/superlink2.log"
+wait_for 60 listening || fail "the SuperLink did not restart"
 qport=$(free_port)
 mkdir -p "$work/supernode"
 setsid env FLWR_HOME="$work/supernode" "$venv/bin/flower-supernode" --insecure --superlink "127.0.0.1:$port" \
@@ -202,18 +210,16 @@ pids+=($!)
 disown $!
 node restarted.log --data fashion-mnist --partition 0/30 --seed 0 --max-runs 1 --dump-updates "$work/dump0"
 restarted=$node_pid
-node synthetic.log --data synthetic:600 --partition 1/2 --split shards:2 --seed 2 --dump-updates "$work/dump1"
-serving=$node_pid
-wait_for 60 connected 2 "$work/restarted.log" "$work/synthetic.log" || fail "the run-2 nodes did not connect"
+wait_for 60 connected 2 "$work/fmnist2.log" || fail "the serving node did not join the restarted SuperLink"
+wait_for 60 connected 1 "$work/restarted.log" || fail "the restarted node did not connect"
 FLWR_HOME="$work/cli" timeout 150 "$venv/bin/flwr" run tests/flower/app loopback --stream \
     --run-config "num-server-rounds=1 init-dir='$work/init' out-arrays='$work/final' min-nodes=3 round-timeout=60 fraction-evaluate=0" \
-    > "$work/flwr-run2.log" 2>&1 || fail "flwr run (probe and mixed round) failed"
+    > "$work/flwr-run2.log" 2>&1 || fail "flwr run 2 failed"
 wait_for 60 test -s "$work/final/0.npy" || fail "the ServerApp wrote no model in run 2"
 wait_for 60 gone $restarted || fail "the restarted node did not leave after run 2"
 wait $restarted || fail "the restarted node exited with status $?"
-for log in restarted synthetic; do
-    grep -q '^run .* round 1 train: [0-9]* examples' "$work/$log.log" || fail "$log: did not train"
-done
+grep -q '^run .* round 1 train: 2000 examples' "$work/restarted.log" || fail "the restarted node did not train"
+[ "$(grep -c '^run .* round 1 train: 20000 examples' "$work/fmnist2.log")" = 2 ] || fail "the serving node did not train in run 2"
 "$venv/bin/python" - "$work" <<'PY' || fail "run 2: error replies or FedAvg's aggregate"
 import json, os, sys
 import numpy as np
@@ -237,18 +243,10 @@ for k in keys:
 print(f"aggregate = weighted mean of "
       f"{len(updates)} updates ({total} examples); worst relative error {worst:.1e}")
 PY
-echo "flower: a restarted node rejoining, FedAvg's aggregate with a stock flower-supernode: ok ($((SECONDS - started)) s)"
-
-# The SuperLink restarts (with a fresh state): the serving node joins it again, and
-# leaves cleanly on SIGTERM.
-kill -TERM -- "-$superlink_pid"
-wait_for 10 gone "$superlink_pid" || kill -KILL -- "-$superlink_pid" 2>/dev/null || true
-superlink "$work/link2" "$work/superlink2.log"
-wait_for 40 connected 2 "$work/synthetic.log" || fail "the node did not join the restarted SuperLink"
+echo "flower: a restarted SuperLink joined again; a restarted node rejoining; FedAvg's aggregate with a stock flower-supernode: ok ($((SECONDS - started)) s)"
 kill -TERM "$serving"
 wait_for 20 gone "$serving" || fail "the node did not stop on SIGTERM"
 wait "$serving" || fail "the node exited with status $? after SIGTERM"
-grep -q '^left the federation' "$work/synthetic.log" || fail "the node did not leave cleanly"
+grep -q '^left the federation' "$work/fmnist2.log" || fail "the serving node did not leave cleanly"
 grep -q 'panicked' "$work"/*.log && fail "a panic"
-echo "flower: a restarted SuperLink is joined again: ok"
 echo "flower end-to-end: ok ($((SECONDS - started)) s)"
