@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 need=()
 ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 [ -e /usr/include/coin/CbcSolver.hpp ] || [ -e /usr/include/coin-or/CbcSolver.hpp ] || need+=(coinor-libcbc-dev)
-# For the Flower tests: a virtualenv (flwr==1.41.0) and openssl (the TLS test's certificates).
+# For the Flower tests: a virtualenv (flwr==1.41.0), openssl (the TLS test's certificates)
+# and Fashion-MNIST (the federation's data).
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v openssl >/dev/null || need+=(openssl)
+[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 # valgrind: the C API's example runs under it (bindings/c/tests/c_host.rs).
 command -v valgrind >/dev/null || need+=(valgrind)
 llvm=/usr/lib/llvm-22
@@ -64,6 +66,7 @@ done
 echo "IREE: tensorc's MLIR and StableHLO against the interpreter"
 ./scripts/iree_check.sh target/debug/tensorc "$cases"
 
-echo "Flower: two tensorc nodes in a real flwr==1.41.0 federation (SuperLink + FedAvg ServerApp)"
+echo "Flower: tensorc nodes in real flwr==1.41.0 federations (Fashion-MNIST, a killed node, a stock supernode), TLS and node auth, a fake SuperLink"
 ./tests/flower/e2e.sh target/debug/tensorc
 ./tests/flower/tls_auth.sh target/debug/tensorc
+./tests/flower/fake_superlink.sh target/debug/tensorc

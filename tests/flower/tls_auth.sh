@@ -3,7 +3,7 @@
 # virtualenv tests/flower/e2e.sh made): a CA and a server certificate for 127.0.0.1 made
 # here with openssl, `flower-superlink --enable-supernode-auth` over TLS, the node's
 # public key registered with Flower's own CLI (`flwr supernode register`), then
-#  - a node with that key (--auth-key) and --root-certificates connects, and leaves
+#  - a node with that key (--auth-key, OpenSSH format) and --root-certificates connects, and leaves
 #    cleanly (deactivate, unregister) on SIGTERM;
 #  - a node with a fresh, unregistered key is refused: a clear error, exit status 3;
 #  - a node that trusts another CA cannot connect (TLS error).
@@ -40,14 +40,17 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem -d
 openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > ext.cnf
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
-# The node's P-384 key: PKCS#8 PEM for tensorc, OpenSSH public key for `flwr supernode register`.
+# The node's P-384 key in OpenSSH format (what `ssh-keygen -t ecdsa -b 384` writes and
+# `flower-supernode --auth-supernode-private-key` reads), its OpenSSH public key for
+# `flwr supernode register`.
 "$OLDPWD/$venv/bin/python" - <<'PY'
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import ec
 k = ec.generate_private_key(ec.SECP384R1())
-open("node.pem", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+open("node.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()))
 open("node.pub", "wb").write(k.public_key().public_bytes(s.Encoding.OpenSSH, s.PublicFormat.OpenSSH))
 PY
+grep -q 'BEGIN OPENSSH PRIVATE KEY' node.key
 cd "$OLDPWD"
 
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -79,7 +82,7 @@ node() {  # node LOG EXTRA...
 }
 
 # The registered key over TLS: connects, and SIGTERM makes it leave cleanly.
-node auth.log --root-certificates "$work/ca.pem" --auth-key "$work/node.pem"
+node auth.log --root-certificates "$work/ca.pem" --auth-key "$work/node.key"
 p=$!
 pids+=($p)
 for _ in $(seq 100); do grep -q '^connected' "$work/auth.log" && break; sleep 0.2; done
@@ -100,7 +103,7 @@ wait "$p" || status=$?
 grep -qi 'refused `activate-node`' "$work/fresh.log" || fail "no clear refusal for the unregistered node"
 
 # A node that trusts another CA: TLS fails (retried until it is stopped).
-node other.log --root-certificates "$work/other-ca.pem" --auth-key "$work/node.pem"
+node other.log --root-certificates "$work/other-ca.pem" --auth-key "$work/node.key"
 p=$!
 pids+=($p)
 for _ in $(seq 100); do grep -q 'retrying' "$work/other.log" && break; sleep 0.2; done

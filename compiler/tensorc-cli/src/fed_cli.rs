@@ -58,7 +58,7 @@ pub struct NodeArgs {
     /// HTTPS, trusting the CA certificates in this PEM file
     #[arg(long, value_name = "PEM")]
     root_certificates: Option<PathBuf>,
-    /// The node's P-384 private key (PEM) when the SuperLink authenticates nodes; default: a fresh key
+    /// The node's P-384 private key (OpenSSH format as `ssh-keygen -t ecdsa -b 384` writes it, PKCS#8 or SEC1 PEM) when the SuperLink authenticates nodes; default: a fresh key
     #[arg(long, value_name = "PEM")]
     auth_key: Option<PathBuf>,
     /// Seconds between heartbeats promised to the SuperLink (10 to 1800)
@@ -151,7 +151,7 @@ fn node(a: NodeArgs) -> Result<(), Error> {
     let summary = tc_flower::node::run(&options, &mut handler, &stop, &mut |event| match event {
         NodeEvent::Connected { node_id } => line(&format!("connected: node {node_id}")),
         NodeEvent::Replied(r) => line(&format!(
-            "run {} round {} {}: {}{}  {:.2} s (handler {:.2} s)  in {}  out {}",
+            "run {} round {} {}: {}{}  {:.2} s (handler {:.2} s; receive {:.4} s, decode {:.4} s, encode {:.4} s, send {:.4} s)  in {}  out {}",
             r.run_id,
             r.round.map_or("-".to_string(), |n| n.to_string()),
             r.message_type,
@@ -159,6 +159,10 @@ fn node(a: NodeArgs) -> Result<(), Error> {
             r.error.as_ref().map_or(String::new(), |e| format!("error reply: {e}")),
             r.total_seconds,
             r.handle_seconds,
+            r.receive_seconds,
+            r.decode_seconds,
+            r.encode_seconds,
+            r.send_seconds,
             megabytes(r.bytes_in as u64),
             megabytes(r.bytes_out as u64)
         )),

@@ -40,12 +40,17 @@ impl Identity {
         Identity::from_key(SigningKey::random(&mut rand_core::OsRng))
     }
 
-    /// The key in a PEM file's text: PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC
+    /// The key in a file's text: OpenSSH (`BEGIN OPENSSH PRIVATE KEY`, as `ssh-keygen -t
+    /// ecdsa -b 384` writes it and `flower-supernode --auth-supernode-private-key`
+    /// reads it, without a passphrase), PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC
     /// PRIVATE KEY`), on the P-384 curve.
     pub fn from_pem(text: &str) -> Result<Identity, Error> {
+        if text.contains(OPENSSH_BEGIN) {
+            return openssh_secret(text).map(|secret| Identity::from_key(SigningKey::from(secret)));
+        }
         let secret = p384::SecretKey::from_pkcs8_pem(text).or_else(|_| p384::SecretKey::from_sec1_pem(text)).map_err(|_| {
             Error::Config(
-                "the auth key is not a P-384 private key in PEM (PKCS#8 `BEGIN PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`)"
+                "the auth key is not a P-384 private key in OpenSSH format or PEM (PKCS#8 `BEGIN PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`)"
                     .to_string(),
             )
         })?;
@@ -93,6 +98,104 @@ impl Identity {
             .sign_prehash(&digest)
             .expect("a 32-byte prehash signs on P-384");
         signature.to_der().as_bytes().to_vec()
+    }
+}
+
+const OPENSSH_BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const OPENSSH_END: &str = "-----END OPENSSH PRIVATE KEY-----";
+
+/// The P-384 secret of an unencrypted OpenSSH private key file (PROTOCOL.key of
+/// OpenSSH): `openssh-key-v1\0`, cipher and KDF names (`none`), KDF options, one public
+/// key, then the private section: two equal check words, the key type
+/// `ecdsa-sha2-nistp384`, the curve `nistp384`, the public point, the private scalar
+/// (an mpint), a comment and padding. The public point must be the scalar's.
+fn openssh_secret(text: &str) -> Result<p384::SecretKey, Error> {
+    let bad = |why: &str| Error::Config(format!("the auth key (OpenSSH format): {why}"));
+    let body = text
+        .split_once(OPENSSH_BEGIN)
+        .and_then(|(_, rest)| rest.split_once(OPENSSH_END))
+        .map(|(body, _)| body)
+        .ok_or_else(|| bad("no `END OPENSSH PRIVATE KEY` line"))?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| bad("the body is not base64"))?;
+    let mut r = SshReader(&bytes);
+    if r.take(15).ok_or_else(|| bad("truncated"))? != b"openssh-key-v1\0" {
+        return Err(bad("not an `openssh-key-v1` key"));
+    }
+    let truncated = || bad("truncated");
+    let cipher = r.string().ok_or_else(truncated)?;
+    let kdf = r.string().ok_or_else(truncated)?;
+    r.string().ok_or_else(truncated)?;
+    if cipher != b"none" || kdf != b"none" {
+        return Err(bad(
+            "the key is encrypted; remove its passphrase with `ssh-keygen -p -N '' -f KEY`",
+        ));
+    }
+    if r.u32().ok_or_else(truncated)? != 1 {
+        return Err(bad("the file must hold exactly one key"));
+    }
+    r.string().ok_or_else(truncated)?;
+    let mut private = SshReader(r.string().ok_or_else(truncated)?);
+    let (check1, check2) = (
+        private.u32().ok_or_else(truncated)?,
+        private.u32().ok_or_else(truncated)?,
+    );
+    if check1 != check2 {
+        return Err(bad("its check words differ (corrupt or encrypted)"));
+    }
+    let kind = private.string().ok_or_else(truncated)?;
+    if kind != b"ecdsa-sha2-nistp384" {
+        return Err(bad(&format!(
+            "a `{}` key; Flower nodes need ECDSA on P-384 (`ssh-keygen -t ecdsa -b 384`)",
+            String::from_utf8_lossy(kind)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        )));
+    }
+    if private.string().ok_or_else(truncated)? != b"nistp384" {
+        return Err(bad("the curve is not nistp384"));
+    }
+    let point = private.string().ok_or_else(truncated)?;
+    let scalar = private.string().ok_or_else(truncated)?;
+    // An mpint: big-endian, a leading zero byte when the top bit is set.
+    let digits = &scalar[scalar.iter().take_while(|b| **b == 0).count()..];
+    if digits.is_empty() || digits.len() > 48 {
+        return Err(bad("the private scalar is not a P-384 scalar"));
+    }
+    let mut field = [0u8; 48];
+    field[48 - digits.len()..].copy_from_slice(digits);
+    let secret = p384::SecretKey::from_bytes(&field.into())
+        .map_err(|_| bad("the private scalar is not a P-384 scalar"))?;
+    let public = p384::PublicKey::from_sec1_bytes(point)
+        .map_err(|_| bad("the public point is not on P-384"))?;
+    if public != secret.public_key() {
+        return Err(bad("the public key is not the private key's"));
+    }
+    Ok(secret)
+}
+
+/// Reads OpenSSH's wire encoding: big-endian `u32`s and length-prefixed strings.
+struct SshReader<'a>(&'a [u8]);
+
+impl<'a> SshReader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.u32()?).ok()?;
+        self.take(n)
     }
 }
 
@@ -179,5 +282,74 @@ mod tests {
             Err(Error::Config(_))
         ));
         assert!(matches!(Identity::from_pem(""), Err(Error::Config(_))));
+    }
+
+    /// A key `ssh-keygen -t ecdsa -b 384 -N ''` wrote, and the same key after `ssh-keygen
+    /// -p -m PEM` (SEC1).
+    const SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAiAAAABNlY2RzYS
+1zaGEyLW5pc3RwMzg0AAAACG5pc3RwMzg0AAAAYQSZNHHmF5Bl/7SulDS8Ew69muOaNTv8
+tUiwNwrZ0PLwTNsd3O7UaQJtbYis3Mt1tjULsR6K1e/maC7GtPsXCu8nv+juIOzaR6bcFO
+VYqb3dkG87XOgUPXM2m/6XBvytcsAAAADYh0SjLodEoy4AAAATZWNkc2Etc2hhMi1uaXN0
+cDM4NAAAAAhuaXN0cDM4NAAAAGEEmTRx5heQZf+0rpQ0vBMOvZrjmjU7/LVIsDcK2dDy8E
+zbHdzu1GkCbW2IrNzLdbY1C7EeitXv5mguxrT7FwrvJ7/o7iDs2kem3BTlWKm93ZBvO1zo
+FD1zNpv+lwb8rXLAAAAAMEUaimchQqQtpwEyAA8tWZvACqSB2b9IoADSfO/pwt9THmeBlL
+6A5nQIZsupjPaoDwAAAAx0ZW5zb3JjIHRlc3QBAgME
+-----END OPENSSH PRIVATE KEY-----
+";
+    const SSH_KEY_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDBFGopnIUKkLacBMgAPLVmbwAqkgdm/SKAA0nzv6cLfUx5ngZS+gOZ0
+CGbLqYz2qA+gBwYFK4EEACKhZANiAASZNHHmF5Bl/7SulDS8Ew69muOaNTv8tUiw
+NwrZ0PLwTNsd3O7UaQJtbYis3Mt1tjULsR6K1e/maC7GtPsXCu8nv+juIOzaR6bc
+FOVYqb3dkG87XOgUPXM2m/6XBvytcsA=
+-----END EC PRIVATE KEY-----
+";
+
+    #[test]
+    fn keys_load_from_openssh_format() {
+        let ssh = Identity::from_pem(SSH_KEY).unwrap();
+        assert_eq!(
+            ssh.public_pem,
+            Identity::from_pem(SSH_KEY_SEC1).unwrap().public_pem
+        );
+        // An ed25519 key (`ssh-keygen -t ed25519`): the wrong kind, said so.
+        let ed = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACCV94nUx3n0d/43fU5yzUpR1vrbc6u6ggJbJw5ighW4IwAAAJAQA4xOEAOM
+TgAAAAtzc2gtZWQyNTUxOQAAACCV94nUx3n0d/43fU5yzUpR1vrbc6u6ggJbJw5ighW4Iw
+AAAEAlScuL8AeoVT37xL+wNqeO5t3AKj6SI1lnIPxk8fdwt5X3idTHefR3/jd9TnLNSlHW
++ttzq7qCAlsnDmKCFbgjAAAAB3Jvb3RAdm0BAgMEBQY=
+-----END OPENSSH PRIVATE KEY-----
+";
+        let Err(Error::Config(m)) = Identity::from_pem(ed) else {
+            panic!("an ed25519 key loaded")
+        };
+        assert!(m.contains("ssh-ed25519"), "{m}");
+        // Every truncation, and every single-byte change of the body, is an error or
+        // (where it only touches the comment or padding) the same key: never a panic.
+        let b64: String = SSH_KEY
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let wrap = |b: &[u8]| {
+            format!(
+                "{OPENSSH_BEGIN}\n{}\n{OPENSSH_END}\n",
+                base64::engine::general_purpose::STANDARD.encode(b)
+            )
+        };
+        for n in 0..bytes.len() {
+            assert!(
+                Identity::from_pem(&wrap(&bytes[..n])).is_err(),
+                "truncated at {n}"
+            );
+            let mut changed = bytes.clone();
+            changed[n] ^= 0x5a;
+            if let Ok(id) = Identity::from_pem(&wrap(&changed)) {
+                assert_eq!(id.public_pem, ssh.public_pem, "byte {n}");
+            }
+        }
     }
 }

@@ -76,6 +76,9 @@ impl Fleet {
             .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
             .http_status_as_error(false)
             .max_redirects(0)
+            // Flower's SuperLink (uvicorn) closes a connection idle for 5 s; one reused
+            // after that is reset mid-request. Idle connections are dropped before.
+            .max_idle_age(Duration::from_secs(2))
             .user_agent("tensorc-fed-node");
         let scheme = match tls {
             Tls::Insecure => "http",
@@ -162,7 +165,10 @@ impl Fleet {
             return Err(api_error(name, status, &bytes));
         }
         Resp::decode(&bytes[..]).map_err(|e| {
-            Error::protocol(format!("`{name}`: the reply is not a valid protobuf: {e}"))
+            Error::protocol(format!(
+                "`{name}`: the reply is not a valid protobuf: {}",
+                shorten(&e.to_string())
+            ))
         })
     }
 
@@ -299,6 +305,18 @@ impl Fleet {
     }
 }
 
+/// `text`, or its first and last 100 characters when it is longer than 240 (prost
+/// names every level of a message nested too deep).
+fn shorten(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 240 {
+        return text.to_string();
+    }
+    let head: String = chars[..100].iter().collect();
+    let tail: String = chars[chars.len() - 100..].iter().collect();
+    format!("{head} … {tail}")
+}
+
 /// The error of a non-200 reply: Flower's `{code, detail}` if the body is that JSON.
 fn api_error(call: &str, status: u16, body: &[u8]) -> Error {
     let parsed: Option<(Option<i64>, String)> = serde_json::from_slice::<serde_json::Value>(body)
@@ -350,6 +368,15 @@ mod tests {
         ] {
             assert!(matches!(check_address(bad), Err(Error::Config(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn long_errors_are_shortened() {
+        assert_eq!(shorten("short"), "short");
+        let long = format!("{}{}", "a".repeat(200), "b".repeat(200));
+        let s = shorten(&long);
+        assert_eq!(s.chars().count(), 203);
+        assert!(s.starts_with("aaa") && s.ends_with("bbb") && s.contains(" … "));
     }
 
     #[test]

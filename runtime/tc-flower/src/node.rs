@@ -4,7 +4,9 @@
 //! unregister.
 //!
 //! What is unreachable is retried with exponential backoff (0.5 s doubling to 30 s),
-//! for as long as the node runs; what is invalid is never retried: an instruction
+//! for as long as the node runs; within an exchange (fetching an instruction, pushing
+//! its reply) a failed call is tried twice more before the exchange is given up; what
+//! is invalid is never retried: an instruction
 //! whose objects are malformed gets an error reply when its metadata is readable,
 //! and the node goes on serving. A node that the SuperLink no longer knows (it
 //! restarted with fresh state) registers and activates again.
@@ -103,9 +105,17 @@ pub struct Reply {
     pub bytes_out: usize,
     /// The handler's words on it ([`Handler::note`]).
     pub note: String,
-    /// Seconds the handler took, and the whole exchange.
+    /// Seconds the handler took, and the whole exchange (from the pulled instruction to
+    /// the last object of the reply pushed).
     pub handle_seconds: f64,
     pub total_seconds: f64,
+    /// The protocol's share of `total_seconds`: fetching the instruction's objects and
+    /// confirming it (receive), checking and decoding them into arrays (decode),
+    /// encoding the reply into objects (encode), pushing the reply and its objects (send).
+    pub receive_seconds: f64,
+    pub decode_seconds: f64,
+    pub encode_seconds: f64,
+    pub send_seconds: f64,
 }
 
 /// What a node did.
@@ -168,6 +178,24 @@ fn retrying<T>(
             other => return other,
         }
     }
+}
+
+/// `f`, tried again up to twice (after 0.5 s, then 1 s) while it fails transiently: for
+/// the calls of one exchange, whose loss would cost the ServerApp a reply.
+fn few_tries<T>(stop: &AtomicBool, mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let mut wait = Duration::from_millis(500);
+    for _ in 0..2 {
+        match f() {
+            Err(e) if e.is_transient() => {
+                if sleep(wait, stop) {
+                    return Err(Error::Stopped);
+                }
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    f()
 }
 
 /// Serve instructions until `stop` is set or `max_runs` runs have finished, then
@@ -404,12 +432,19 @@ fn exchange(
         ));
     }
     let fetched = fetch(fleet, node_id, run_id, tree, &options.limits, stop);
+    let mut receive_seconds = start.elapsed().as_secs_f64();
     let bytes_in = fetched
         .as_ref()
         .map_or(0, |o| o.values().map(Vec::len).sum());
+    let decode_start = Instant::now();
     let instruction = fetched.and_then(|objects| objects::decode(tree, &objects, &options.limits));
+    let decode_seconds = decode_start.elapsed().as_secs_f64();
     // The message is taken off the SuperLink's queue whether or not it is valid.
-    fleet.confirm_message_received(node_id, run_id, &metadata.message_id)?;
+    let confirm_start = Instant::now();
+    few_tries(stop, || {
+        fleet.confirm_message_received(node_id, run_id, &metadata.message_id)
+    })?;
+    receive_seconds += confirm_start.elapsed().as_secs_f64();
     let handle_start = Instant::now();
     let (reply_body, round) = match &instruction {
         Ok(message) => {
@@ -446,8 +481,12 @@ fn exchange(
         metadata: reply_metadata(metadata, node_id),
         body: reply_body,
     };
+    let encode_start = Instant::now();
     let encoded = objects::encode(&reply);
-    push(fleet, node_id, &reply, &encoded, handle_seconds)?;
+    let encode_seconds = encode_start.elapsed().as_secs_f64();
+    let send_start = Instant::now();
+    push(fleet, node_id, &reply, &encoded, handle_seconds, stop)?;
+    let send_seconds = send_start.elapsed().as_secs_f64();
     Ok(Reply {
         run_id,
         message_type: metadata.message_type.clone(),
@@ -458,6 +497,10 @@ fn exchange(
         note: handler.note(),
         handle_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
+        receive_seconds,
+        decode_seconds,
+        encode_seconds,
+        send_seconds,
     })
 }
 
@@ -506,7 +549,7 @@ fn fetch(
     for id in ids {
         let mut tries = 0;
         let content = loop {
-            let response = fleet.pull_object(node_id, run_id, &id)?;
+            let response = few_tries(stop, || fleet.pull_object(node_id, run_id, &id))?;
             if !response.object_found {
                 return Err(Error::protocol(format!(
                     "object {id} of the message is not on the SuperLink"
@@ -545,6 +588,7 @@ fn push(
     reply: &Message,
     encoded: &Encoded,
     runtime: f64,
+    stop: &AtomicBool,
 ) -> Result<(), Error> {
     let mut metadata = reply.metadata.clone();
     metadata.message_id = encoded.id.clone();
@@ -562,7 +606,7 @@ fn push(
         message_object_trees: vec![encoded.tree.clone()],
         clientapp_runtime_list: vec![runtime],
     };
-    let response = fleet.push_messages(&request)?;
+    let response = few_tries(stop, || fleet.push_messages(&request))?;
     let wanted: BTreeSet<&str> = response
         .objects_to_push
         .iter()
@@ -577,13 +621,15 @@ fn push(
         if !wanted.contains(id.as_str()) {
             continue;
         }
-        if !fleet.push_object(
-            node_id,
-            reply.metadata.run_id,
-            id,
-            bytes.clone(),
-            &response.session_id,
-        )? {
+        if !few_tries(stop, || {
+            fleet.push_object(
+                node_id,
+                reply.metadata.run_id,
+                id,
+                bytes.clone(),
+                &response.session_id,
+            )
+        })? {
             return Err(Error::protocol(format!(
                 "the SuperLink did not store object {id}"
             )));
