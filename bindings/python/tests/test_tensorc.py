@@ -194,3 +194,25 @@ def test_layouts_that_cannot_be_read_in_place_are_converted():
     bad = np.array([0, 1, 2], np.uint8).view(np.bool_)
     with pytest.raises(tensorc.Error, match="other than 0 or 1"):
         m.call("twice", bad)
+
+
+def test_bf16_arrays_through_ml_dtypes():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    m = tensorc.compile("fn twice(x) { x * 2.0 }\nfn narrow(x) { x as bf16 }")
+    x = np.array([[1.5, -2.0], [0.25, 3.0]], dtype=ml_dtypes.bfloat16)
+    y = m.twice(x)
+    assert y.dtype == ml_dtypes.bfloat16 and y.shape == (2, 2)
+    assert y.astype(np.float32).tolist() == [[3.0, -4.0], [0.5, 6.0]]
+    # Rounded to nearest even, as ml_dtypes rounds.
+    f = np.array([1.0, 1.00390625, 1.01171875, 3.14159], np.float32)
+    np.testing.assert_array_equal(m.narrow(f), f.astype(ml_dtypes.bfloat16))
+    # A transposed bf16 view is converted like any other layout.
+    assert m.twice(x.T).astype(np.float32).tolist() == [[3.0, 0.5], [-4.0, 6.0]]
+
+
+def test_a_bf16_result_without_ml_dtypes_is_a_clear_error(monkeypatch):
+    m = tensorc.compile("fn narrow(x) { x as bf16 }")
+    # As if ml_dtypes were not installed: importing it fails.
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)
+    with pytest.raises(tensorc.Error, match=r"needs the package ml_dtypes \(pip install ml_dtypes\)"):
+        m.narrow(np.ones(2, np.float32))
