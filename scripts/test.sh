@@ -47,7 +47,7 @@ cargo test --workspace --locked --no-fail-fast
 echo "Python package (bindings/python)"
 venv=target/py-venv
 [ -x $venv/bin/python ] || python3 -m venv $venv
-$venv/bin/python -m pip install --quiet --upgrade pip pytest numpy
+$venv/bin/python -m pip install --quiet --upgrade pip pytest numpy ml_dtypes
 MATURIN_PEP517_ARGS="--profile dev" $venv/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
 $venv/bin/python -m pytest -q bindings/python/tests
 

@@ -429,8 +429,8 @@ pub extern "C" fn tc_call(
         let m =
             unsafe { m.as_ref() }.ok_or_else(|| Failure::usage("tc_call: the module is NULL"))?;
         let entry = string(entry, "tc_call: entry")?;
-        let functions = m.module.functions();
-        if !functions.iter().any(|f| f.name == entry) {
+        if !m.module.has_function(entry) {
+            let functions = m.module.functions();
             let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
             return Err(Failure::usage(format!(
                 "tc_call: no function `{entry}`; the module has: {}",
@@ -451,9 +451,10 @@ pub extern "C" fn tc_call(
         for (i, &a) in args.iter().enumerate() {
             let a = unsafe { a.as_ref() }
                 .ok_or_else(|| Failure::usage(format!("tc_call: args[{i}] is NULL")))?;
-            inputs.push(a.tensor.clone());
+            // Read in place: the caller's tensors are neither copied nor written.
+            inputs.push(a.tensor.view());
         }
-        let results = m.module.call(entry, &inputs)?;
+        let results = m.module.call_refs(entry, &inputs)?;
         let tensors = results
             .into_iter()
             .map(tc_tensor::new)

@@ -6,22 +6,35 @@
 //! `int` or `float` passed to a parameter annotated with a scalar type takes that dtype;
 //! to an unannotated parameter it is a weak scalar (as `NAME=NUMBER` on the command
 //! line): it takes the dtype of the tensors it meets, defaulting to `bool`, `i32` and
-//! `f32`. C-contiguous arrays are read straight from their buffer; other layouts are
-//! gathered in C order. The GIL is released while a function compiles and runs.
+//! `f32`.
+//!
+//! An array that is C-contiguous, aligned and in native byte order is not copied: the
+//! call borrows its buffer ([`tensorc::TensorRef`], [`tensorc::Module::run_refs`]) and
+//! holds a reference to the array until the call returns, and the CPU backend's code
+//! reads it in place. Other layouts are first made C-contiguous by NumPy (one copy).
+//! The GIL is released while a function compiles and runs. Results are arrays that own
+//! the result's memory (no copy).
+//!
+//! A call does little besides running the compiled code: each function's parameter list
+//! is looked up once (functions are attribute objects kept by their module), the last
+//! specialisation a function ran is remembered beside it (the module's cache is asked
+//! only when the argument types change), and arrays are recognised from their dtype's
+//! kind and size without conversions.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use numpy::{
-    Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
-    PyUntypedArrayMethods,
-};
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{Element, PyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use half::{bf16, f16};
-use tensorc::{ArgValue, Backend, DType, Data, OutTree, ParamInfo, Session, Tensor, Type};
+use tensorc::{
+    ArgValue, Backend, Compiled, DType, Data, DataRef, FnInfo, OutTree, ParamInfo, Session, Tensor,
+    TensorRef, Type,
+};
 
 create_exception!(tensorc, Error, PyException, "A failure of tensorc other than a compile error: a bad argument, an unknown function or backend, a failed run.");
 create_exception!(
@@ -63,9 +76,7 @@ fn compile(py: Python<'_>, source: &str, backend: &str, name: &str) -> PyResult<
     let module = py
         .detach(move || session.compile_source(name, source))
         .map_err(|e| py_error(py, e))?;
-    Ok(Module {
-        inner: Arc::new(module),
-    })
+    Module::new(py, module)
 }
 
 /// Compile the program in the file `path` (and the modules it uses) for `backend`.
@@ -77,9 +88,7 @@ fn compile_file(py: Python<'_>, path: std::path::PathBuf, backend: &str) -> PyRe
     let module = py
         .detach(move || session.compile_file(path))
         .map_err(|e| py_error(py, e))?;
-    Ok(Module {
-        inner: Arc::new(module),
-    })
+    Module::new(py, module)
 }
 
 /// A compiled program: its functions are attributes (`m.predict(p, x)`), or called by
@@ -87,6 +96,33 @@ fn compile_file(py: Python<'_>, path: std::path::PathBuf, backend: &str) -> PyRe
 #[pyclass(frozen, module = "tensorc")]
 struct Module {
     inner: Arc<tensorc::Module>,
+    /// One object per function of the root file, in source order.
+    functions: Vec<Py<Function>>,
+}
+
+impl Module {
+    fn new(py: Python<'_>, module: tensorc::Module) -> PyResult<Module> {
+        let inner = Arc::new(module);
+        let functions = inner
+            .functions()
+            .into_iter()
+            .map(|info| {
+                Py::new(
+                    py,
+                    Function {
+                        module: Arc::clone(&inner),
+                        info,
+                        last: Mutex::new(None),
+                    },
+                )
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Module { inner, functions })
+    }
+
+    fn find(&self, name: &str) -> Option<&Py<Function>> {
+        self.functions.iter().find(|f| f.get().info.name == name)
+    }
 }
 
 #[pymethods]
@@ -100,12 +136,22 @@ impl Module {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        call(py, &self.inner, name, args, kwargs)
+        match self.find(name) {
+            Some(function) => function.get().call(py, args, kwargs),
+            // The checker's error for an unknown function (E0102, with suggestions).
+            None => Err(match self.inner.function(name) {
+                Err(e) => py_error(py, e),
+                Ok(_) => Error::new_err(format!("no function `{name}`")),
+            }),
+        }
     }
 
     /// The names of the program's functions, in source order.
     fn functions(&self) -> Vec<String> {
-        self.inner.functions().into_iter().map(|f| f.name).collect()
+        self.functions
+            .iter()
+            .map(|f| f.get().info.name.clone())
+            .collect()
     }
 
     /// How many specialisations have been compiled (one per function and argument types).
@@ -113,16 +159,12 @@ impl Module {
         self.inner.compile_count()
     }
 
-    fn __getattr__(&self, name: &str) -> PyResult<Function> {
-        if self.inner.functions().iter().any(|f| f.name == name) {
-            Ok(Function {
-                module: Arc::clone(&self.inner),
-                name: name.to_string(),
-            })
-        } else {
-            Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<Function>> {
+        match self.find(name) {
+            Some(function) => Ok(function.clone_ref(py)),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
                 "the module has no function `{name}`"
-            )))
+            ))),
         }
     }
 
@@ -140,11 +182,18 @@ impl Module {
     }
 }
 
+/// The types of a call's arguments (one per parameter, `None` for a default) and the
+/// program compiled for them.
+type Specialised = (Vec<Option<ArgValue>>, Arc<Compiled>);
+
 /// One function of a module, callable like a Python function.
 #[pyclass(frozen, module = "tensorc")]
 struct Function {
     module: Arc<tensorc::Module>,
-    name: String,
+    info: FnInfo,
+    /// The specialisation of the last call: a call with the same argument types runs it
+    /// without asking the module's cache.
+    last: Mutex<Option<Specialised>>,
 }
 
 #[pymethods]
@@ -156,83 +205,117 @@ impl Function {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        call(py, &self.module, &self.name, args, kwargs)
+        self.call(py, args, kwargs)
     }
 
     #[getter]
     fn __name__(&self) -> &str {
-        &self.name
+        &self.info.name
     }
 
     fn __repr__(&self) -> String {
-        format!("<tensorc function {}>", self.name)
+        format!("<tensorc function {}>", self.info.name)
     }
 }
 
-/// One argument converted: its type for specialisation and its tensors, depth-first.
-struct Arg {
-    ty: ArgValue,
-    leaves: Vec<Tensor>,
+/// Where one flat input's elements are: a NumPy array read in place (kept alive by
+/// this reference for the whole call), or a tensor made for the call (a Python number).
+enum Source<'py> {
+    Array(Bound<'py, PyUntypedArray>, DType),
+    Owned(Tensor),
 }
 
-fn call(
-    py: Python<'_>,
-    module: &Arc<tensorc::Module>,
-    name: &str,
-    args: &Bound<'_, PyTuple>,
-    kwargs: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Py<PyAny>> {
-    let info = module.function(name).map_err(|e| py_error(py, e))?;
-    if args.len() > info.params.len() {
-        return Err(Error::new_err(format!(
-            "`{name}` takes {} arguments, got {} positional",
-            info.params.len(),
-            args.len()
-        )));
-    }
-    let mut named: Vec<(String, Bound<'_, PyAny>)> = info
-        .params
-        .iter()
-        .zip(args.iter())
-        .map(|(p, a)| (p.name.clone(), a))
-        .collect();
-    if let Some(kwargs) = kwargs {
-        for (key, value) in kwargs.iter() {
-            named.push((key.cast::<PyString>()?.to_str()?.to_string(), value));
+impl Source<'_> {
+    fn view(&self) -> TensorRef<'_> {
+        match self {
+            Source::Array(array, dtype) => borrow(array, *dtype),
+            Source::Owned(tensor) => tensor.view(),
         }
     }
-    let bound = module.bind(name, named).map_err(|e| py_error(py, e))?;
-    let mut types = Vec::with_capacity(bound.len());
-    let mut inputs = Vec::new();
-    for (param, value) in info.params.iter().zip(&bound) {
-        match value {
-            None => types.push(None),
-            Some(value) => {
-                let arg = convert(value, param, true).map_err(|message| {
-                    Error::new_err(format!("argument `{}`: {message}", param.name))
-                })?;
-                types.push(Some(arg.ty));
-                inputs.extend(arg.leaves);
+}
+
+impl Function {
+    fn call(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let info = &self.info;
+        let name = info.name.as_str();
+        if args.len() > info.params.len() {
+            return Err(Error::new_err(format!(
+                "`{name}` takes {} arguments, got {} positional",
+                info.params.len(),
+                args.len()
+            )));
+        }
+        let keywords = kwargs.filter(|k| !k.is_empty());
+        // One value per parameter: positionally when all are given that way, else bound
+        // by name (which reports unknown, repeated and missing arguments).
+        let bound: Vec<Option<Bound<'_, PyAny>>> =
+            if keywords.is_none() && args.len() == info.params.len() {
+                args.iter().map(Some).collect()
+            } else {
+                let mut named: Vec<(String, Bound<'_, PyAny>)> = info
+                    .params
+                    .iter()
+                    .zip(args.iter())
+                    .map(|(p, a)| (p.name.clone(), a))
+                    .collect();
+                if let Some(kwargs) = keywords {
+                    for (key, value) in kwargs.iter() {
+                        named.push((key.cast::<PyString>()?.to_str()?.to_string(), value));
+                    }
+                }
+                self.module.bind(name, named).map_err(|e| py_error(py, e))?
+            };
+        let mut types = Vec::with_capacity(bound.len());
+        let mut sources = Vec::with_capacity(bound.len());
+        for (param, value) in info.params.iter().zip(&bound) {
+            match value {
+                None => types.push(None),
+                Some(value) => {
+                    let ty = convert(value, param, true, &mut sources).map_err(|message| {
+                        Error::new_err(format!("argument `{}`: {message}", param.name))
+                    })?;
+                    types.push(Some(ty));
+                }
             }
         }
+        let inputs: Vec<TensorRef<'_>> = sources.iter().map(Source::view).collect();
+        let cached = {
+            let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            last.as_ref()
+                .filter(|(t, _)| *t == types)
+                .map(|(_, c)| Arc::clone(c))
+        };
+        let module = &self.module;
+        let hit = cached.is_some();
+        let (outputs, compiled) = py
+            .detach(|| -> Result<_, tensorc::Error> {
+                let compiled = match cached {
+                    Some(compiled) => compiled,
+                    None => module.compile(name, &types)?,
+                };
+                let outputs = module.run_refs(&compiled, &inputs)?;
+                Ok((outputs, compiled))
+            })
+            .map_err(|e| py_error(py, e))?;
+        drop(inputs);
+        drop(sources);
+        let mut outputs = outputs.into_iter();
+        let result = to_python(py, &compiled.outputs, &mut outputs)?;
+        if outputs.next().is_some() {
+            return Err(Error::new_err(
+                "the function gave more results than its type says",
+            ));
+        }
+        if !hit {
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((types, compiled));
+        }
+        Ok(result)
     }
-    let module = Arc::clone(module);
-    let name = name.to_string();
-    let (outputs, tree) = py
-        .detach(move || -> Result<_, tensorc::Error> {
-            let compiled = module.compile(&name, &types)?;
-            let outputs = module.run(&compiled, &inputs)?;
-            Ok((outputs, compiled.outputs.clone()))
-        })
-        .map_err(|e| py_error(py, e))?;
-    let mut outputs = outputs.into_iter();
-    let result = to_python(py, &tree, &mut outputs)?;
-    if outputs.next().is_some() {
-        return Err(Error::new_err(
-            "the function gave more results than its type says",
-        ));
-    }
-    Ok(result)
 }
 
 /// The dtype of a scalar annotation (`f16`, `i32[]`), if `param` has one.
@@ -241,20 +324,23 @@ fn scalar_annotation(param: &ParamInfo) -> Option<DType> {
     DType::from_name(annotation.strip_suffix("[]").unwrap_or(annotation).trim())
 }
 
-/// Convert one Python value for `param`; `top` is false inside a tuple.
-fn convert(value: &Bound<'_, PyAny>, param: &ParamInfo, top: bool) -> Result<Arg, String> {
+/// Convert one Python value for `param` (`top` is false inside a tuple): its type for
+/// specialisation, its flat inputs appended to `sources` depth-first.
+fn convert<'py>(
+    value: &Bound<'py, PyAny>,
+    param: &ParamInfo,
+    top: bool,
+    sources: &mut Vec<Source<'py>>,
+) -> Result<ArgValue, String> {
+    if let Ok(array) = value.cast::<PyUntypedArray>() {
+        return array_source(array.clone(), sources);
+    }
     if let Ok(tuple) = value.cast::<PyTuple>() {
-        let mut types = Vec::with_capacity(tuple.len());
-        let mut leaves = Vec::new();
-        for item in tuple.iter() {
-            let arg = convert(&item, param, false)?;
-            types.push(arg.ty);
-            leaves.extend(arg.leaves);
-        }
-        return Ok(Arg {
-            ty: ArgValue::Tuple(types),
-            leaves,
-        });
+        let types = tuple
+            .iter()
+            .map(|item| convert(&item, param, false, sources))
+            .collect::<Result<_, _>>()?;
+        return Ok(ArgValue::Tuple(types));
     }
     let is_scalar = value.is_instance_of::<PyBool>()
         || value.is_instance_of::<PyInt>()
@@ -268,25 +354,23 @@ fn convert(value: &Bound<'_, PyAny>, param: &ParamInfo, top: bool) -> Result<Arg
         } else {
             DType::F32
         });
-        let tensor = scalar(value, dtype)?;
+        sources.push(Source::Owned(scalar(value, dtype)?));
         // A number is a weak scalar unless its parameter is annotated (inside a tuple
         // there is no annotation of its own).
         let weak = annotated.is_none() && (!top || param.annotation.is_none());
-        let ty = if weak {
+        return Ok(if weak {
             ArgValue::WeakScalar(dtype)
         } else {
             ArgValue::Tensor(Type::new(dtype, Vec::new()))
-        };
-        return Ok(Arg {
-            ty,
-            leaves: vec![tensor],
         });
     }
-    let tensor = array_tensor(value)?;
-    Ok(Arg {
-        ty: ArgValue::Tensor(Type::new(tensor.dtype(), tensor.shape().to_vec())),
-        leaves: vec![tensor],
-    })
+    let numpy = value.py().import("numpy").map_err(|e| e.to_string())?;
+    let converted = numpy
+        .call_method1("asarray", (value,))
+        .map_err(|e| format!("not an array, tuple or number: {e}"))?
+        .cast_into::<PyUntypedArray>()
+        .map_err(|e| e.to_string())?;
+    array_source(converted, sources)
 }
 
 /// A rank-0 tensor of `dtype` holding the Python number `value`.
@@ -317,71 +401,119 @@ fn scalar(value: &Bound<'_, PyAny>, dtype: DType) -> Result<Tensor, String> {
     Tensor::new(Vec::new(), data).map_err(|e| e.to_string())
 }
 
-/// The tensor of a NumPy array (anything else goes through `numpy.asarray`).
-fn array_tensor(value: &Bound<'_, PyAny>) -> Result<Tensor, String> {
-    let py = value.py();
-    let array = match value.cast::<PyUntypedArray>() {
-        Ok(array) => array.clone(),
-        Err(_) => {
-            let numpy = py.import("numpy").map_err(|e| e.to_string())?;
-            let converted = numpy
-                .call_method1("asarray", (value,))
-                .map_err(|e| format!("not an array, tuple or number: {e}"))?;
-            converted
-                .cast_into::<PyUntypedArray>()
-                .map_err(|e| e.to_string())?
-        }
-    };
-    let descr = array.dtype();
-    if descr
-        .typeobj()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_default()
-        == "bfloat16"
-    {
-        // ml_dtypes' bfloat16: read its bits as uint16.
-        let numpy = py.import("numpy").map_err(|e| e.to_string())?;
-        let bits = array
-            .call_method1(
-                "view",
-                (numpy.getattr("uint16").map_err(|e| e.to_string())?,),
-            )
-            .map_err(|e| e.to_string())?;
-        let bits = bits
-            .cast_into::<PyArrayDyn<u16>>()
-            .map_err(|e| e.to_string())?;
-        let (shape, values) = elements(&bits.readonly());
-        return Tensor::new(
-            shape,
-            Data::BF16(values.into_iter().map(bf16::from_bits).collect()),
-        )
-        .map_err(|e| e.to_string());
-    }
-    macro_rules! try_dtype {
-        ($($t:ty),*) => {$(
-            if let Ok(typed) = array.cast::<PyArrayDyn<$t>>() {
-                let (shape, values) = elements(&typed.readonly());
-                return Tensor::from_vec(shape, values).map_err(|e| e.to_string());
-            }
-        )*};
-    }
-    try_dtype!(f64, f32, f16, i64, i32, u8, bool);
-    Err(format!(
-        "NumPy dtype {descr} is not a tensorc dtype (f64, f32, f16, bf16, i64, i32, u8, bool)"
-    ))
+/// The tensorc dtype of a NumPy dtype: from its kind and size, and ml_dtypes' bfloat16
+/// by name.
+fn dtype_of(descr: &Bound<'_, numpy::PyArrayDescr>) -> Result<DType, String> {
+    Ok(match (descr.kind(), descr.itemsize()) {
+        (b'f', 8) => DType::F64,
+        (b'f', 4) => DType::F32,
+        (b'f', 2) => DType::F16,
+        (b'i', 8) => DType::I64,
+        (b'i', 4) => DType::I32,
+        (b'u', 1) => DType::U8,
+        (b'b', 1) => DType::Bool,
+        (_, 2) if descr.typeobj().name().is_ok_and(|n| n == "bfloat16") => DType::BF16,
+        _ => return Err(format!(
+            "NumPy dtype {descr} is not a tensorc dtype (f64, f32, f16, bf16, i64, i32, u8, bool)"
+        )),
+    })
 }
 
-/// The shape and C-order elements of an array: one copy from a C-contiguous buffer,
-/// otherwise gathered in C order.
-fn elements<T: Element + Copy>(array: &PyReadonlyArrayDyn<'_, T>) -> (Vec<usize>, Vec<T>) {
-    let shape = array.shape().to_vec();
-    // `as_slice` also accepts Fortran order, whose buffer is not in C order.
-    let values = match array.as_slice() {
-        Ok(slice) if array.is_c_contiguous() => slice.to_vec(),
-        _ => array.as_array().iter().copied().collect(),
+/// The address of an array's first element.
+fn data_ptr(array: &Bound<'_, PyUntypedArray>) -> *const u8 {
+    // SAFETY: a live array object; the pointer is read from its struct, not dereferenced.
+    unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data as *const u8 }
+}
+
+/// Whether compiled code can read the array's buffer as it is: C order without gaps,
+/// every element aligned, native byte order.
+fn readable_in_place(array: &Bound<'_, PyUntypedArray>, dtype: DType) -> bool {
+    if !(array.is_c_contiguous() && array.is_aligned()) {
+        return false;
+    }
+    if array.dtype().is_native_byteorder() == Some(false) {
+        return false;
+    }
+    let data = data_ptr(array) as usize;
+    data.is_multiple_of(dtype.size_bytes())
+}
+
+/// The input of one array: the array itself when its buffer can be read in place,
+/// otherwise a C-contiguous native copy made by NumPy.
+fn array_source<'py>(
+    array: Bound<'py, PyUntypedArray>,
+    sources: &mut Vec<Source<'py>>,
+) -> Result<ArgValue, String> {
+    let descr = array.dtype();
+    let dtype = dtype_of(&descr)?;
+    let array = if readable_in_place(&array, dtype) {
+        array
+    } else {
+        let native = if descr.is_native_byteorder() == Some(false) {
+            descr
+                .call_method1("newbyteorder", ("=",))
+                .map_err(|e| e.to_string())?
+        } else {
+            descr.into_any()
+        };
+        let order = PyDict::new(array.py());
+        order.set_item("order", "C").map_err(|e| e.to_string())?;
+        let copy = array
+            .call_method("astype", (native,), Some(&order))
+            .map_err(|e| e.to_string())?;
+        copy.cast_into::<PyUntypedArray>()
+            .map_err(|e| e.to_string())?
     };
-    (shape, values)
+    if dtype == DType::Bool {
+        // A NumPy bool should be a byte 0 or 1; any other byte (a view of other data)
+        // would not be a valid `bool`.
+        // SAFETY: a C-contiguous array of one-byte elements, alive while it is borrowed.
+        let bytes = unsafe { elements::<u8>(&array) };
+        if bytes.iter().any(|&b| b > 1) {
+            return Err("a bool array holds a byte other than 0 or 1".into());
+        }
+    }
+    let ty = ArgValue::Tensor(Type::new(dtype, array.shape().to_vec()));
+    sources.push(Source::Array(array, dtype));
+    Ok(ty)
+}
+
+/// The elements of an array that [`readable_in_place`] accepted, borrowed for as long as
+/// the array reference is.
+///
+/// # Safety
+/// `T` has the array's element size and every bit pattern of that size is a valid `T`
+/// (for `bool`: every byte was checked to be 0 or 1); the array is C-contiguous,
+/// aligned for `T`, and nothing resizes or frees its buffer while the slice lives (the
+/// reference keeps the array alive, and NumPy refuses to resize an array with other
+/// references).
+unsafe fn elements<'a, T>(array: &'a Bound<'_, PyUntypedArray>) -> &'a [T] {
+    let n = array.len();
+    if n == 0 {
+        return &[];
+    }
+    // SAFETY: see the function's contract; `len` is the product of the shape.
+    unsafe { std::slice::from_raw_parts(data_ptr(array) as *const T, n) }
+}
+
+/// The array as a borrowed tensor of `dtype` (an array [`array_source`] kept).
+fn borrow<'a>(array: &'a Bound<'_, PyUntypedArray>, dtype: DType) -> TensorRef<'a> {
+    // SAFETY: `array_source` kept only arrays that are C-contiguous, aligned, in native
+    // byte order and of `dtype`'s element size, and checked bool bytes; the `Source`
+    // holding the array outlives the call that reads the slice.
+    let data = unsafe {
+        match dtype {
+            DType::F64 => DataRef::F64(elements(array)),
+            DType::F32 => DataRef::F32(elements(array)),
+            DType::F16 => DataRef::F16(elements::<f16>(array)),
+            DType::BF16 => DataRef::BF16(elements::<bf16>(array)),
+            DType::I64 => DataRef::I64(elements(array)),
+            DType::I32 => DataRef::I32(elements(array)),
+            DType::U8 => DataRef::U8(elements(array)),
+            DType::Bool => DataRef::Bool(elements(array)),
+        }
+    };
+    TensorRef::new(array.shape(), data).expect("an array's length is the product of its shape")
 }
 
 /// The Python value of a result: arrays, nested in tuples as `tree` says.
@@ -415,10 +547,9 @@ fn to_numpy(py: Python<'_>, tensor: Tensor) -> PyResult<Py<PyAny>> {
         values: Vec<T>,
         shape: Vec<usize>,
     ) -> PyResult<Py<PyAny>> {
-        Ok(numpy::PyArray1::from_vec(py, values)
-            .reshape(shape)?
-            .into_any()
-            .unbind())
+        let array = ArrayD::from_shape_vec(IxDyn(&shape), values)
+            .map_err(|e| Error::new_err(e.to_string()))?;
+        Ok(PyArray::from_owned_array(py, array).into_any().unbind())
     }
     match tensor.into_data() {
         Data::F64(v) => shaped(py, v, shape),

@@ -1,7 +1,10 @@
-"""The tensorc Python package: compiling, calling with arrays, scalars and tuples, errors,
-threads, and a training loop written in Python around a `.tc` `step`."""
+"""The tensorc Python package: compiling, calling with arrays, scalars and tuples, arrays
+read in place, errors, threads, and a training loop written in Python around a `.tc`
+`step`."""
 
 import pathlib
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -144,3 +147,72 @@ def test_a_training_loop_in_python_lowers_the_loss():
     assert accuracy > 0.9, accuracy
     # Same types every step: compiled once for step, once each for init and predict.
     assert m.compile_count() == 3
+
+
+# Run in a fresh interpreter, so that its peak resident size starts with this test: a
+# call on a C-contiguous array must not raise it by anything like the array's size (no
+# copy), while a transposed view, which has to be gathered, raises it by the whole array
+# (showing that the measure sees a copy).
+ZERO_COPY = r"""
+import resource, numpy as np, tensorc
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+m = tensorc.compile("fn total(x) { sum(x) }")
+size = 64 << 20
+x = np.ones((size // 4 // 1024, 1024), np.float32)
+before = peak(); in_place = m.total(x); contiguous = peak() - before
+before = peak(); gathered = m.total(x.T); transposed = peak() - before
+print(contiguous / size, transposed / size, float(in_place), float(gathered))
+"""
+
+
+def test_contiguous_arrays_are_read_without_a_copy():
+    out = subprocess.run([sys.executable, "-c", ZERO_COPY], check=True, capture_output=True, text=True).stdout
+    contiguous, transposed, in_place, gathered = map(float, out.split())
+    assert in_place == gathered == (64 << 20) // 4
+    assert contiguous < 0.25, f"a C-contiguous argument raised the peak by {contiguous:.2f}x its size"
+    assert transposed > 0.9, f"the copy of a transposed argument went unseen ({transposed:.2f}x)"
+
+
+def test_layouts_that_cannot_be_read_in_place_are_converted():
+    m = tensorc.compile("fn twice(x) { x * 2 }")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    # Big-endian, unaligned (a float32 view one byte into a buffer), empty, read-only.
+    big = x.astype(">f4")
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    unaligned = raw[1:].view(np.float32).reshape(2, 3)
+    unaligned[...] = x
+    assert not unaligned.flags.aligned
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    for arg in [big, unaligned, readonly]:
+        out = m.twice(arg)
+        assert out.dtype == np.float32 and out.tolist() == (x * 2).tolist()
+    assert m.twice(np.zeros((0, 3), np.float32)).shape == (0, 3)
+    # The argument is only read.
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5]]
+    bad = np.array([0, 1, 2], np.uint8).view(np.bool_)
+    with pytest.raises(tensorc.Error, match="other than 0 or 1"):
+        m.call("twice", bad)
+
+
+def test_bf16_arrays_through_ml_dtypes():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    m = tensorc.compile("fn twice(x) { x * 2.0 }\nfn narrow(x) { x as bf16 }")
+    x = np.array([[1.5, -2.0], [0.25, 3.0]], dtype=ml_dtypes.bfloat16)
+    y = m.twice(x)
+    assert y.dtype == ml_dtypes.bfloat16 and y.shape == (2, 2)
+    assert y.astype(np.float32).tolist() == [[3.0, -4.0], [0.5, 6.0]]
+    # Rounded to nearest even, as ml_dtypes rounds.
+    f = np.array([1.0, 1.00390625, 1.01171875, 3.14159], np.float32)
+    np.testing.assert_array_equal(m.narrow(f), f.astype(ml_dtypes.bfloat16))
+    # A transposed bf16 view is converted like any other layout.
+    assert m.twice(x.T).astype(np.float32).tolist() == [[3.0, 0.5], [-4.0, 6.0]]
+
+
+def test_a_bf16_result_without_ml_dtypes_is_a_clear_error(monkeypatch):
+    m = tensorc.compile("fn narrow(x) { x as bf16 }")
+    # As if ml_dtypes were not installed: importing it fails.
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)
+    with pytest.raises(tensorc.Error, match=r"needs the package ml_dtypes \(pip install ml_dtypes\)"):
+        m.narrow(np.ones(2, np.float32))

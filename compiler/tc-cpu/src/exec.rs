@@ -14,7 +14,7 @@ use crate::jit::KernelFn;
 use crate::library::{self, Buf};
 use rayon::prelude::*;
 use tc_kernel::{Buffer, BufferKind, Kernel, KernelProgram, LoopKernel};
-use tc_tensor::{DType, Data, Tensor};
+use tc_tensor::{DType, Data, Tensor, TensorRef};
 
 /// Loops with fewer domain points than this run on the calling thread.
 const PARALLEL_MIN_POINTS: usize = 1 << 15;
@@ -124,8 +124,8 @@ fn run_loop(f: KernelFn, args: Vec<*mut u8>, k: &LoopKernel) {
 
 /// The caller's inputs, one per parameter.
 pub enum Inputs<'a> {
-    /// Read only.
-    Borrowed(&'a [Tensor]),
+    /// Read only, in place (a caller's tensors, or buffers it borrows to the call).
+    Borrowed(&'a [TensorRef<'a>]),
     /// Handed over: donated outputs are written into their storage.
     Owned(Vec<Tensor>),
 }
@@ -133,7 +133,7 @@ pub enum Inputs<'a> {
 /// Run every kernel; returns the outputs.
 pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
     let base = arena.base();
-    let (borrowed, mut owned): (&[Tensor], Vec<Option<Tensor>>) = match inputs {
+    let (borrowed, mut owned): (&[TensorRef<'_>], Vec<Option<Tensor>>) = match inputs {
         Inputs::Borrowed(t) => (t, Vec::new()),
         Inputs::Owned(v) => (&[], v.into_iter().map(Some).collect()),
     };
@@ -157,7 +157,8 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
     let param_ptr = |p: usize| match (taken_by[p], owned.get(p)) {
         (Some(o), _) => outputs[o].as_ref().expect("a donated output has the input's storage").base_ptr(),
         (None, Some(Some(t))) => t.data().base_ptr(),
-        _ => borrowed[p].data().base_ptr(),
+        // Compiled code never writes a parameter it was not handed (no donation here).
+        _ => borrowed[p].data().base_ptr().cast_mut(),
     };
     let ptrs: Vec<*mut u8> = program
         .buffers

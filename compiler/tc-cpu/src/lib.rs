@@ -30,7 +30,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
 use tc_kernel::KernelProgram;
-use tc_tensor::Tensor;
+use tc_tensor::{DType, Tensor, TensorRef};
 
 /// Why a graph could not be compiled or run.
 #[derive(Debug)]
@@ -96,7 +96,13 @@ impl CpuProgram {
     /// type) and return the outputs. The inputs are only read; donated outputs get
     /// their own memory.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
-        self.check(inputs)?;
+        let views: Vec<TensorRef<'_>> = inputs.iter().map(Tensor::view).collect();
+        self.run_refs(&views)
+    }
+
+    /// [`CpuProgram::run`] on borrowed inputs, read in place (never copied or written).
+    pub fn run_refs(&self, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, CpuError> {
+        self.check(inputs.iter().map(|t| (t.dtype(), t.shape())), inputs.len())?;
         self.execute(exec::Inputs::Borrowed(inputs))
     }
 
@@ -104,20 +110,20 @@ impl CpuProgram {
     /// place in a parameter (`tc_ir::Graph::donations`, where planning found it safe) is
     /// written into that input's storage and returned in it.
     pub fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, CpuError> {
-        self.check(&inputs)?;
+        self.check(inputs.iter().map(|t| (t.dtype(), t.shape())), inputs.len())?;
         self.execute(exec::Inputs::Owned(inputs))
     }
 
     /// Inputs must match the parameters in count and type.
-    fn check(&self, inputs: &[Tensor]) -> Result<(), CpuError> {
-        let params: Vec<&Type> = self.program.params.iter().map(|&b| &self.program.buffer(b).ty).collect();
-        if inputs.len() != params.len() {
-            return Err(CpuError::InputCount { expected: params.len(), got: inputs.len() });
+    fn check<'a>(&self, inputs: impl Iterator<Item = (DType, &'a [usize])>, count: usize) -> Result<(), CpuError> {
+        let params = &self.program.params;
+        if count != params.len() {
+            return Err(CpuError::InputCount { expected: params.len(), got: count });
         }
-        for (index, (t, &expected)) in inputs.iter().zip(&params).enumerate() {
-            let got = Type::new(t.dtype(), t.shape().to_vec());
-            if &got != expected {
-                return Err(CpuError::InputType { index, expected: expected.clone(), got });
+        for (index, ((dtype, shape), &b)) in inputs.zip(params).enumerate() {
+            let expected = &self.program.buffer(b).ty;
+            if dtype != expected.dtype || shape != &expected.shape[..] {
+                return Err(CpuError::InputType { index, expected: expected.clone(), got: Type::new(dtype, shape.to_vec()) });
             }
         }
         Ok(())

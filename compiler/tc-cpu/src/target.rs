@@ -6,7 +6,7 @@ use std::any::Any;
 use tc_ir::Graph;
 use tc_kernel::target::{CodegenOptions, Executable, Target};
 use tc_kernel::{KernelProgram, Limits};
-use tc_tensor::Tensor;
+use tc_tensor::{Tensor, TensorRef};
 
 use crate::CpuProgram;
 
@@ -34,6 +34,10 @@ impl Target for Cpu {
 impl Executable for CpuProgram {
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, String> {
         CpuProgram::run(self, inputs).map_err(|e| e.to_string())
+    }
+
+    fn run_refs(&self, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, String> {
+        CpuProgram::run_refs(self, inputs).map_err(|e| e.to_string())
     }
 
     fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {

@@ -11,7 +11,7 @@
 use std::any::Any;
 
 use tc_ir::Graph;
-use tc_tensor::Tensor;
+use tc_tensor::{Tensor, TensorRef};
 
 use crate::{KernelProgram, Limits};
 
@@ -60,6 +60,14 @@ pub trait Executable: Send + Sync {
     /// Run on one tensor per parameter (each of its parameter's type); the inputs are
     /// only read.
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, String>;
+
+    /// [`Executable::run`] on borrowed inputs (a host application's buffers): a backend
+    /// whose code reads host memory reads them in place, without copying; the others
+    /// copy them into tensors first, as this default does.
+    fn run_refs(&self, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, String> {
+        let owned: Vec<Tensor> = inputs.iter().map(TensorRef::to_tensor).collect();
+        self.run(&owned)
+    }
 
     /// [`Executable::run`], handing the inputs over, so that outputs paired with donated
     /// inputs may be written into their storage.

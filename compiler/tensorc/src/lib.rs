@@ -40,7 +40,7 @@ pub use files::{load_npy, load_safetensors, read_source, save_npy, save_npy_resu
 pub use loader::{FsLoader, STDLIB};
 pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization, TensorAnnotation};
 pub use tc_ir::{Graph, Type};
-pub use tc_tensor::{DType, Data, Tensor};
+pub use tc_tensor::{DType, Data, DataRef, Tensor, TensorRef};
 pub use value::{arg_type_string, out_type_string, parse_type, Value};
 
 use tc_check::{Program, SpecializeError};
@@ -253,6 +253,7 @@ impl Session {
         let limits = tc_check::Limits { memory: memory::tensor_limit(self.mem_budget), max_nodes: self.max_nodes };
         match tc_check::compile_with(&mut sources, root, &loader, limits) {
             Ok(program) => Ok(Module {
+                functions: program.functions(),
                 program,
                 root,
                 backend: self.backend,
@@ -418,6 +419,8 @@ type Cache = HashMap<CacheKey, Arc<Compiled>>;
 /// A checked program, ready to call.
 pub struct Module {
     program: Program,
+    /// The root file's functions, read once from the program.
+    functions: Vec<FnInfo>,
     /// The compiled file, first of the program's sources.
     root: FileId,
     backend: Backend,
@@ -433,13 +436,23 @@ pub struct Module {
 impl Module {
     /// The functions of the root file, in source order.
     pub fn functions(&self) -> Vec<FnInfo> {
-        self.program.functions()
+        self.functions.clone()
     }
 
     /// The function `name` of the root file; a compile error (E0102, from the checker)
     /// if there is none.
     pub fn function(&self, name: &str) -> Result<FnInfo, Error> {
-        match self.functions().into_iter().find(|f| f.name == name) {
+        self.function_ref(name).cloned()
+    }
+
+    /// Whether the root file defines a function `name`.
+    pub fn has_function(&self, name: &str) -> bool {
+        self.functions.iter().any(|f| f.name == name)
+    }
+
+    /// [`Module::function`], borrowed.
+    fn function_ref(&self, name: &str) -> Result<&FnInfo, Error> {
+        match self.functions.iter().find(|f| f.name == name) {
             Some(info) => Ok(info),
             None => Err(match self.specialize(name, &[]) {
                 Err(error) => error,
@@ -598,6 +611,14 @@ impl Module {
         compiled.program.run_measured(inputs).map_err(Error::Runtime)
     }
 
+    /// [`Module::run`] on borrowed inputs (a host application's buffers, one per flat
+    /// input): the CPU backend reads them in place for the duration of the call, without
+    /// copying them and without writing them; other backends copy them first.
+    pub fn run_refs(&self, compiled: &Compiled, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, Error> {
+        compiled.check_host_memory()?;
+        compiled.program.run_refs(inputs).map_err(Error::Runtime)
+    }
+
     /// [`Module::run_measured`], handing the inputs over: outputs that
     /// [`Module::compile_donating`] paired with inputs are written into those inputs'
     /// storage, and the peak counts them as no new memory (the wgpu backend keeps its
@@ -683,8 +704,22 @@ impl Module {
     /// Call `name` with tensors for its leading parameters; the result tensors
     /// flattened depth-first.
     pub fn call(&self, name: &str, args: &[Tensor]) -> Result<Vec<Tensor>, Error> {
-        let values: Vec<Value> = args.iter().cloned().map(Value::Tensor).collect();
-        self.call_values(name, &values)
+        let views: Vec<TensorRef<'_>> = args.iter().map(Tensor::view).collect();
+        self.call_refs(name, &views)
+    }
+
+    /// [`Module::call`] on borrowed tensors (a host application's buffers), read in
+    /// place on the CPU backend ([`Module::run_refs`]): no argument is copied.
+    pub fn call_refs(&self, name: &str, args: &[TensorRef<'_>]) -> Result<Vec<Tensor>, Error> {
+        let params = self.function_ref(name)?.params.len();
+        if args.len() > params {
+            return Err(Error::Usage(format!("`{name}` takes {params} arguments, got {}", args.len())));
+        }
+        let mut types: Vec<Option<ArgValue>> =
+            args.iter().map(|t| Some(ArgValue::Tensor(Type::new(t.dtype(), t.shape().to_vec())))).collect();
+        types.resize(params, None);
+        let compiled = self.compile(name, &types)?;
+        self.run_refs(&compiled, args)
     }
 }
 

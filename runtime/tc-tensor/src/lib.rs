@@ -1,6 +1,7 @@
-//! Host tensors for tensorc: element types, dense C-order storage, the `.npy` and
-//! safetensors file formats, and NumPy-style printing. Every later crate speaks in
-//! these types; this crate knows nothing of the language.
+//! Host tensors for tensorc: element types, dense C-order storage (owned, or borrowed
+//! from a caller for one call), the `.npy` and safetensors file formats, and NumPy-style
+//! printing. Every later crate speaks in these types; this crate knows nothing of the
+//! language.
 
 mod display;
 mod dtype;
@@ -10,6 +11,7 @@ mod npy;
 mod safetensors;
 pub mod rounding;
 mod tensor;
+mod view;
 
 pub use display::format_tensor;
 pub use dtype::DType;
@@ -18,3 +20,4 @@ pub use error::{FileError, FileFormat};
 pub use npy::{npy_descr, read_npy, read_npy_file, write_npy, write_npy_file};
 pub use safetensors::{read_safetensors, read_safetensors_file, write_safetensors, write_safetensors_file};
 pub use tensor::{type_string, Data, ShapeMismatch, Tensor};
+pub use view::{DataRef, TensorRef};
