@@ -6,7 +6,8 @@
 //!   `gemm` and rounds each result once, as the interpreter does.
 //! - `conv2d` on f32 and f64 is im2col (the padded, strided, dilated input windows as a
 //!   matrix, padding taking part literally as zeros) followed by one `gemm` per image.
-//! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `pool`, `pool_grad`, `gather`,
+//! - `argsort` and `gather` have native kernels in `sort.rs`.
+//! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `pool`, `pool_grad`,
 //!   `scatter_add`, `concat`, `pad`, `argreduce`, `random` — is evaluated by the
 //!   reference interpreter's `tc_interp::eval_op` on copies of its operands. These are
 //!   correct by construction and not optimised.
