@@ -158,7 +158,7 @@ fn dir64(k: u64, descending: bool) -> u64 {
 }
 
 /// Packed `(key, position)` values whose unsigned order is the stable sort's order.
-trait Packed: Copy + Ord + Send + Sync {
+trait Packed: Copy + Ord + Send + Sync + std::ops::BitOr<Output = Self> + From<u32> {
     fn position(self) -> usize;
 }
 
@@ -250,11 +250,7 @@ const ROW_TASK_MIN: usize = 1 << 14;
 /// Sort every row (`outer × inner` rows of `len`, element `j` of row `(o, q)` at
 /// `(o * len + j) * inner + q`) by `key(element index) | position`, writing the first `k`
 /// positions of each row to `out`.
-fn rows<P: Packed, F>(outer: usize, len: usize, inner: usize, k: usize, out: Shared<i32>, key: F)
-where
-    P: std::ops::BitOr<Output = P> + From<u32>,
-    F: Fn(usize) -> P + Sync,
-{
+fn rows<P: Packed, F: Fn(usize) -> P + Sync>(outer: usize, len: usize, inner: usize, k: usize, out: Shared<i32>, key: F) {
     let lanes = outer * inner;
     let at = move |lane: usize, j: usize| (lane / inner * len + j) * inner + lane % inner;
     let one = |lane: usize, scratch: &mut Vec<P>| {
