@@ -5,7 +5,8 @@
 //! of a two-array-read, one-write loop on all threads (the memory-bandwidth floor).
 //!
 //! `cargo run --release -p tc-cpu --example bench [-- REPS [NAME...]]` (NAME: `triad`,
-//! `gelu`, `softmax`, `layernorm`, `matmul`, `mlp_step`; all by default).
+//! `gelu`, `softmax`, `layernorm`, `matmul`, `mlp_step`, and the language-v1 operations
+//! of `bench/v1_ops.sh`: `sort`, `top_k`, `cumsum`, `einsum`; all by default).
 
 use std::time::Instant;
 use tc_check::{ArgValue, ModuleLoader};
@@ -102,6 +103,24 @@ fn cases() -> Vec<Case> {
             args: vec![f32t(&[i, h]), f32t(&[h]), f32t(&[h, h]), f32t(&[h]), f32t(&[h, o]), f32t(&[o]), f32t(&[b, i]), Type::new(DType::I32, vec![b])],
             bytes: 4.0 * (3.0 * params + (b * i) as f64),
             flops: mlp_flops,
+        },
+        // Language v1 operations (bench/v1_ops.sh). Bytes: the input read once and the
+        // result written once; `flops` of the einsum: its multiply-adds.
+        Case { name: "sort", src: "fn main(x) { sort(x) }", args: vec![f32t(&[1 << 20])], bytes: 8.0 * (1 << 20) as f64, flops: 0.0 },
+        Case {
+            name: "top_k",
+            src: "fn main(x) { top_k(x, 10) }",
+            args: vec![f32t(&[4096, 32000])],
+            bytes: 4.0 * (4096 * 32000) as f64 + 8.0 * (4096 * 10) as f64,
+            flops: 0.0,
+        },
+        Case { name: "cumsum", src: "fn main(x) { cumsum(x) }", args: vec![f32t(&[n])], bytes: 8.0 * n as f64, flops: 0.0 },
+        Case {
+            name: "einsum",
+            src: "fn main(q, k) { einsum(\"bqhd,bkhd->bhqk\", q, k) }",
+            args: vec![f32t(&[8, 512, 8, 64]), f32t(&[8, 512, 8, 64])],
+            bytes: 4.0 * (2 * 8 * 512 * 8 * 64 + 8 * 8 * 512 * 512) as f64,
+            flops: 2.0 * (8 * 8 * 512 * 512 * 64) as f64,
         },
     ]
 }

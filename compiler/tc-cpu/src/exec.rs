@@ -131,7 +131,9 @@ pub enum Inputs<'a> {
 }
 
 /// Run every kernel; returns the outputs.
-pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
+///
+/// `sort_prefixes` is [`crate::sort::sort_prefixes`] of the program.
+pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], sort_prefixes: &[usize], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
     let base = arena.base();
     let (borrowed, mut owned): (&[TensorRef<'_>], Vec<Option<Tensor>>) = match inputs {
         Inputs::Borrowed(t) => (t, Vec::new()),
@@ -182,13 +184,15 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
             _ => p,
         })
         .collect();
-    for (kernel, f) in program.kernels.iter().zip(fns) {
+    for ((kernel, f), &prefix) in program.kernels.iter().zip(fns).zip(sort_prefixes) {
         match (kernel, f) {
             (Kernel::Loop(k), Some((f, bufs))) => run_loop(*f, bufs.iter().map(|b| ptrs[b.index()]).collect(), k),
             (Kernel::Call(c), _) => {
                 let ins: Vec<Buf> = c.inputs.iter().map(|b| Buf { ptr: ptrs[b.index()], ty: &program.buffer(*b).ty }).collect();
                 let out = Buf { ptr: ptrs[c.output.index()], ty: &program.buffer(c.output).ty };
-                library::call(&c.op, &ins, &c.transposed, out)?;
+                if !crate::sort::call(&c.op, &ins, out, prefix)? {
+                    library::call(&c.op, &ins, &c.transposed, out)?;
+                }
             }
             (Kernel::Loop(_), None) => return Err(tc_interp::InterpError::Internal("a loop kernel was not compiled".into())),
         }

@@ -11,8 +11,9 @@
 //! Pipeline: `tc_kernel::lower` (fusion, coalescing, memory planning), then [`jit`]
 //! compiles each loop kernel with [`codegen`] (inline math from [`math`], f16/bf16 from
 //! [`narrow`], calls to [`externs`]); [`exec`] runs the kernels, library calls through
-//! [`library`] (native ones in [`kernels`]), on the rayon thread pool. Semantics are those
-//! of `tc_ir::ops`, checked against `tc_interp` by the tests; see `docs/cpu-backend.md`.
+//! [`library`] (native ones in [`kernels`], `argsort` in [`sort`]), on the rayon thread
+//! pool. Semantics are those of `tc_ir::ops`, checked against `tc_interp` by the tests;
+//! see `docs/cpu-backend.md`.
 
 pub mod codegen;
 pub mod exec;
@@ -22,6 +23,7 @@ pub mod kernels;
 pub mod library;
 pub mod math;
 pub mod narrow;
+pub mod sort;
 pub mod target;
 
 use std::fmt;
@@ -65,6 +67,8 @@ impl std::error::Error for CpuError {}
 pub struct CpuProgram {
     program: KernelProgram,
     jitted: jit::Jitted,
+    /// Per kernel, [`sort::sort_prefixes`].
+    sort_prefixes: Vec<usize>,
     /// The arena, kept between runs (a concurrent run allocates its own).
     arena: Mutex<Option<exec::Arena>>,
     compile_time: Duration,
@@ -80,7 +84,8 @@ pub fn compile_kernels(program: KernelProgram) -> Result<CpuProgram, CpuError> {
     let start = Instant::now();
     let jitted = jit::jit(&program).map_err(CpuError::Jit)?;
     JIT_COMPILATIONS.fetch_add(1, Ordering::Relaxed);
-    Ok(CpuProgram { program, jitted, arena: Mutex::new(None), compile_time: start.elapsed() })
+    let sort_prefixes = sort::sort_prefixes(&program);
+    Ok(CpuProgram { program, jitted, sort_prefixes, arena: Mutex::new(None), compile_time: start.elapsed() })
 }
 
 static JIT_COMPILATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -132,7 +137,7 @@ impl CpuProgram {
     fn execute(&self, inputs: exec::Inputs<'_>) -> Result<Vec<Tensor>, CpuError> {
         let cached = self.arena.lock().ok().and_then(|mut a| a.take());
         let mut arena = cached.unwrap_or_else(|| exec::Arena::new(self.program.arena_bytes));
-        let result = exec::execute(&self.program, &self.jitted.fns, inputs, &mut arena).map_err(CpuError::Library);
+        let result = exec::execute(&self.program, &self.jitted.fns, &self.sort_prefixes, inputs, &mut arena).map_err(CpuError::Library);
         if let Ok(mut slot) = self.arena.lock() {
             *slot = Some(arena);
         }

@@ -7,7 +7,8 @@
 //! - `conv2d` on f32 and f64 is im2col (the padded, strided, dilated input windows as a
 //!   matrix, padding taking part literally as zeros) followed by one `gemm` per image.
 //! - `pool`, `pool_grad`, `pad`, `concat`, `gather`, `scatter_add` and `argreduce` run
-//!   the native kernels of [`crate::kernels`] on the dtypes those cover.
+//!   the native kernels of [`crate::kernels`] on the dtypes those cover; `argsort` runs
+//!   in [`crate::sort`] (called before this module).
 //! - Every other call — integer matmul (`tc_interp`'s loop) and conv, `random`, and the
 //!   cases `kernels` leaves out — is evaluated by the reference interpreter's
 //!   `tc_interp::eval_op` on copies of its operands: correct by construction, not optimised.

@@ -13,7 +13,9 @@
 //!    that two stages of one row kernel would both evaluate (a softmax's exponentials:
 //!    stored once by its own stage, which memory planning then places in the output).
 //!    Limits materialise more still: an elementwise chain deeper than [`MAX_EXPR_DEPTH`]
-//!    is cut, and under a target's buffer limit ([`Limits`]) an operand is stored when
+//!    is cut, so is an expression whose tree (each use of a shared operand counted
+//!    again) outgrows [`MAX_EXPR_SIZE`] — an operand read at several index maps, as
+//!    a parallel scan's pair sums are, would otherwise double at every level — and under a target's buffer limit ([`Limits`]) an operand is stored when
 //!    a stage would otherwise load more buffers than one kernel may bind.
 //! 2. **Stages.** Each materialised computed node becomes a stage: a `Reduce` over its
 //!    operand's shape, or a `Store` of its value over its own shape.
@@ -56,6 +58,13 @@ pub const MIN_BUFFERS: usize = 4;
 /// chain of elementwise ops is split by materialising an intermediate, so backends that
 /// walk or compile a stage's expression DAG stay bounded however deep the program is.
 pub const MAX_EXPR_DEPTH: usize = 1000;
+
+/// The largest expression tree a stage inlines (ops weighted by [`op_weight`], each use
+/// of an operand counted again): past it the largest operand is materialised. Shared
+/// operands are evaluated once per index map, so a tree counts them as often as a
+/// stage may evaluate them; without the bound an operand read at two maps per level
+/// (a scan's up-sweep) is inlined 2^levels times.
+pub const MAX_EXPR_SIZE: usize = 1000;
 
 /// What one elementwise op adds to an expression's depth: 1, or [`TRANSCENDENTAL_WEIGHT`]
 /// for the functions backends expand into dozens of instructions (range reduction and
@@ -355,6 +364,18 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
     // Loads a stage may have besides the buffer it writes.
     let max_loads = limits.max_buffers.map(|m| m.max(MIN_BUFFERS) - 1);
     let mut depth = vec![0usize; n];
+    // Tree sizes, saturating; through layout ops that of the node they view.
+    let mut size = vec![0usize; n];
+    let tree = |size: &[usize], mat: &[bool], mut u: NodeId| -> usize {
+        while !mat[u.index()] && class(graph, u) == Class::Layout {
+            u = graph.nodes[u.index()].inputs[0];
+        }
+        if mat[u.index()] {
+            1
+        } else {
+            size[u.index()]
+        }
+    };
     let mut loads: Vec<Vec<u32>> = vec![Vec::new(); if max_loads.is_some() { n } else { 0 }];
     let union = |loads: &[Vec<u32>], inputs: &[NodeId]| -> Vec<u32> {
         let mut all: Vec<u32> = inputs.iter().flat_map(|u| loads[u.index()].iter().copied()).collect();
@@ -369,7 +390,10 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
         let id = NodeId(i as u32);
         let inputs = &graph.nodes[i].inputs;
         match class(graph, id) {
-            Class::Iota => depth[i] = 1,
+            Class::Iota => {
+                depth[i] = 1;
+                size[i] = 1;
+            }
             Class::Layout => {
                 depth[i] = depth[inputs[0].index()];
                 if !loads.is_empty() {
@@ -384,6 +408,13 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
                         *inputs.iter().max_by_key(|u| loads[u.index()].len()).expect("elementwise ops have operands")
                     } else if depth[deepest.index()] + op_weight(&graph.nodes[i].op) > MAX_EXPR_DEPTH {
                         deepest
+                    } else if inputs.iter().fold(op_weight(&graph.nodes[i].op), |t, &u| t.saturating_add(tree(&size, mat, u))) > MAX_EXPR_SIZE {
+                        // The computed node under the largest operand's layout ops.
+                        let mut u = *inputs.iter().max_by_key(|&&u| tree(&size, mat, u)).expect("elementwise ops have operands");
+                        while !mat[u.index()] && class(graph, u) == Class::Layout {
+                            u = graph.nodes[u.index()].inputs[0];
+                        }
+                        u
                     } else {
                         break;
                     };
@@ -394,6 +425,7 @@ fn split_for_limits(graph: &Graph, live: &[bool], mat: &mut [bool], limits: &Lim
                     }
                 }
                 depth[i] = op_weight(&graph.nodes[i].op) + inputs.iter().map(|u| depth[u.index()]).max().unwrap_or(0);
+                size[i] = inputs.iter().fold(op_weight(&graph.nodes[i].op), |t, &u| t.saturating_add(tree(&size, mat, u)));
                 if !loads.is_empty() {
                     loads[i] = union(&loads, inputs);
                 }
