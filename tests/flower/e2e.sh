@@ -40,38 +40,9 @@ fi
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
     [ -f "$fashion/$f.gz" ] || [ -f "$fashion/$f" ] || { echo "Fashion-MNIST is not in $fashion (scripts/train_fashion.sh installs it)"; exit 1; }
 done
-export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONUNBUFFERED=1
+. tests/flower/common.sh
 # The SuperLink starts its helpers (flower-superexec, flwr-serverapp) from PATH.
 export PATH="$PWD/$venv/bin:$PATH"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for _ in $(seq 25); do
-        alive=0
-        for p in "${pids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.2
-    done
-    for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
-    if [ -n "${FLOWER_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for log in "$work"/*.log; do echo "--- $log" >&2; tail -n 30 "$log" >&2; done
-    exit 1
-}
-# wait_for SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds; false after SECONDS.
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
 count() { cat "$@" 2>/dev/null | grep -c '^connected' || true; }
 # connected N LOG...: whether the logs hold N `connected` lines in all.
 connected() {
@@ -83,7 +54,6 @@ listening() { (: > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 # gone PID...: true once none of the processes is alive.
 gone() { for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 
-free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 
 # The initial model: exactly what `tensorc run -e init -o DIR` writes (0.npy, 1.npy, ...).

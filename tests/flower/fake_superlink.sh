@@ -18,26 +18,7 @@ model=examples/fed_fashion_2nn.tc
 "$venv/bin/python" -c 'import flwr' || { echo "run tests/flower/e2e.sh first (it installs flwr)"; exit 1; }
 started=$SECONDS
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for log in "$work"/*.log; do echo "--- $log" >&2; tail -n 20 "$log" >&2; done
-    exit 1
-}
-wait_for() {  # wait_for SECONDS COMMAND...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
+. tests/flower/common.sh
 gone() { ! kill -0 "$1" 2>/dev/null; }
 fake() {  # fake MODE: a fake SuperLink; its port in $fake_port
     "$venv/bin/python" tests/flower/fake_superlink.py "$1" "$work/$1.port" "$work/$1-replies.jsonl" \

@@ -15,23 +15,8 @@ tensorc=$(realpath "${1:-target/release/tensorc}")
 venv=target/flwr-venv
 model=examples/fed_fashion_2nn.tc
 "$venv/bin/python" -c 'import flwr' || { echo "run tests/flower/e2e.sh first (it installs flwr)"; exit 1; }
-export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONUNBUFFERED=1
+. tests/flower/common.sh
 export PATH="$PWD/$venv/bin:$PATH"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    sleep 1
-    for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for log in "$work"/*.log; do echo "--- $log" >&2; tail -n 20 "$log" >&2; done
-    exit 1
-}
 
 # A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA.
 cd "$work"
@@ -53,7 +38,7 @@ PY
 grep -q 'BEGIN OPENSSH PRIVATE KEY' node.key
 cd "$OLDPWD"
 
-port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p "$work/link" "$work/cli"
 setsid env FLWR_HOME="$work/link" "$venv/bin/flower-superlink" --host 127.0.0.1 --port "$port" \
     --ssl-ca-certfile "$work/ca.pem" --ssl-certfile "$work/server.pem" --ssl-keyfile "$work/server.key" \
