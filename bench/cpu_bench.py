@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 
 
-def median_ms(f, reps):
+def times_ms(f, reps):
+    """Min and median milliseconds of `reps` calls of `f` after two warm-up calls."""
     f()
     f()
     ts = []
@@ -28,7 +29,11 @@ def median_ms(f, reps):
         f()
         ts.append((time.perf_counter() - t) * 1e3)
     ts.sort()
-    return ts[len(ts) // 2]
+    return ts[0], ts[len(ts) // 2]
+
+
+def median_ms(f, reps):
+    return times_ms(f, reps)[1]
 
 
 def gelu(xp, x):

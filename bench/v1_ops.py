@@ -24,17 +24,9 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from cpu_bench import times_ms  # this folder's timing loop
 
-def times_ms(f, reps):
-    f()
-    f()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append((time.perf_counter() - t) * 1e3)
-    ts.sort()
-    return ts[0], ts[len(ts) // 2]
+
 
 
 def np_top_k(x, k):
