@@ -30,6 +30,12 @@ class Function:
 
     __name__: str
     def __call__(self, *args: Arg, **kwargs: Arg) -> Result: ...
+    def donating(self, *names: str) -> Function:
+        """This function giving up the arguments of the parameters `names`: each of their
+        arrays that is writable, C-contiguous and shares no memory with another argument
+        is overwritten by the result paired with it (the first result of its type), and
+        returned as that result. Do not read a donated array after the call except as
+        the result it became."""
 
 class Module:
     """A compiled program; its functions are attributes."""

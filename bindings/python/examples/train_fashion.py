@@ -8,9 +8,12 @@ batches of 64 (the last partial batch dropped), one call of the model's Adam `st
 batch, the loss read after every step, test accuracy after every epoch. Examples/s count
 the training steps only (the shuffle included, the evaluation not), as `tensorc train`
 counts them. Both are run `--rounds` times, alternating, and each keeps its best epoch
-rate, so that a busy machine penalises neither more. The parameters go from one step to the next as the arrays the previous
-step returned (no copies), and each batch is gathered from the epoch's shuffled order
-into the same two C-contiguous buffers, which the step reads in place.
+rate, so that a busy machine penalises neither more. The step donates its parameters
+(`m.step.donating("p")`, as `tensorc train` donates them): each new parameter is written
+into the array of the old one and returned as it, so the loop reuses one set of
+parameter arrays instead of allocating new ones at every step. Each batch is gathered
+from the epoch's shuffled order into the same two C-contiguous buffers, which the step
+reads in place.
 """
 
 import argparse
@@ -60,7 +63,7 @@ def train_python(epochs, lr, batch, seed, data):
     m = tensorc.compile_file(MODEL)
     (x_train, y_train), (x_test, y_test) = data
     params = m.init(seed)
-    step = m.step
+    step = m.step.donating("p")
     rng = np.random.default_rng(seed)
     steps = len(x_train) // batch
     # The batch buffers, gathered into at every step (C-contiguous: read in place).

@@ -15,6 +15,14 @@
 //! The GIL is released while a function compiles and runs. Results are arrays that own
 //! the result's memory (no copy).
 //!
+//! `f.donating("params")` is `f` giving up the arguments of the named parameters, as a
+//! training step gives up its old parameters: each of their arrays that is writable,
+//! read in place and shares no memory with another argument is lent to the call
+//! ([`tensorc::TensorMut`], [`tensorc::Module::run_lent`]), the result paired with it
+//! (the first of its type, `tc_ir::donate`) is written into it, and the call returns
+//! that same array object. A step then reuses two sets of buffers instead of
+//! allocating and faulting in new ones at every call.
+//!
 //! A call does little besides running the compiled code: each function's parameter list
 //! is looked up once (functions are attribute objects kept by their module), the last
 //! specialisation a function ran is remembered beside it (the module's cache is asked
@@ -32,8 +40,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use half::{bf16, f16};
 use tensorc::{
-    ArgValue, Backend, Compiled, DType, Data, DataRef, FnInfo, OutTree, ParamInfo, Session, Tensor,
-    TensorRef, Type,
+    Arg, ArgValue, Backend, Compiled, DType, Data, DataRef, FnInfo, OutTree, ParamInfo, Returned,
+    Session, Tensor, TensorMut, TensorRef, Type,
 };
 
 create_exception!(tensorc, Error, PyException, "A failure of tensorc other than a compile error: a bad argument, an unknown function or backend, a failed run.");
@@ -112,6 +120,7 @@ impl Module {
                     Function {
                         module: Arc::clone(&inner),
                         info,
+                        donate: Vec::new(),
                         last: Mutex::new(None),
                     },
                 )
@@ -191,6 +200,8 @@ type Specialised = (Vec<Option<ArgValue>>, Arc<Compiled>);
 struct Function {
     module: Arc<tensorc::Module>,
     info: FnInfo,
+    /// The parameters (indices into `info.params`) whose arguments are donated.
+    donate: Vec<usize>,
     /// The specialisation of the last call: a call with the same argument types runs it
     /// without asking the module's cache.
     last: Mutex<Option<Specialised>>,
@@ -213,8 +224,33 @@ impl Function {
         &self.info.name
     }
 
+    /// This function giving up the arguments of the parameters `names`: their arrays
+    /// may be overwritten by the results paired with them, which are then returned as
+    /// those same arrays.
+    #[pyo3(signature = (*names))]
+    fn donating(&self, names: Vec<String>) -> PyResult<Function> {
+        let donate = names
+            .iter()
+            .map(|name| {
+                self.info.params.iter().position(|p| &p.name == name).ok_or_else(|| {
+                    Error::new_err(format!("`{}` has no parameter `{name}`", self.info.name))
+                })
+            })
+            .collect::<PyResult<Vec<usize>>>()?;
+        Ok(Function {
+            module: Arc::clone(&self.module),
+            info: self.info.clone(),
+            donate,
+            last: Mutex::new(None),
+        })
+    }
+
     fn __repr__(&self) -> String {
-        format!("<tensorc function {}>", self.info.name)
+        if self.donate.is_empty() {
+            return format!("<tensorc function {}>", self.info.name);
+        }
+        let names: Vec<&str> = self.donate.iter().map(|&p| self.info.params[p].name.as_str()).collect();
+        format!("<tensorc function {} donating {}>", self.info.name, names.join(", "))
     }
 }
 
@@ -272,18 +308,23 @@ impl Function {
             };
         let mut types = Vec::with_capacity(bound.len());
         let mut sources = Vec::with_capacity(bound.len());
-        for (param, value) in info.params.iter().zip(&bound) {
+        // The flat inputs of the donated parameters.
+        let mut donated = Vec::new();
+        for (index, (param, value)) in info.params.iter().zip(&bound).enumerate() {
             match value {
                 None => types.push(None),
                 Some(value) => {
+                    let first = sources.len();
                     let ty = convert(value, param, true, &mut sources).map_err(|message| {
                         Error::new_err(format!("argument `{}`: {message}", param.name))
                     })?;
                     types.push(Some(ty));
+                    if self.donate.contains(&index) {
+                        donated.extend(first..sources.len());
+                    }
                 }
             }
         }
-        let inputs: Vec<TensorRef<'_>> = sources.iter().map(Source::view).collect();
         let cached = {
             let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             last.as_ref()
@@ -292,19 +333,44 @@ impl Function {
         };
         let module = &self.module;
         let hit = cached.is_some();
+        let lent = lendable(&sources, &donated);
+        let mut args: Vec<Arg<'_>> = sources
+            .iter()
+            .zip(&lent)
+            .map(|(source, &lend)| match source {
+                Source::Array(array, dtype) if lend => Arg::Lent(lend_array(array, *dtype)),
+                _ => Arg::Read(source.view()),
+            })
+            .collect();
         let (outputs, compiled) = py
             .detach(|| -> Result<_, tensorc::Error> {
                 let compiled = match cached {
                     Some(compiled) => compiled,
-                    None => module.compile(name, &types)?,
+                    None if donated.is_empty() => module.compile(name, &types)?,
+                    None => module.compile_donating(name, &types, &donated)?,
                 };
-                let outputs = module.run_refs(&compiled, &inputs)?;
+                let outputs = if donated.is_empty() {
+                    let inputs: Vec<TensorRef<'_>> = args.iter().map(Arg::view).collect();
+                    module.run_refs(&compiled, &inputs)?.into_iter().map(Returned::Tensor).collect()
+                } else {
+                    module.run_lent(&compiled, &mut args)?
+                };
                 Ok((outputs, compiled))
             })
             .map_err(|e| py_error(py, e))?;
-        drop(inputs);
+        drop(args);
+        let leaves = outputs
+            .into_iter()
+            .map(|output| match output {
+                Returned::Tensor(tensor) => to_numpy(py, tensor),
+                Returned::InLent(i) => match sources.get(i) {
+                    Some(Source::Array(array, _)) => Ok(array.clone().into_any().unbind()),
+                    _ => Err(Error::new_err("a result was written into an argument that was not lent")),
+                },
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         drop(sources);
-        let mut outputs = outputs.into_iter();
+        let mut outputs = leaves.into_iter();
         let result = to_python(py, &compiled.outputs, &mut outputs)?;
         if outputs.next().is_some() {
             return Err(Error::new_err(
@@ -478,6 +544,47 @@ fn array_source<'py>(
     Ok(ty)
 }
 
+/// Which flat inputs are lent to the call: the donated ones that are arrays read in
+/// place, writable, not empty, and sharing no byte with any other input (an array
+/// passed twice, or a view of another argument, is only read).
+fn lendable(sources: &[Source<'_>], donated: &[usize]) -> Vec<bool> {
+    let span = |source: &Source<'_>| match source {
+        Source::Array(array, dtype) => {
+            let start = data_ptr(array) as usize;
+            Some((start, start + array.len() * dtype.size_bytes()))
+        }
+        Source::Owned(_) => None,
+    };
+    (0..sources.len())
+        .map(|i| {
+            let Source::Array(array, _) = &sources[i] else { return false };
+            let writable = unsafe {
+                // SAFETY: a live array object; only its flags are read.
+                (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).flags
+                    & numpy::npyffi::NPY_ARRAY_WRITEABLE
+                    != 0
+            };
+            let Some((start, end)) = span(&sources[i]) else { return false };
+            donated.contains(&i)
+                && writable
+                && start < end
+                && sources.iter().enumerate().all(|(j, other)| {
+                    j == i || span(other).is_none_or(|(s, e)| e <= start || end <= s)
+                })
+        })
+        .collect()
+}
+
+/// A lendable array ([`lendable`]) as a tensor the call may overwrite.
+fn lend_array<'a>(array: &'a Bound<'_, PyUntypedArray>, dtype: DType) -> TensorMut<'a> {
+    // SAFETY: `array_source` kept only arrays that are C-contiguous, aligned, in native
+    // byte order and of `dtype`'s element size, and checked bool bytes; `lendable` only
+    // writable ones that no other input overlaps; the `Source` holding the array
+    // outlives the call.
+    unsafe { TensorMut::from_raw_parts(array.shape(), dtype, data_ptr(array).cast_mut(), array.len()) }
+        .expect("an array's length is the product of its shape")
+}
+
 /// The elements of an array that [`readable_in_place`] accepted, borrowed for as long as
 /// the array reference is.
 ///
@@ -516,19 +623,16 @@ fn borrow<'a>(array: &'a Bound<'_, PyUntypedArray>, dtype: DType) -> TensorRef<'
     TensorRef::new(array.shape(), data).expect("an array's length is the product of its shape")
 }
 
-/// The Python value of a result: arrays, nested in tuples as `tree` says.
+/// The Python value of a result: its arrays, nested in tuples as `tree` says.
 fn to_python(
     py: Python<'_>,
     tree: &OutTree,
-    outputs: &mut impl Iterator<Item = Tensor>,
+    outputs: &mut impl Iterator<Item = Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     match tree {
-        OutTree::Tensor => {
-            let tensor = outputs.next().ok_or_else(|| {
-                Error::new_err("the function gave fewer results than its type says")
-            })?;
-            to_numpy(py, tensor)
-        }
+        OutTree::Tensor => outputs.next().ok_or_else(|| {
+            Error::new_err("the function gave fewer results than its type says")
+        }),
         OutTree::Tuple(elems) => {
             let items = elems
                 .iter()

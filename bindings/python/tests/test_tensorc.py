@@ -13,6 +13,7 @@ import pytest
 import tensorc
 
 MODEL = pathlib.Path(__file__).parent / "model.tc"
+ADAM_MODEL = pathlib.Path(__file__).resolve().parents[3] / "examples" / "fashion_mlp.tc"
 
 
 def test_functions_are_attributes_and_results_are_arrays():
@@ -147,6 +148,69 @@ def test_a_training_loop_in_python_lowers_the_loss():
     assert accuracy > 0.9, accuracy
     # Same types every step: compiled once for step, once each for init and predict.
     assert m.compile_count() == 3
+
+
+def flatten(tree):
+    return [leaf for item in tree for leaf in (flatten(item) if isinstance(item, tuple) else [item])]
+
+
+def test_a_donating_step_writes_its_results_into_the_donated_arrays():
+    # The Fashion-MNIST MLP's Adam step: weights, both moments and the step count.
+    m = tensorc.compile_file(ADAM_MODEL)
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 64, dtype=np.int32)
+    step = m.step.donating("p")
+    assert "donating p" in repr(step)
+    p = m.init(3)
+    x_before = x.copy()
+    for _ in range(3):
+        expected, expected_loss = m.step(p, x, y, 0.01)
+        given = flatten(p)
+        addresses = [a.ctypes.data for a in given]
+        new, loss = step(p, x, y, 0.01)
+        # Each new parameter is the very array given for it, now holding the result.
+        assert all(a is b for a, b in zip(flatten(new), given))
+        assert [a.ctypes.data for a in flatten(new)] == addresses
+        for a, b in zip(flatten(new), flatten(expected)):
+            np.testing.assert_array_equal(a, b)
+        assert float(loss) == float(expected_loss)
+        p = new
+    # Arguments that are not donated are only read.
+    np.testing.assert_array_equal(x, x_before)
+    with pytest.raises(tensorc.Error, match="no parameter `q`"):
+        m.step.donating("q")
+
+
+def test_donated_arrays_that_cannot_be_written_are_only_read():
+    m = tensorc.compile("fn step(p, g) { let (a, b) = p; ((a - g, b - g), sum(g)) }")
+    g = np.full(4, 0.5, np.float32)
+    step = m.step.donating("p")
+    a, b = np.ones(4, np.float32), np.full(4, 2.0, np.float32)
+    (na, nb), s = step((a, b), g)
+    assert na is a and nb is b and a.tolist() == [0.5] * 4 and b.tolist() == [1.5] * 4 and float(s) == 2.0
+    # Read-only, passed twice, overlapping another argument, or converted from another
+    # layout: each such array is left alone and its result is a new array.
+    readonly = np.ones(4, np.float32)
+    readonly.flags.writeable = False
+    other = np.ones(4, np.float32)
+    (na, nb), _ = step((readonly, other), g)
+    assert na is not readonly and readonly.tolist() == [1.0] * 4 and na.tolist() == [0.5] * 4
+    assert nb is other and other.tolist() == [0.5] * 4
+    twice = np.ones(4, np.float32)
+    (na, nb), s = step((twice, twice), g)
+    assert twice.tolist() == [1.0] * 4 and na.tolist() == nb.tolist() == [0.5] * 4
+    shared = np.arange(6, dtype=np.float32)
+    (na, _), _ = step((shared[:4], np.ones(4, np.float32)), shared[2:])
+    assert shared.tolist() == [0, 1, 2, 3, 4, 5] and na.tolist() == [-2.0] * 4
+    strided = np.arange(8, dtype=np.float32)[::2]
+    (na, _), _ = step((strided, np.ones(4, np.float32)), g)
+    assert strided.tolist() == [0, 2, 4, 6] and na.tolist() == [-0.5, 1.5, 3.5, 5.5]
+    # Donation on a backend that cannot write host memory in place gives new arrays.
+    interp = tensorc.compile("fn step(p, g) { (p - g, 1.0) }", backend="interp").step.donating("p")
+    a = np.ones(4, np.float32)
+    na, _ = interp(a, g)
+    assert na.tolist() == [0.5] * 4 and a.tolist() == [1.0] * 4
 
 
 # Run in a fresh interpreter, so that its peak resident size starts with this test: a

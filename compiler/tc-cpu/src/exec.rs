@@ -6,15 +6,18 @@
 //! `Vec` of the tensor handed back (uninitialised until its kernel writes it, in huge
 //! pages when large), so results are never copied. When the caller hands its inputs
 //! over ([`Inputs::Owned`]), an output that planning placed in a donated parameter
-//! (`KernelProgram::donated`) takes that input's `Vec` instead. A loop kernel whose
+//! (`KernelProgram::donated`) takes that input's `Vec` instead; when it lends them
+//! ([`Inputs::Lent`], a host's writable buffers), such an output is written into the
+//! lent buffer and returned as [`Returned::InLent`]. A loop kernel whose
 //! first axis may be split runs on the rayon pool in chunks of that axis when it is
 //! big enough to pay for the fork.
 
 use crate::jit::KernelFn;
 use crate::library::{self, Buf};
 use rayon::prelude::*;
+use tc_kernel::target::Returned;
 use tc_kernel::{Buffer, BufferKind, Kernel, KernelProgram, LoopKernel};
-use tc_tensor::{DType, Data, Tensor, TensorRef};
+use tc_tensor::{Arg, DType, Data, Tensor, TensorRef};
 
 /// Loops with fewer domain points than this run on the calling thread.
 const PARALLEL_MIN_POINTS: usize = 1 << 15;
@@ -128,45 +131,70 @@ pub enum Inputs<'a> {
     Borrowed(&'a [TensorRef<'a>]),
     /// Handed over: donated outputs are written into their storage.
     Owned(Vec<Tensor>),
+    /// Read in place; donated outputs are written into the lent ones ([`Arg::Lent`]).
+    Lent(&'a [Arg<'a>]),
+}
+
+/// Where an output is written: memory of its own, or a lent parameter's buffer.
+enum Store {
+    Own(Data),
+    Lent { param: usize, ptr: *mut u8 },
+}
+
+impl Store {
+    fn base_ptr(&self) -> *mut u8 {
+        match self {
+            Store::Own(data) => data.base_ptr(),
+            Store::Lent { ptr, .. } => *ptr,
+        }
+    }
 }
 
 /// Run every kernel; returns the outputs.
 ///
 /// `sort_prefixes` is [`crate::sort::sort_prefixes`] of the program.
-pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], sort_prefixes: &[usize], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Tensor>, tc_interp::InterpError> {
+pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::BufferId>)>], sort_prefixes: &[usize], inputs: Inputs<'_>, arena: &mut Arena) -> Result<Vec<Returned>, tc_interp::InterpError> {
     let base = arena.base();
-    let (borrowed, mut owned): (&[TensorRef<'_>], Vec<Option<Tensor>>) = match inputs {
-        Inputs::Borrowed(t) => (t, Vec::new()),
-        Inputs::Owned(v) => (&[], v.into_iter().map(Some).collect()),
+    let (borrowed, mut owned, lent): (&[TensorRef<'_>], Vec<Option<Tensor>>, &[Arg<'_>]) = match inputs {
+        Inputs::Borrowed(t) => (t, Vec::new(), &[]),
+        Inputs::Owned(v) => (&[], v.into_iter().map(Some).collect(), &[]),
+        Inputs::Lent(a) => (&[], Vec::new(), a),
     };
     // Per parameter, the output buffer that took its storage.
     let mut taken_by: Vec<Option<usize>> = vec![None; program.params.len()];
-    let mut outputs: Vec<Option<Data>> = Vec::with_capacity(program.buffers.len());
+    let mut outputs: Vec<Option<Store>> = Vec::with_capacity(program.buffers.len());
     for (i, b) in program.buffers.iter().enumerate() {
         if b.kind != BufferKind::Output {
             outputs.push(None);
             continue;
         }
-        let donor = program.donated.iter().find(|d| d.0.index() == i).and_then(|&(_, p)| Some((p, owned.get_mut(p)?.take()?)));
-        outputs.push(Some(match donor {
-            Some((p, input)) => {
-                taken_by[p] = Some(i);
-                input.into_data()
-            }
-            None => with_capacity(b.ty.dtype, b.ty.num_elements()),
-        }));
+        let donor = program.donated.iter().find(|d| d.0.index() == i).map(|&(_, p)| p).filter(|&p| taken_by[p].is_none());
+        let store = match donor {
+            Some(p) => match (owned.get_mut(p).and_then(Option::take), lent.get(p)) {
+                (Some(input), _) => Some(Store::Own(input.into_data())),
+                (None, Some(Arg::Lent(t))) => Some(Store::Lent { param: p, ptr: t.base_ptr() }),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(p) = donor.filter(|_| store.is_some()) {
+            taken_by[p] = Some(i);
+        }
+        outputs.push(Some(store.unwrap_or_else(|| Store::Own(with_capacity(b.ty.dtype, b.ty.num_elements())))));
     }
-    let param_ptr = |p: usize| match (taken_by[p], owned.get(p)) {
-        (Some(o), _) => outputs[o].as_ref().expect("a donated output has the input's storage").base_ptr(),
-        (None, Some(Some(t))) => t.data().base_ptr(),
-        // Compiled code never writes a parameter it was not handed (no donation here).
+    let param_ptr = |p: usize| match (taken_by[p], owned.get(p), lent.get(p)) {
+        (Some(o), _, _) => outputs[o].as_ref().expect("a donated output has the input's storage").base_ptr(),
+        (None, Some(Some(t)), _) => t.data().base_ptr(),
+        (None, _, Some(Arg::Lent(t))) => t.base_ptr(),
+        // Compiled code never writes a parameter it was not handed or lent.
+        (None, _, Some(Arg::Read(t))) => t.data().base_ptr().cast_mut(),
         _ => borrowed[p].data().base_ptr().cast_mut(),
     };
     let ptrs: Vec<*mut u8> = program
         .buffers
         .iter()
         .zip(&outputs)
-        .map(|(b, out): (&Buffer, &Option<Data>)| match &b.kind {
+        .map(|(b, out): (&Buffer, &Option<Store>)| match &b.kind {
             BufferKind::Param(p) => param_ptr(*p),
             BufferKind::Const(t) => t.data().base_ptr(),
             // SAFETY: planning keeps every temp within `arena_bytes`.
@@ -197,8 +225,8 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
             (Kernel::Loop(_), None) => return Err(tc_interp::InterpError::Internal("a loop kernel was not compiled".into())),
         }
     }
-    for (data, b) in outputs.iter_mut().zip(&program.buffers) {
-        if let Some(data) = data {
+    for (store, b) in outputs.iter_mut().zip(&program.buffers) {
+        if let Some(Store::Own(data)) = store {
             // SAFETY: every kernel writes all of its output buffer (a donated input's
             // storage is already initialised), and all have run.
             unsafe { set_len(data, b.ty.num_elements()) };
@@ -210,9 +238,10 @@ pub fn execute(program: &KernelProgram, fns: &[Option<(KernelFn, Vec<tc_kernel::
         .map(|&b| {
             let buf = program.buffer(b);
             match outputs[b.index()].take() {
-                Some(data) => Tensor::new(buf.ty.shape.clone(), data).expect("output sized by its type"),
+                Some(Store::Own(data)) => Returned::Tensor(Tensor::new(buf.ty.shape.clone(), data).expect("output sized by its type")),
+                Some(Store::Lent { param, .. }) => Returned::InLent(param),
                 // A parameter, a constant, or an output listed twice: copy it.
-                None => library::read(Buf { ptr: ptrs[b.index()], ty: &buf.ty }),
+                None => Returned::Tensor(library::read(Buf { ptr: ptrs[b.index()], ty: &buf.ty })),
             }
         })
         .collect())

@@ -31,8 +31,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tc_ir::{Graph, Type};
+use tc_kernel::target::Returned;
 use tc_kernel::KernelProgram;
-use tc_tensor::{DType, Tensor, TensorRef};
+use tc_tensor::{Arg, DType, Tensor, TensorRef};
 
 /// Why a graph could not be compiled or run.
 #[derive(Debug)]
@@ -108,7 +109,18 @@ impl CpuProgram {
     /// [`CpuProgram::run`] on borrowed inputs, read in place (never copied or written).
     pub fn run_refs(&self, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, CpuError> {
         self.check(inputs.iter().map(|t| (t.dtype(), t.shape())), inputs.len())?;
-        self.execute(exec::Inputs::Borrowed(inputs))
+        self.execute(exec::Inputs::Borrowed(inputs)).map(new_tensors)
+    }
+
+    /// [`CpuProgram::run_refs`] where some inputs are lent ([`Arg::Lent`]): an output the
+    /// graph's donations place in a lent parameter is written into its storage and
+    /// returned as [`Returned::InLent`].
+    pub fn run_lent(&self, args: &mut [Arg<'_>]) -> Result<Vec<Returned>, CpuError> {
+        self.check(args.iter().map(|a| match a {
+            Arg::Read(t) => (t.dtype(), t.shape()),
+            Arg::Lent(t) => (t.dtype(), t.shape()),
+        }), args.len())?;
+        self.execute(exec::Inputs::Lent(&*args))
     }
 
     /// [`CpuProgram::run`], handing the inputs over: an output the graph's donations
@@ -116,7 +128,7 @@ impl CpuProgram {
     /// written into that input's storage and returned in it.
     pub fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, CpuError> {
         self.check(inputs.iter().map(|t| (t.dtype(), t.shape())), inputs.len())?;
-        self.execute(exec::Inputs::Owned(inputs))
+        self.execute(exec::Inputs::Owned(inputs)).map(new_tensors)
     }
 
     /// Inputs must match the parameters in count and type.
@@ -134,7 +146,7 @@ impl CpuProgram {
         Ok(())
     }
 
-    fn execute(&self, inputs: exec::Inputs<'_>) -> Result<Vec<Tensor>, CpuError> {
+    fn execute(&self, inputs: exec::Inputs<'_>) -> Result<Vec<Returned>, CpuError> {
         let cached = self.arena.lock().ok().and_then(|mut a| a.take());
         let mut arena = cached.unwrap_or_else(|| exec::Arena::new(self.program.arena_bytes));
         let result = exec::execute(&self.program, &self.jitted.fns, &self.sort_prefixes, inputs, &mut arena).map_err(CpuError::Library);
@@ -175,4 +187,15 @@ impl CpuProgram {
     pub fn kernel_program(&self) -> &KernelProgram {
         &self.program
     }
+}
+
+/// The outputs of a run that lent nothing: all in memory of their own.
+fn new_tensors(outputs: Vec<Returned>) -> Vec<Tensor> {
+    outputs
+        .into_iter()
+        .map(|r| match r {
+            Returned::Tensor(t) => t,
+            Returned::InLent(_) => unreachable!("no input was lent"),
+        })
+        .collect()
 }

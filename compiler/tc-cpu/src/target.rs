@@ -4,9 +4,9 @@
 use std::any::Any;
 
 use tc_ir::Graph;
-use tc_kernel::target::{CodegenOptions, Executable, Target};
+use tc_kernel::target::{CodegenOptions, Executable, Returned, Target};
 use tc_kernel::{KernelProgram, Limits};
-use tc_tensor::{Tensor, TensorRef};
+use tc_tensor::{Arg, Tensor, TensorRef};
 
 use crate::CpuProgram;
 
@@ -42,6 +42,10 @@ impl Executable for CpuProgram {
 
     fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
         CpuProgram::run_donated(self, inputs).map_err(|e| e.to_string())
+    }
+
+    fn run_lent(&self, args: &mut [Arg<'_>]) -> Result<Vec<Returned>, String> {
+        CpuProgram::run_lent(self, args).map_err(|e| e.to_string())
     }
 
     fn peak_bytes(&self) -> usize {

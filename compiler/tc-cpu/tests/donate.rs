@@ -1,12 +1,14 @@
 //! Donated parameters: an output the graph's donations place in a parameter is written
-//! into that input's storage when the caller hands its inputs over (`run_donated`), and
-//! the results equal `run`'s, which keeps its inputs and allocates every output.
+//! into that input's storage when the caller hands its inputs over (`run_donated`) or
+//! lends them (`run_lent`, a host's writable buffers), and the results equal `run`'s,
+//! which keeps its inputs and allocates every output.
 
 mod common;
 
 use common::{graph, random_tensor, Rng};
 use tc_ir::{Donation, Graph, Type};
-use tc_tensor::{DType, Tensor};
+use tc_kernel::target::Returned;
+use tc_tensor::{Arg, DType, Tensor};
 
 /// An Adam step of a two-layer MLP: outputs `(w1, b1, w2, b2, m.., v.., l)`, each
 /// parameter donated to its update.
@@ -91,4 +93,38 @@ fn a_parameter_read_after_its_update_is_not_overwritten() {
     assert!(bits(&program.run_donated(args).unwrap()) == bits(&want));
     assert!(program.kernel_program().donated.is_empty(), "{}", program.kernels_text());
     assert_eq!(program.donated_peak_bytes(), program.peak_bytes());
+}
+
+#[test]
+fn lent_inputs_take_their_paired_outputs_and_read_ones_are_left_alone() {
+    let g = adam();
+    let program = tc_cpu::compile(&g).unwrap();
+    let args = inputs(&g, 7);
+    let want = program.run(&args).unwrap();
+    // Lend the even parameters; read the odd ones and the data.
+    let mut lent = args.clone();
+    let before: Vec<usize> = lent.iter().map(address).collect();
+    let mut call: Vec<Arg<'_>> =
+        lent.iter_mut().enumerate().map(|(i, t)| if i < 12 && i % 2 == 0 { Arg::Lent(t.view_mut()) } else { Arg::Read(t.view()) }).collect();
+    let got = program.run_lent(&mut call).unwrap();
+    drop(call);
+    assert_eq!(got.len(), want.len());
+    for (i, (got, want)) in got.into_iter().zip(&want).enumerate() {
+        let value = match got {
+            Returned::InLent(p) => {
+                assert!(i < 12 && i % 2 == 0 && p == i, "output {i} written into lent input {p}");
+                assert_eq!(address(&lent[p]), before[p]);
+                lent[p].clone()
+            }
+            Returned::Tensor(t) => {
+                assert!(!(i < 12 && i % 2 == 0), "output {i} was not written into its lent input");
+                t
+            }
+        };
+        assert!(bits(&[value]) == bits(std::slice::from_ref(want)), "output {i} differs when inputs are lent");
+    }
+    // The inputs that were only read still hold their values.
+    for i in (1..14).step_by(2) {
+        assert!(bits(&lent[i..i + 1]) == bits(&args[i..i + 1]), "read input {i} was written");
+    }
 }

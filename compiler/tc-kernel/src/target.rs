@@ -11,7 +11,7 @@
 use std::any::Any;
 
 use tc_ir::Graph;
-use tc_tensor::{Tensor, TensorRef};
+use tc_tensor::{Arg, Tensor, TensorRef};
 
 use crate::{KernelProgram, Limits};
 
@@ -55,6 +55,15 @@ pub trait Target: Sync {
     fn compile(&self, graph: &Graph, kernels: Option<KernelProgram>, options: &CodegenOptions) -> Result<Box<dyn Executable>, String>;
 }
 
+/// One output of [`Executable::run_lent`].
+#[derive(Debug, PartialEq)]
+pub enum Returned {
+    /// In memory of its own.
+    Tensor(Tensor),
+    /// Written into the storage of the lent input of this index.
+    InLent(usize),
+}
+
 /// A compiled program: reusable, callable from several threads.
 pub trait Executable: Send + Sync {
     /// Run on one tensor per parameter (each of its parameter's type); the inputs are
@@ -73,6 +82,15 @@ pub trait Executable: Send + Sync {
     /// inputs may be written into their storage.
     fn run_donated(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
         self.run(&inputs)
+    }
+
+    /// [`Executable::run_refs`] where some inputs are lent ([`Arg::Lent`]): an output
+    /// that the compile paired with a lent input (donation) may be written into that
+    /// input's storage, and is then returned as [`Returned::InLent`]. This default
+    /// reads every input and returns every output as a new tensor.
+    fn run_lent(&self, args: &mut [Arg<'_>]) -> Result<Vec<Returned>, String> {
+        let views: Vec<TensorRef<'_>> = args.iter().map(Arg::view).collect();
+        Ok(self.run_refs(&views)?.into_iter().map(Returned::Tensor).collect())
     }
 
     /// [`Executable::run`] and the peak bytes of the program's own buffers in that run.

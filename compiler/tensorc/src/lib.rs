@@ -40,7 +40,8 @@ pub use files::{load_npy, load_safetensors, read_source, save_npy, save_npy_resu
 pub use loader::{FsLoader, STDLIB};
 pub use tc_check::{ArgValue, FnInfo, OutTree, ParamInfo, Specialization, TensorAnnotation};
 pub use tc_ir::{Graph, Type};
-pub use tc_tensor::{DType, Data, DataRef, Tensor, TensorRef};
+pub use tc_kernel::target::Returned;
+pub use tc_tensor::{Arg, DType, Data, DataRef, Tensor, TensorMut, TensorRef};
 pub use value::{arg_type_string, out_type_string, parse_type, Value};
 
 use tc_check::{Program, SpecializeError};
@@ -617,6 +618,15 @@ impl Module {
     pub fn run_refs(&self, compiled: &Compiled, inputs: &[TensorRef<'_>]) -> Result<Vec<Tensor>, Error> {
         compiled.check_host_memory()?;
         compiled.program.run_refs(inputs).map_err(Error::Runtime)
+    }
+
+    /// [`Module::run_refs`] where some inputs are lent (a host's writable buffers,
+    /// [`Arg::Lent`]): an output that [`Module::compile_donating`] paired with a lent
+    /// input may be written into its storage, and is then returned as
+    /// [`Returned::InLent`] (on the cpu backend; the others return new tensors).
+    pub fn run_lent(&self, compiled: &Compiled, args: &mut [Arg<'_>]) -> Result<Vec<Returned>, Error> {
+        compiled.check_host_memory()?;
+        compiled.program.run_lent(args).map_err(Error::Runtime)
     }
 
     /// [`Module::run_measured`], handing the inputs over: outputs that

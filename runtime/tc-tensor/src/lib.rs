@@ -20,4 +20,4 @@ pub use error::{FileError, FileFormat};
 pub use npy::{npy_descr, read_npy, read_npy_file, write_npy, write_npy_file};
 pub use safetensors::{read_safetensors, read_safetensors_file, write_safetensors, write_safetensors_file};
 pub use tensor::{type_string, Data, ShapeMismatch, Tensor};
-pub use view::{DataRef, TensorRef};
+pub use view::{Arg, DataRef, TensorMut, TensorRef};

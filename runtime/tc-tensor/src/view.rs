@@ -1,9 +1,12 @@
 //! Borrowed tensors: a shape and C-order elements that someone else owns (a host
 //! application's buffer, a NumPy array), read in place for the duration of a call
-//! instead of being copied into a [`Tensor`].
+//! instead of being copied into a [`Tensor`] ([`TensorRef`]), or lent to the call to be
+//! read and then overwritten by the output paired with it ([`TensorMut`], a donated
+//! input).
 
 use crate::{DType, Data, ShapeMismatch, Tensor};
 use half::{bf16, f16};
+use std::marker::PhantomData;
 
 /// Borrowed element storage, one variant per dtype, always C order.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -153,6 +156,109 @@ impl Tensor {
     }
 }
 
+/// A dense tensor lent to one call to be read and then overwritten: a donated input,
+/// whose storage the output paired with it may take instead of new memory. It is an
+/// exclusive borrow of its elements for `'a`, like `&'a mut [T]`.
+#[derive(Debug)]
+pub struct TensorMut<'a> {
+    shape: &'a [usize],
+    dtype: DType,
+    ptr: *mut u8,
+    len: usize,
+    _lent: PhantomData<&'a mut [u8]>,
+}
+
+// SAFETY: a TensorMut is an exclusive borrow of plain elements, as `&mut [T]` is.
+unsafe impl Send for TensorMut<'_> {}
+// SAFETY: shared access only reads (`TensorMut::view`), as through `&&mut [T]`.
+unsafe impl Sync for TensorMut<'_> {}
+
+impl<'a> TensorMut<'a> {
+    /// A tensor of `shape` over `len` elements of `dtype` at `ptr` (a host buffer, such
+    /// as a writable NumPy array); refused when `len` is not the shape's element count.
+    ///
+    /// # Safety
+    /// `ptr` is non-null, aligned for `dtype`, valid for reads and writes of `len`
+    /// elements of `dtype` that hold valid values of it (0 or 1 for bool), and nothing
+    /// else reads or writes them during `'a`.
+    pub unsafe fn from_raw_parts(shape: &'a [usize], dtype: DType, ptr: *mut u8, len: usize) -> Result<TensorMut<'a>, ShapeMismatch> {
+        let want = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if want != Some(len) {
+            return Err(ShapeMismatch { shape: shape.to_vec(), elements: len });
+        }
+        Ok(TensorMut { shape, dtype, ptr, len, _lent: PhantomData })
+    }
+
+    pub fn shape(&self) -> &'a [usize] {
+        self.shape
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The address of the first element, for compiled code that reads the storage and
+    /// then writes the output paired with it there.
+    pub fn base_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// The elements, read only (what a backend that does not write lent inputs reads).
+    pub fn view(&self) -> TensorRef<'_> {
+        let (p, n) = (self.ptr, self.len);
+        // SAFETY: `from_raw_parts`'s contract: aligned, valid, initialised elements.
+        let data = unsafe {
+            match self.dtype {
+                DType::F64 => DataRef::F64(std::slice::from_raw_parts(p as *const f64, n)),
+                DType::F32 => DataRef::F32(std::slice::from_raw_parts(p as *const f32, n)),
+                DType::F16 => DataRef::F16(std::slice::from_raw_parts(p as *const f16, n)),
+                DType::BF16 => DataRef::BF16(std::slice::from_raw_parts(p as *const bf16, n)),
+                DType::I64 => DataRef::I64(std::slice::from_raw_parts(p as *const i64, n)),
+                DType::I32 => DataRef::I32(std::slice::from_raw_parts(p as *const i32, n)),
+                DType::U8 => DataRef::U8(std::slice::from_raw_parts(p as *const u8, n)),
+                DType::Bool => DataRef::Bool(std::slice::from_raw_parts(p as *const bool, n)),
+            }
+        };
+        TensorRef { shape: self.shape, data }
+    }
+}
+
+impl Tensor {
+    /// The tensor, lent for one call that may overwrite it with an output.
+    pub fn view_mut(&mut self) -> TensorMut<'_> {
+        let (dtype, len, ptr) = (self.dtype(), self.len(), self.data().base_ptr());
+        // SAFETY: the storage is this tensor's own, borrowed exclusively for the
+        // lifetime of the result, and holds `len` valid elements of `dtype`.
+        unsafe { TensorMut::from_raw_parts(self.shape(), dtype, ptr, len) }.expect("a tensor's shape matches its storage")
+    }
+}
+
+/// One input of a call that may write some of its inputs: read in place, or lent
+/// (donated) so that the output paired with it is written into its storage.
+#[derive(Debug)]
+pub enum Arg<'a> {
+    Read(TensorRef<'a>),
+    Lent(TensorMut<'a>),
+}
+
+impl Arg<'_> {
+    /// The input's elements, read only.
+    pub fn view(&self) -> TensorRef<'_> {
+        match self {
+            Arg::Read(t) => *t,
+            Arg::Lent(t) => t.view(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +282,24 @@ mod tests {
         // A shape whose product overflows is refused, not wrapped.
         assert!(TensorRef::new(&[usize::MAX, 2], DataRef::I32(&values)).is_err());
         assert!(TensorRef::new(&[], DataRef::Bool(&[true])).is_ok());
+    }
+
+    #[test]
+    fn a_lent_tensor_reads_and_writes_its_owners_storage() {
+        let mut t = Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let ptr = t.data().base_ptr();
+        {
+            let lent = t.view_mut();
+            assert_eq!((lent.dtype(), lent.shape(), lent.len()), (DType::F32, &[2usize, 2][..], 4));
+            assert_eq!(lent.base_ptr(), ptr);
+            assert_eq!(lent.view().to_tensor(), Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap());
+            // SAFETY: four f32s, lent exclusively.
+            unsafe { *(lent.base_ptr() as *mut f32).add(3) = 9.0 };
+        }
+        assert_eq!(t, Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 9.0]).unwrap());
+        let mut values = [0u8; 6];
+        // SAFETY: six u8s, lent exclusively; the shape's count differs and is refused.
+        let refused = unsafe { TensorMut::from_raw_parts(&[2, 2], DType::U8, values.as_mut_ptr(), 6) };
+        assert_eq!(refused.unwrap_err().elements, 6);
     }
 }
