@@ -35,6 +35,9 @@ if ! python3 -c 'import numpy' 2>/dev/null; then
 fi
 
 export MLIR_SYS_220_PREFIX=$llvm TABLEGEN_220_PREFIX=$llvm LIBCLANG_PATH=$llvm/lib
+# One build, no incremental caches: they would take gigabytes of disk beside the build
+# and speed up nothing here.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 # Every library first, libtensorc.so among them (the C API's test links examples/c_host
 # against it, and `cargo test` alone does not build a cdylib); built for the whole
@@ -51,11 +54,10 @@ $venv/bin/python -m pip install --quiet --upgrade pip pytest numpy ml_dtypes
 MATURIN_PEP517_ARGS="--profile dev" $venv/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
 $venv/bin/python -m pytest -q bindings/python/tests
 
-# The MLIR backend (cargo feature `mlir`): its JIT tests, the CLI with it, and the
-# binary the conformance suite runs (every backend).
-cargo test --locked -p tc-mlir --features jit --no-fail-fast
-cargo test --locked -p tensorc-cli --features mlir --test cli
-cargo build --locked -p tensorc-cli --features mlir
+# The MLIR backend (cargo feature `mlir`): its JIT tests, the CLI's tests with it, and the
+# binary the conformance suite runs (every backend), in one build (one feature resolution).
+cargo test --locked -p tc-mlir -p tensorc-cli --features tensorc-cli/mlir --no-fail-fast \
+    --lib --test emit --test jit --test llvm_tools --test cli
 
 cases=tests/conformance/cases.py
 for backend in interp cpu wgpu mlir; do
