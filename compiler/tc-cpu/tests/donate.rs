@@ -128,3 +128,22 @@ fn lent_inputs_take_their_paired_outputs_and_read_ones_are_left_alone() {
         assert!(bits(&lent[i..i + 1]) == bits(&args[i..i + 1]), "read input {i} was written");
     }
 }
+
+#[test]
+fn an_sgd_update_of_a_matmul_gradient_is_written_over_its_parameter() {
+    // `w - 0.1 * g` with g = xᵀ @ dy: the update is the gradient matmul's epilogue; the
+    // product stays in the arena and the epilogue writes the donated parameter.
+    let src = "fn main(w, x, y) { let l = sum((x @ w - y) * (x @ w - y)); let g = grad(l, w); (w - 0.1 * g, l) }";
+    let mut g = graph(src, &[f32t(&[16, 8]), f32t(&[32, 16]), f32t(&[32, 8])]);
+    g.donations = vec![Donation { param: 0, output: 0 }];
+    let program = tc_cpu::compile(&g).unwrap();
+    assert_eq!(program.kernel_program().donated.len(), 1, "{}", program.kernels_text());
+    let args = inputs(&g, 11);
+    let want = program.run(&args).unwrap();
+    let handed = args.clone();
+    let before = address(&handed[0]);
+    let donated = program.run_donated(handed).unwrap();
+    assert_eq!(address(&donated[0]), before, "the update is not in the parameter's storage");
+    assert!(bits(&donated) == bits(&want), "results differ when the parameter is donated");
+    common::assert_close(&donated[0], &tc_interp::run(&g, &args).unwrap()[0], 1e-4, 1e-5, "w");
+}

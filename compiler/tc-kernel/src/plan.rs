@@ -13,7 +13,10 @@
 //! one at the points it stores (in a stage no later than its store), the parameter is
 //! not itself an output, and no temp shares the output's memory. The caller that hands
 //! its input over gets the output in that storage; one that keeps its inputs gets a
-//! fresh output as usual.
+//! fresh output as usual. Donations are decided before in-place updates, and no temp
+//! shares a donated output's memory (it would overwrite the parameter before its last
+//! read): a matmul whose product is updated into a donated parameter (`w - lr * g`)
+//! keeps its product in the arena and writes the parameter's storage in its epilogue.
 //!
 //! A temp is live from the first kernel that writes it to the last kernel that reads
 //! it. Temps are placed largest first, each at the lowest 64-byte-aligned offset that
@@ -33,8 +36,10 @@ pub const ALIGN: usize = 64;
 /// write their output into the parameter's storage (`donated`).
 pub fn plan(mut program: KernelProgram, donations: &[Donation]) -> KernelProgram {
     let (first, last) = kernel_ranges(&program);
-    share_in_place(&mut program, &first, &last);
+    // Donations first: an output written over a donated input saves a fresh allocation
+    // at every call, while a temp shared with it would only save arena bytes.
     donate(&mut program, donations, &last);
+    share_in_place(&mut program, &first, &last);
     let (offsets, arena) = place_temps(&program, |b| b.ty.size_bytes(), ALIGN);
     for (b, offset) in offsets.into_iter().enumerate() {
         if let Some(offset) = offset {
@@ -149,6 +154,7 @@ fn share_in_place(program: &mut KernelProgram, first: &[usize], last: &[usize]) 
             let oid = BufferId(o as u32);
             o != t
                 && !taken[o]
+                && !program.donated.iter().any(|&(d, _)| d == oid)
                 && program.buffers[o].ty == ty
                 && matches!(program.buffers[o].kind, BufferKind::Temp { .. } | BufferKind::Output)
                 && {
@@ -169,9 +175,8 @@ fn share_in_place(program: &mut KernelProgram, first: &[usize], last: &[usize]) 
 fn donate(program: &mut KernelProgram, donations: &[Donation], last: &[usize]) {
     for d in donations {
         let (Some(&o), Some(&b)) = (program.outputs.get(d.output), program.params.get(d.param)) else { continue };
-        let shared = program.buffers.iter().any(|x| x.kind == BufferKind::Shares(o));
         let taken = program.donated.iter().any(|&(x, _)| x == o);
-        if program.buffer(o).kind != BufferKind::Output || shared || taken || program.outputs.contains(&b) {
+        if program.buffer(o).kind != BufferKind::Output || taken || program.outputs.contains(&b) {
             continue;
         }
         let writers: Vec<usize> = (0..program.kernels.len()).filter(|&k| program.kernels[k].writes().contains(&o)).collect();
