@@ -19,6 +19,12 @@ import jax
 import jax.numpy as jnp
 
 
+def tensorc_case(binary, reps, name):
+    """The JSON line the tensorc benchmark binary prints for case `name`."""
+    out = subprocess.run([binary, str(reps), name], check=True, capture_output=True, text=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+
+
 def times_ms(f, reps):
     """Min and median milliseconds of `reps` calls of `f` after two warm-up calls."""
     f()
@@ -72,8 +78,7 @@ def main():
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 
     def tensorc(name):
-        out = subprocess.run([binary, str(reps), name], check=True, capture_output=True, text=True).stdout
-        return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+        return tensorc_case(binary, reps, name)
 
     triad = tensorc("triad")
     gbps = triad["gbps"]

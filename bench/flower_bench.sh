@@ -31,27 +31,9 @@ if ! "$venv/bin/python" -c 'import flwr, sys; sys.exit(flwr.__version__ != "1.41
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet flwr==1.41.0
 fi
-export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONUNBUFFERED=1
 export PATH="$PWD/$venv/bin:$PATH"
-
-work=$(mktemp -d)
-groups=()
-cleanup() {
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 1
-    for g in "${groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-wait_for() {  # wait_for SECONDS COMMAND...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
-free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The scratch folder `$work`, the process groups to stop on exit (`pids`), wait_for, free_port.
+. tests/flower/common.sh
 listening() { (: > "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # peak_rss PID OUT: while the process PID (a process group's leader) lives, every 0.1 s
 # the resident memory of all the processes of its group together (kB); the largest sum
@@ -93,7 +75,7 @@ run() {
     rm -rf "$work/init" && "$tensorc" run "$model" -e init seed=0 -o "$work/init" > /dev/null
     setsid env FLWR_HOME="$home/link" flower-superlink --insecure --host 127.0.0.1 --port "$port" \
         --disable-runtime-dependency-installation > "$home/superlink.log" 2>&1 &
-    groups+=($!)
+    pids+=($!)
     local link=$!
     wait_for 60 listening "$port" || { echo "the SuperLink did not start"; exit 1; }
     if [ "$kind" = tensorc ]; then
@@ -104,7 +86,7 @@ run() {
             --insecure --superlink "127.0.0.1:$port" --host 127.0.0.1 --port "$(free_port)" > "$home/supernode.out" 2>&1 &
     fi
     local node=$!
-    groups+=($node)
+    pids+=($node)
     peak_rss "$node" "$work/$name.rss" &
     cat > "$home/cli/config.toml" <<TOML
 [superlink]

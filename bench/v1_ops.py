@@ -14,9 +14,7 @@ matmul (the `gemm` kernel's peak on this machine).
 Usage: python v1_ops.py BENCH_BINARY [REPS]
 """
 
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -24,7 +22,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from cpu_bench import times_ms  # this folder's timing loop
+from cpu_bench import tensorc_case, times_ms  # this folder's runner and timing loop
 
 
 
@@ -41,8 +39,7 @@ def main():
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 
     def tensorc(name):
-        out = subprocess.run([binary, str(reps), name], check=True, capture_output=True, text=True).stdout
-        return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+        return tensorc_case(binary, reps, name)
 
     triad = tensorc("triad")
     gbps = triad["gbps"]
