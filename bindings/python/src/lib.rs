@@ -9,7 +9,7 @@
 //! `f32`.
 //!
 //! An array that is C-contiguous, aligned and in native byte order is not copied: the
-//! call borrows its buffer ([`tensorc::TensorRef`], [`tensorc::Module::run_refs`]) and
+//! call borrows its buffer ([`tensorc::TensorRef`], [`tensorc::Module::run_lent`]) and
 //! holds a reference to the array until the call returns, and the CPU backend's code
 //! reads it in place. Other layouts are first made C-contiguous by NumPy (one copy).
 //! The GIL is released while a function compiles and runs. Results are arrays that own
@@ -349,12 +349,8 @@ impl Function {
                     None if donated.is_empty() => module.compile(name, &types)?,
                     None => module.compile_donating(name, &types, &donated)?,
                 };
-                let outputs = if donated.is_empty() {
-                    let inputs: Vec<TensorRef<'_>> = args.iter().map(Arg::view).collect();
-                    module.run_refs(&compiled, &inputs)?.into_iter().map(Returned::Tensor).collect()
-                } else {
-                    module.run_lent(&compiled, &mut args)?
-                };
+                // Without donation every argument is `Arg::Read`: run_lent reads them all.
+                let outputs = module.run_lent(&compiled, &mut args)?;
                 Ok((outputs, compiled))
             })
             .map_err(|e| py_error(py, e))?;
